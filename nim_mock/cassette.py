@@ -21,6 +21,7 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "Cassette",
+    "CassetteError",
     "Event",
     "Interaction",
     "RecordedRequest",
@@ -33,6 +34,37 @@ FORMAT_VERSION = 1
 
 JsonValue = Any
 """A value ``json.loads`` can return; kept as ``Any`` because JSON is recursive."""
+
+
+class CassetteError(ValueError):
+    """A cassette that cannot be read, written or trusted, with where and what to do about it.
+
+    Every problem with a cassette file ends up here, never as a bare ``KeyError`` or
+    ``JSONDecodeError``: the server, the CLI and the pytest plugin print ``str(err)`` as is, so it must
+    name the file (``source``, as the caller gave it), the spot inside it (``field``, a JSON path such
+    as ``interactions[0].response.status``, empty for the whole file) and what is wrong (``problem``,
+    phrased so the reader knows the fix). It is a ``ValueError`` so callers that only know "bad input"
+    still catch it.
+    """
+
+    source: str
+    field: str
+    problem: str
+
+    def __init__(self, source: str, field: str, problem: str) -> None:
+        self.source = source
+        self.field = field
+        self.problem = problem
+        super().__init__(source, field, problem)
+
+    def __str__(self) -> str:
+        if self.field:
+            return f"{self.source}: {self.field}: {self.problem}"
+        return f"{self.source}: {self.problem}"
+
+    def __reduce__(self) -> tuple[type[CassetteError], tuple[str, str, str]]:
+        # pytest-xdist and multiprocessing pickle exceptions; keep the three parts intact.
+        return (type(self), (self.source, self.field, self.problem))
 
 
 def compact_json(value: JsonValue) -> bytes:

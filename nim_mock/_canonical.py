@@ -1,0 +1,153 @@
+"""Canonical JSON for matching: ignore paths, a hashable key, and a leaf-by-leaf diff.
+
+Two request bodies match when they are the same JSON value once the ignored paths are removed. Key
+order and whitespace never matter (the parsed value has neither), but types do: JSON ``1``, ``1.0``
+and ``true`` are three different values even though Python says ``1 == 1.0 == True``. Rendering with
+``json.dumps(sort_keys=True)`` keeps them apart (``1``, ``1.0``, ``true``) and gives a string that is
+cheap to hash, which is what lets the matcher index 500 cassettes by body.
+
+Paths here use the dotted notation of ``match.ignore`` (``messages.0.content``), the one users type,
+not the bracketed notation of cassette errors.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Final
+
+__all__ = [
+    "ABSENT",
+    "IgnorePath",
+    "body_key",
+    "canonical_text",
+    "describe_value",
+    "diff_leaves",
+    "flatten",
+    "parse_ignore",
+    "strip_ignored",
+]
+
+IgnorePath = tuple[str, ...]
+"""An ignore path split at the dots: ``("messages", "*", "name")``."""
+
+
+class _Absent:
+    """Marks a leaf one side of a diff does not have (distinct from JSON ``null``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "absent"
+
+
+ABSENT: Final = _Absent()
+
+
+def parse_ignore(path: str) -> IgnorePath:
+    """Split a dotted ignore path, refusing empty segments with a message that shows the path."""
+    parts = tuple(path.split("."))
+    if not path or any(part == "" for part in parts):
+        raise ValueError(f"ignore path {path!r} has an empty segment; write it like 'messages.*.name'")
+    return parts
+
+
+def _segment_matches(segment: str, key: str) -> bool:
+    return segment == "*" or segment == key
+
+
+def _strip(value: Any, path: IgnorePath) -> Any:
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            if _segment_matches(head, key):
+                if not rest:
+                    continue
+                result[key] = _strip(item, rest)
+            else:
+                result[key] = item
+        return result
+    if isinstance(value, list):
+        # Removing a list element would shift the others and make unrelated leaves differ; an
+        # ignored element is replaced by a marker instead, so the indices still line up.
+        items: list[Any] = []
+        for index, item in enumerate(value):
+            if _segment_matches(head, str(index)):
+                items.append({"\u0000ignored": True} if not rest else _strip(item, rest))
+            else:
+                items.append(item)
+        return items
+    return value
+
+
+def strip_ignored(body: Any, ignore: tuple[IgnorePath, ...]) -> Any:
+    """``body`` without the ignored paths (a new value; ``body`` is left as it was)."""
+    for path in ignore:
+        body = _strip(body, path)
+    return body
+
+
+def canonical_text(body: Any) -> str:
+    """One string per JSON value: keys sorted, no whitespace, types kept apart (``1`` vs ``1.0``)."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+
+
+def body_key(body: Any, raw_body: bytes | None, ignore: tuple[IgnorePath, ...]) -> tuple[str, str | bytes]:
+    """A hashable key for a request body: JSON canonically, a non-JSON body by its bytes."""
+    if body is not None:
+        return ("json", canonical_text(strip_ignored(body, ignore)))
+    if raw_body:
+        return ("raw", raw_body)
+    return ("none", "")
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Every leaf of ``value`` by dotted path; empty objects and arrays count as leaves."""
+    leaves: dict[str, Any] = {}
+    stack: list[tuple[str, Any]] = [(prefix, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict) and item:
+            pairs = [(f"{path}.{key}" if path else str(key), sub) for key, sub in item.items()]
+            stack.extend(reversed(pairs))  # popped in document order
+        elif isinstance(item, list) and item:
+            pairs = [(f"{path}.{index}" if path else str(index), sub) for index, sub in enumerate(item)]
+            stack.extend(reversed(pairs))
+        else:
+            leaves[path] = item
+    return leaves
+
+
+def _same(left: Any, right: Any) -> bool:
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, float) and math.isnan(left):
+        return math.isnan(right)
+    return bool(left == right)
+
+
+def diff_leaves(recorded: dict[str, Any], sent: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(path, recorded, sent) for every leaf that differs, in recorded order then new leaves."""
+    diffs: list[tuple[str, Any, Any]] = []
+    for path, value in recorded.items():
+        other = sent.get(path, ABSENT)
+        if other is ABSENT or not _same(value, other):
+            diffs.append((path, value, other))
+    diffs.extend((path, ABSENT, value) for path, value in sent.items() if path not in recorded)
+    return diffs
+
+
+def describe_value(value: Any, limit: int = 60) -> str:
+    """A short human rendering: strings quoted, other JSON compact, ``absent`` for a missing leaf."""
+    if value is ABSENT:
+        return "absent"
+    if isinstance(value, str):
+        text = repr(value)
+    elif isinstance(value, bytes):
+        text = repr(value.decode("utf-8", errors="replace"))
+    else:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
