@@ -1,0 +1,467 @@
+"""Typed errors for everything that can go wrong between ChatNVIDIA and a NIM.
+
+The tree (catch a branch to handle every leaf under it)::
+
+    NVIDIAError                      status, message, request_id, body
+    ├── AuthenticationError          401: key missing, malformed or revoked
+    │   └── PermissionDeniedError    403: key valid, but not for this model/endpoint
+    ├── NotFoundError                404, 410: unknown or retired model, wrong base_url
+    ├── BadRequestError              400, 413, 415, 422 and every other 4xx: fix the request
+    ├── RateLimitError               429 (``retry_after``): retries exhausted
+    ├── ServerError                  5xx and in-stream failures without a client-side cause
+    ├── APIConnectionError           no usable connection: refused, reset, dropped mid-stream
+    │   └── APITimeoutError          no answer in time (also: 202 polling past the timeout)
+    └── ResponseFormatError          the server answered, but not in the shape the API promises
+
+Why these places: ``APITimeoutError`` sits under ``APIConnectionError`` (as in openai-python)
+because for a caller both mean "the transport let us down, maybe try again later".
+``ResponseFormatError`` is its own branch: it is neither the caller's fault (not a 4xx) nor a
+transient failure that a retry would cure (not a 5xx); it usually means ``base_url`` points at
+something that is not an OpenAI-compatible endpoint, or a proxy mangled the answer.
+
+Every message says what to do next, then carries the HTTP status, the server's own words and the
+request id (``NVCF-REQID``, ``x-request-id`` or a ``requestId`` in the body), which is what NVIDIA
+support asks for. Parsing is pure: :func:`error_from_response` and :func:`error_from_event` take
+plain values, so the sync and async transports share them and tests call them directly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from client.sse import iter_events
+
+__all__ = [
+    "APIConnectionError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "NVIDIAError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseFormatError",
+    "ServerError",
+    "error_from_event",
+    "error_from_response",
+]
+
+# Bodies can be whole HTML pages from a proxy; the first part is enough to recognise them.
+_MAX_MESSAGE_CHARS = 500
+
+
+class NVIDIAError(Exception):
+    """Base of every error raised by the client's transport.
+
+    Attributes: ``status`` (HTTP status, ``None`` when no response arrived), ``message`` (the
+    server's own words, or ours when the server said nothing), ``request_id`` and ``body`` (the
+    parsed JSON body, or its text, or ``None``). ``retries`` counts the retries spent before
+    giving up, so the message can say so.
+    """
+
+    hint: ClassVar[str] = "See the message above."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        body: object | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.request_id = request_id
+        self.body = body
+        self.retries = 0
+        self.in_stream = False
+        self._hint = hint
+
+    def __str__(self) -> str:
+        parts = []
+        if self.in_stream:
+            code = f" (code {self.status}{_reason(self.status)})" if self.status is not None else ""
+            parts.append(f"error event inside the stream{code}:")
+        elif self.status is not None:
+            parts.append(f"HTTP {self.status}{_reason(self.status)}:")
+        message = self.message
+        phrase = _reason(self.status).strip() if self.status is not None else ""
+        if phrase and message.startswith(f"{phrase}: "):
+            message = message[len(phrase) + 2 :]  # the gateway's title repeats the status phrase
+        elif phrase and message == phrase and not self.in_stream:
+            message = ""
+        if message or not parts:
+            parts.append(message or "(the server sent no message)")
+        else:
+            parts[-1] = parts[-1].rstrip(":")
+        text = " ".join(parts)
+        if self.request_id:
+            text += f" [request id: {self.request_id}]"
+        if self.retries:
+            text += f" (gave up after {self.retries} {'retry' if self.retries == 1 else 'retries'})"
+        return f"{text}\n{self._hint or self.hint}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only constructor arguments are not in ``args``; rebuild from the full state so
+        # errors survive pickling (multiprocessing, pytest-xdist).
+        return (_rebuild, (type(self), self.__dict__.copy()))
+
+
+def _rebuild(cls: type[NVIDIAError], state: dict[str, Any]) -> NVIDIAError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message", ""))
+    error.__dict__.update(state)
+    return error
+
+
+class AuthenticationError(NVIDIAError):
+    hint = (
+        "Check the API key: set NVIDIA_API_KEY or pass api_key=..., and make sure it is a current key "
+        "(hosted keys start with 'nvapi-'; regenerate one at build.nvidia.com if it was revoked)."
+    )
+
+
+class PermissionDeniedError(AuthenticationError):
+    hint = (
+        "The key was accepted but may not use this model or endpoint: pick a model your account can "
+        "call (get_available_models()) or use a key from the organization that has access."
+    )
+
+
+class NotFoundError(NVIDIAError):
+    hint = (
+        "Check the model id against get_available_models(), and that base_url points at the API root "
+        "(for example https://integrate.api.nvidia.com/v1 or http://localhost:8000/v1)."
+    )
+
+
+class BadRequestError(NVIDIAError):
+    hint = "The server rejected the request itself: fix the parameter the message names, then retry."
+
+
+class RateLimitError(NVIDIAError):
+    hint = (
+        "Rate limited (after the retries max_retries allows): slow down or make fewer concurrent "
+        "calls, raise max_retries, or try again in a while."
+    )
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(NVIDIAError):
+    hint = (
+        "The server failed while handling the request: try again later or raise max_retries; "
+        "if it persists, report it with the request id."
+    )
+
+
+class APIConnectionError(NVIDIAError):
+    hint = (
+        "Could not get a complete answer over the connection: check base_url, that the server is "
+        "running and reachable, and any proxy in between."
+    )
+
+
+class APITimeoutError(APIConnectionError):
+    hint = "No answer within the timeout: raise timeout=..., or check whether the server is overloaded."
+
+
+class ResponseFormatError(NVIDIAError):
+    hint = (
+        "The server's answer is not what an OpenAI-compatible NIM endpoint sends: check that base_url "
+        "points at one (ending in /v1) and that no proxy rewrites the response."
+    )
+
+
+_HINTS_BY_STATUS = {
+    410: "This model has reached its end of life: choose another one from get_available_models().",
+    413: "The request is too large: send fewer or shorter messages, or smaller images.",
+    415: "The server wants 'Content-Type: application/json': do not override it in default_headers.",
+}
+
+
+def _reason(status: int) -> str:
+    try:
+        return f" {HTTPStatus(status).phrase}"
+    except ValueError:
+        return ""
+
+
+def class_for_status(status: int) -> type[NVIDIAError]:
+    """The error class an HTTP status maps to (the table in the module docstring)."""
+    if status == 401:
+        return AuthenticationError
+    if status == 403:
+        return PermissionDeniedError
+    if status in (404, 410):
+        return NotFoundError
+    if status == 429:
+        return RateLimitError
+    if 400 <= status < 500:
+        return BadRequestError
+    if 500 <= status < 600:
+        return ServerError
+    return ResponseFormatError
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive header lookup that works on ``httpx.Headers`` and on plain dicts."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    for key, item in headers.items():
+        if key.lower() == lowered:
+            return item
+    return None
+
+
+def request_id_from(headers: Mapping[str, str], body: object = None) -> str | None:
+    """The id support needs: NVCF-REQID (hosted), x-request-id (vLLM, transformers), or the body's."""
+    for name in ("nvcf-reqid", "x-request-id"):
+        value = header(headers, name)
+        if value:
+            return value
+    if isinstance(body, Mapping):
+        for key in ("requestId", "request_id"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def error_from_response(status: int, headers: Mapping[str, str], body: bytes) -> NVIDIAError:
+    """Build the typed error for a non-success HTTP response.
+
+    Understands every error layout seen on the wire: NIM 1.x flat
+    ``{"object":"error","message",...}``, vLLM >= 0.10 nested ``{"error":{"message",...}}``,
+    the hosted gateway's ``{"status","title","detail"[,"requestId"]}``, FastAPI ``{"detail": str
+    | list}``, ``{"error": "<str>"}``, ``{"message": ...}``, plain text, and an empty 401 whose
+    reason is only in ``WWW-Authenticate``.
+    """
+    parsed = _parse_body(body)
+    message = _message_from_body(parsed) if parsed is not None else ""
+    if not message and status == 401:
+        message = _www_authenticate_reason(header(headers, "www-authenticate"))
+    if not message and 300 <= status < 400:
+        location = header(headers, "location")
+        message = f"unexpected redirect to {location!r}" if location else "unexpected redirect"
+        return ResponseFormatError(
+            message,
+            status=status,
+            request_id=request_id_from(headers, parsed),
+            body=parsed,
+            hint="The server redirected instead of answering: set base_url to the final address.",
+        )
+    cls = class_for_status(status)
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "request_id": request_id_from(headers, parsed),
+        "body": parsed,
+        "hint": _HINTS_BY_STATUS.get(status),
+    }
+    if cls is RateLimitError:
+        kwargs["retry_after"] = parse_retry_after_seconds(headers)
+    if cls is ResponseFormatError and not message:
+        message = f"unexpected HTTP status {status}"
+    return cls(message, **kwargs)
+
+
+def error_from_event(data: object, *, request_id: str | None = None) -> NVIDIAError | None:
+    """Recognise an error delivered inside a stream; ``None`` for an ordinary chunk.
+
+    Layouts: vLLM <= 0.9 / NIM 1.x ``{"error":{"object":"error","message","type","param","code"}}``,
+    vLLM >= 0.10 / NIM 2.x ``{"error":{"message","type","param","code"}}``, transformers serve's
+    ``{"error":"<msg>"}``, and the flat NIM body ``{"object":"error","message",...}``. The HTTP
+    status of such a stream is 200, so the class comes from the event's own ``code`` or ``type``;
+    without either it is a :class:`ServerError` (the server gave up mid-generation).
+    """
+    if not isinstance(data, Mapping):
+        return None
+    if data.get("choices"):
+        return None
+    error = data.get("error")
+    if isinstance(error, Mapping):
+        fields: Mapping[str, Any] = error
+    elif isinstance(error, str) and error:
+        fields = {"message": error}
+    elif data.get("object") == "error":
+        fields = data
+    else:
+        return None
+    status = _status_from(fields.get("code"))
+    cls = class_for_status(status) if status is not None else _class_for_type(fields.get("type"))
+    if cls is ResponseFormatError:
+        cls = ServerError
+    message = _message_from_body(data) or "the server reported an error inside the stream"
+    error = cls(
+        message,
+        status=status,
+        request_id=request_id or request_id_from({}, data),
+        body=dict(data),
+    )
+    error.in_stream = True
+    return error
+
+
+def parse_retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """``Retry-After`` as seconds when it is a plain number (``retry-after-ms`` too); else None.
+
+    HTTP-date values need a clock, so the retry policy (``_retry``) resolves those; this helper only
+    fills :attr:`RateLimitError.retry_after` for the caller's information.
+    """
+    milliseconds = header(headers, "retry-after-ms")
+    if milliseconds is not None:
+        try:
+            value = float(milliseconds) / 1000.0
+        except ValueError:
+            value = -1.0
+        if value >= 0 and value == value:  # rejects NaN
+            return value
+    seconds = header(headers, "retry-after")
+    if seconds is None:
+        return None
+    try:
+        value = float(seconds)
+    except ValueError:
+        return None
+    return value if value >= 0 and value == value and value != float("inf") else None
+
+
+def _parse_body(body: bytes) -> object | None:
+    if not body or not body.strip():
+        return None
+    text = body.decode("utf-8", errors="replace")
+    try:
+        parsed: object = json.loads(text)
+    except ValueError:
+        return _first_sse_json(body) or text.strip()
+    return parsed
+
+
+def _first_sse_json(body: bytes) -> object | None:
+    """NIM 1.x answers some stream failures with an error status AND an SSE body; read its event."""
+    if not body.lstrip().startswith((b"data:", b"event:", b":")):
+        return None
+    for event in iter_events((body,)):
+        try:
+            parsed: object = json.loads(event.data)
+        except ValueError:
+            continue
+        return parsed
+    return None
+
+
+def _message_from_body(parsed: object) -> str:
+    if isinstance(parsed, str):
+        return _clip(parsed)
+    if not isinstance(parsed, Mapping):
+        return _clip(json.dumps(parsed, ensure_ascii=False))
+    error = parsed.get("error")
+    if isinstance(error, Mapping):
+        return _with_type(error.get("message"), error.get("type"))
+    if parsed.get("object") == "error":
+        return _with_type(parsed.get("message"), parsed.get("type"))
+    if "title" in parsed or ("status" in parsed and "detail" in parsed):
+        title, detail = parsed.get("title"), parsed.get("detail")
+        pieces = [_text(title), _detail_text(detail)]
+        return _clip(": ".join(piece for piece in pieces if piece))
+    if "detail" in parsed:
+        return _clip(_detail_text(parsed["detail"]))
+    if isinstance(error, str) and error:
+        message = parsed.get("message")
+        return _clip(f"{error}: {message}" if isinstance(message, str) and message else error)
+    message = parsed.get("message")
+    if isinstance(message, str) and message:
+        return _clip(message)
+    return _clip(json.dumps(parsed, ensure_ascii=False))
+
+
+def _with_type(message: object, kind: object) -> str:
+    """The server's message; its ``type`` only when there is no message (the type stays in ``body``)."""
+    return _clip(_text(message) or _text(kind))
+
+
+def _detail_text(detail: object) -> str:
+    """FastAPI's ``detail``: a string, or a list of pydantic errors ``{"loc","msg","type"}``."""
+    if isinstance(detail, list):
+        items = []
+        for item in detail:
+            if isinstance(item, Mapping):
+                location = ".".join(str(part) for part in item.get("loc", ()) or ())
+                text = _text(item.get("msg")) or _text(item.get("type"))
+                items.append(f"{location}: {text}" if location else text)
+            else:
+                items.append(_text(item))
+        return "; ".join(item for item in items if item)
+    return _text(detail)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _clip(text: str) -> str:
+    text = text.strip()
+    if len(text) > _MAX_MESSAGE_CHARS:
+        return text[: _MAX_MESSAGE_CHARS - 1] + "…"
+    return text
+
+
+def _www_authenticate_reason(value: str | None) -> str:
+    """``Bearer error="invalid_token", error_description="Bearer token is malformed"`` -> the reason."""
+    if not value:
+        return ""
+    params: dict[str, str] = {}
+    for piece in value.split(","):
+        name, equals, raw = piece.strip().partition("=")
+        if equals:
+            params[name.split()[-1].lower()] = raw.strip().strip('"')
+    description = params.get("error_description")
+    error = params.get("error")
+    if description and error:
+        return f"{error}: {description}"
+    return description or error or value.strip()
+
+
+def _status_from(code: object) -> int | None:
+    if isinstance(code, bool):
+        return None
+    if isinstance(code, int) and 100 <= code < 600:
+        return code
+    if isinstance(code, str) and code.isdigit() and 100 <= int(code) < 600:
+        return int(code)
+    return None
+
+
+_CLASS_BY_TYPE: dict[str, type[NVIDIAError]] = {
+    "badrequesterror": BadRequestError,
+    "bad request": BadRequestError,
+    "invalid_request_error": BadRequestError,
+    "notfounderror": NotFoundError,
+    "not found": NotFoundError,
+    "too many requests": RateLimitError,
+    "ratelimiterror": RateLimitError,
+    "rate_limit_exceeded": RateLimitError,
+    "authenticationerror": AuthenticationError,
+    "unauthorized": AuthenticationError,
+    "permissiondeniederror": PermissionDeniedError,
+    "forbidden": PermissionDeniedError,
+}
+
+
+def _class_for_type(kind: object) -> type[NVIDIAError]:
+    if isinstance(kind, str):
+        return _CLASS_BY_TYPE.get(kind.strip().lower(), ServerError)
+    return ServerError

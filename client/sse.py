@@ -1,0 +1,204 @@
+"""An incremental Server-Sent Events decoder that follows the WHATWG spec to the letter.
+
+Why our own: general line splitters (``str.splitlines``, httpx's ``LineDecoder`` behind
+``iter_lines()``) also break lines at U+2028, U+0085, form feeds and friends, so a JSON ``data:``
+line holding such a character raw is cut in two and stops parsing. The SSE spec ends lines at CR,
+LF or CRLF only (https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream).
+
+The decoder is pure (bytes in, events out, no I/O and no httpx), so the client's transport and
+nim_mock's recorder share it. Feed it raw network chunks split anywhere: a CR that ends one chunk
+may be followed by the LF of a CRLF in the next, and a multi-byte UTF-8 character may straddle
+two chunks; neither changes the result.
+
+One deliberate difference from a browser: the spec discards an event that the stream ends
+without a blank line after, but servers that simply close the connection after their last
+``data:`` line exist, so :meth:`SSEDecoder.flush` dispatches that pending event. Callers that
+must tell a clean end from a cut can look at :attr:`SSEDecoder.pending` before flushing.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+
+__all__ = ["SSEDecoder", "ServerSentEvent", "aiter_events", "iter_events"]
+
+_BOM = "\ufeff"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSentEvent:
+    """One dispatched event.
+
+    ``data`` is every ``data:`` line of the event joined with ``"\\n"``; ``event`` defaults to
+    ``"message"`` as in the spec; ``id`` is the stream's last event id at dispatch time (it
+    carries over to later events, as the spec says, and is ``None`` until a server sends one);
+    ``retry`` is the reconnection delay in milliseconds when this event's block set one.
+    """
+
+    data: str
+    event: str = "message"
+    id: str | None = None
+    retry: int | None = None
+
+
+class SSEDecoder:
+    """Turns a byte stream into :class:`ServerSentEvent` objects, chunk by chunk.
+
+    State carried across chunks: the undecoded tail of a UTF-8 sequence, the text of the line in
+    progress, whether the previous chunk ended in CR (so a leading LF must be skipped), and the
+    fields of the event being built.
+    """
+
+    __slots__ = (
+        "_bom_checked",
+        "_data",
+        "_event",
+        "_has_data",
+        "_last_id",
+        "_partial",
+        "_retry",
+        "_skip_lf",
+        "_utf8",
+    )
+
+    def __init__(self) -> None:
+        # errors="replace": invalid UTF-8 becomes U+FFFD, as the spec's "UTF-8 decode" requires,
+        # so arbitrary bytes never raise.
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        # The unfinished line, as pieces: joining only when a line end arrives keeps a long line
+        # fed in many small chunks linear rather than quadratic.
+        self._partial: list[str] = []
+        self._skip_lf = False
+        self._bom_checked = False
+        self._data: list[str] = []
+        self._has_data = False
+        self._event = ""
+        self._last_id: str | None = None
+        self._retry: int | None = None
+
+    @property
+    def last_event_id(self) -> str | None:
+        """The id a reconnecting client would send as ``Last-Event-ID``."""
+        return self._last_id
+
+    @property
+    def pending(self) -> bool:
+        """True when bytes or fields have been seen that no blank line has dispatched yet."""
+        return bool(self._partial) or self._has_data or bool(self._event) or self._retry is not None
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Decode one network chunk and return the events it completed (often none or one)."""
+        return self._feed_text(self._utf8.decode(chunk))
+
+    def flush(self) -> list[ServerSentEvent]:
+        """End of stream: finish the last line and dispatch a pending event, then reset.
+
+        The decoder can be reused for a new stream afterwards (the last event id is kept, as a
+        reconnecting browser would keep it).
+        """
+        events = self._feed_text(self._utf8.decode(b"", True))
+        if self._partial:
+            line = "".join(self._partial)
+            self._partial.clear()
+            self._process_line(line, events)
+        self._dispatch(events)
+        self._utf8.reset()
+        self._skip_lf = False
+        self._bom_checked = False
+        return events
+
+    def _feed_text(self, text: str) -> list[ServerSentEvent]:
+        events: list[ServerSentEvent] = []
+        if not text:
+            return events
+        if not self._bom_checked:
+            self._bom_checked = True
+            if text.startswith(_BOM):
+                text = text[1:]
+        if self._skip_lf:
+            self._skip_lf = False
+            if text.startswith("\n"):
+                text = text[1:]
+        if "\n" not in text and "\r" not in text:
+            self._partial.append(text)
+            return events
+        if self._partial:
+            self._partial.append(text)
+            text = "".join(self._partial)
+            self._partial.clear()
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+            if text.endswith("\r"):
+                # The CR ends its line now; an LF opening the next chunk belongs to it.
+                self._skip_lf = True
+                text = text[:-1] + "\n"
+            text = text.replace("\r", "\n")
+        lines = text.split("\n")
+        tail = lines.pop()
+        if tail:
+            self._partial.append(tail)
+        for line in lines:
+            self._process_line(line, events)
+        return events
+
+    def _process_line(self, line: str, events: list[ServerSentEvent]) -> None:
+        if not line:
+            self._dispatch(events)
+            return
+        if line.startswith("data:"):
+            # Fast path for the line that makes up almost all of an LLM stream.
+            value = line[5:]
+            self._data.append(value[1:] if value.startswith(" ") else value)
+            self._has_data = True
+            return
+        if line.startswith(":"):
+            return  # a comment (keep-alive)
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+            self._has_data = True
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\0" not in value:
+                self._last_id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self._retry = int(value)
+        # Any other field name is ignored, as the spec says.
+
+    def _dispatch(self, events: list[ServerSentEvent]) -> None:
+        if self._has_data:
+            events.append(
+                ServerSentEvent(
+                    data="\n".join(self._data),
+                    event=self._event or "message",
+                    id=self._last_id,
+                    retry=self._retry,
+                )
+            )
+        self._data = []
+        self._has_data = False
+        self._event = ""
+        self._retry = None
+
+
+def iter_events(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:
+    """Decode a whole byte stream lazily, e.g. ``iter_events(response.iter_bytes())``."""
+    decoder = SSEDecoder()
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+    yield from decoder.flush()
+
+
+async def aiter_events(chunks: AsyncIterable[bytes]) -> AsyncIterator[ServerSentEvent]:
+    """The async twin of :func:`iter_events`, e.g. over ``response.aiter_bytes()``."""
+    decoder = SSEDecoder()
+    async for chunk in chunks:
+        for event in decoder.feed(chunk):
+            yield event
+    for event in decoder.flush():
+        yield event
