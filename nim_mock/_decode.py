@@ -42,6 +42,7 @@ _REQUEST_KEYS = ({"method", "path"}, {"headers", "json", "text"})
 _RESPONSE_KEYS = ({"status"}, {"headers", "t_headers_ms", "json", "text", "base64", "events"})
 _EVENT_KEYS = ({"t_ms"}, {"data", "raw"})
 _BODY_KEYS = ("json", "text", "base64", "events")
+_SURROGATE = "holds a lone surrogate escape (like \\ud800) that UTF-8 cannot carry; fix the text"
 
 
 def _kind(value: object) -> str:
@@ -93,9 +94,7 @@ class _Reader:
         try:
             return text.encode("utf-8")
         except UnicodeEncodeError:
-            self.fail(
-                field, "holds a lone surrogate escape (like \\ud800) that UTF-8 cannot carry; fix the text"
-            )
+            self.fail(field, _SURROGATE)
 
     def number(self, value: object, field: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -108,12 +107,10 @@ class _Reader:
     def json_bytes(self, value: object, field: str) -> bytes:
         try:
             return compact_json(value)
+        except UnicodeEncodeError:  # also a ValueError, so it comes first
+            self.fail(field, _SURROGATE)
         except (TypeError, ValueError) as error:
             self.fail(field, f"cannot be rendered as JSON ({error})")
-        except UnicodeEncodeError:
-            self.fail(
-                field, "holds a lone surrogate escape (like \\ud800) that UTF-8 cannot carry; fix the text"
-            )
 
     def header_text(self, value: object, field: str) -> str:
         text = self.string(value, field)
