@@ -10,7 +10,6 @@ gateway (``nvcf-reqid`` / ``www-authenticate``, no ``server``), or ``transformer
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -22,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from nim_mock._persist import load_cassettes
 from nim_mock.cassette import compact_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -512,18 +512,28 @@ def test_transformers_serve_layout(name: str) -> None:
 
 
 def test_every_bundled_cassette_loads_with_the_project_loader() -> None:
-    if importlib.util.find_spec("nim_mock._persist") is None:
-        pytest.skip("nim_mock._persist has not landed yet")
-    from nim_mock import _persist
-
-    loaded = _persist.load_cassettes([CASSETTE_DIR])
-    assert sorted(c.name for c in loaded) == NAMES
+    loaded = load_cassettes([CASSETTE_DIR])
+    assert [c.name for c in loaded] == NAMES
     for cassette in loaded:
-        assert cassette.description
-        for interaction in cassette.interactions:
-            response = interaction.response
-            if response.events is not None:
-                assert all(e.raw.endswith(b"\n\n") for e in response.events)
+        raw = load(cassette.name)
+        assert cassette.description == raw["description"]
+        for interaction, (_, response) in zip(
+            cassette.interactions, interactions(cassette.name), strict=True
+        ):
+            replayed = interaction.response
+            assert replayed.status == response["status"]
+            assert [list(h) for h in replayed.headers] == response.get("headers", [])
+            if "events" in response:
+                assert replayed.events is not None
+                expected = [
+                    b"data: " + compact_json(e["data"]) + b"\n\n" if "data" in e else e["raw"].encode()
+                    for e in response["events"]
+                ]
+                assert [e.raw for e in replayed.events] == expected
+            elif "json" in response:
+                assert replayed.body == compact_json(response["json"])
+            else:
+                assert replayed.body == b""
 
 
 def test_authoring_script_reproduces_the_files() -> None:
@@ -533,3 +543,10 @@ def test_authoring_script_reproduces_the_files() -> None:
         [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False, timeout=60
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_readme_table_lists_exactly_the_bundled_files() -> None:
+    readme = (CASSETTE_DIR / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The bundled cassettes", 1)[1]
+    listed = re.findall(r"^\| `([^`]+)\.json` \|", section, re.MULTILINE)
+    assert sorted(listed) == NAMES
