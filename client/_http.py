@@ -1,0 +1,463 @@
+"""HTTP for ChatNVIDIA: settings, headers, pooled clients, and four thin I/O shells.
+
+Why this shape: the published client runs two HTTP stacks (requests and aiohttp) that drift
+apart. Here one pure planner, :class:`Exchange`, decides every step of a call (first request,
+retries, 202 polls, giving up) and one pure reader turns response bytes into event dicts; the
+sync and async shells below only send, sleep and iterate, so they cannot disagree.
+
+URLs are always built absolute from ``settings.base_url`` and headers are sent on every request,
+so an injected ``httpx.Client`` works whatever ``base_url`` or headers it was built with (tests
+pass ``httpx.Client(transport=httpx.MockTransport(router.handler))`` and nothing is patched).
+
+Streams: :func:`stream_events` yields each SSE event's JSON object, stops at ``data: [DONE]``,
+and ends quietly when a server closes without ``[DONE]`` (transformers serve does). When the
+answer to a streaming request is JSON instead of SSE (a 202 polled to completion on the hosted
+gateway delivers the finished ``chat.completion``), that one JSON object is yielded as the only
+event, so callers still get the result; it then has ``choices[].message`` rather than
+``choices[].delta``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import httpx
+
+from client._base_url import normalize_base_url
+from client._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ResponseFormatError,
+    ServerError,
+    error_from_event,
+    request_id_from,
+)
+from client._polling import PollDeadline
+from client._retry import Done, Fail, Poll, Retry, decide, decide_failure
+from client.sse import ServerSentEvent, SSEDecoder
+
+__all__ = [
+    "DEFAULT_POLLING_BASE",
+    "USER_AGENT",
+    "EventReader",
+    "Exchange",
+    "HTTPSettings",
+    "Send",
+    "arequest_json",
+    "astream_events",
+    "build_async_client",
+    "build_client",
+    "build_headers",
+    "encode_payload",
+    "normalize_base_url",
+    "parse_json_body",
+    "request_json",
+    "stream_events",
+]
+
+DEFAULT_POLLING_BASE = "https://api.nvcf.nvidia.com/v2/nvcf/pexec/status/"
+
+
+def _package_version() -> str:
+    try:
+        return version("nim-harness")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
+USER_AGENT = f"nim-harness/{_package_version()}"
+
+
+@dataclass(frozen=True)
+class HTTPSettings:
+    """Everything the transport needs, resolved once by the chat model and passed in.
+
+    The seams at the end (``sleep``, ``asleep``, ``clock``, ``now``, ``jitter``) default to the
+    real clock and randomness; tests hand in fakes so retries and polling run instantly and
+    deterministically, with nothing patched.
+    """
+
+    base_url: str
+    api_key: str | None = field(repr=False)
+    timeout: float | None
+    max_retries: int
+    default_headers: Mapping[str, str]
+    polling_base: str = DEFAULT_POLLING_BASE
+    backoff_base: float = 0.5
+    backoff_max: float = 8.0
+    retry_after_max: float = 60.0
+    poll_interval: float = 0.05
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    asleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+    now: Callable[[], float] = field(default=time.time, repr=False, compare=False)
+    jitter: Callable[[], float] = field(default=random.random, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
+        if (
+            isinstance(self.max_retries, bool)
+            or not isinstance(self.max_retries, int)
+            or self.max_retries < 0
+        ):
+            raise ValueError(f"max_retries must be a whole number >= 0, got {self.max_retries!r}")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ValueError(
+                f"timeout must be a number of seconds > 0 (or None for no limit), got {self.timeout!r}"
+            )
+        for name in ("backoff_base", "backoff_max", "retry_after_max", "poll_interval"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and value >= 0):
+                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        if not self.polling_base.lower().startswith(("http://", "https://")):
+            raise ValueError(f"polling_base must be an http(s) URL ending in '/', got {self.polling_base!r}")
+
+
+def build_headers(settings: HTTPSettings, *, stream: bool) -> dict[str, str]:
+    """Request headers: content negotiation, our User-Agent, the key only when there is one.
+
+    ``default_headers`` are merged last and replace a default of the same name whatever its case.
+    """
+    headers = {
+        "Accept": "text/event-stream" if stream else "application/json",
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+    }
+    key = (settings.api_key or "").strip()
+    if key:
+        if not key.isascii() or not key.isprintable() or " " in key:
+            raise ValueError(
+                "api_key contains spaces or characters a header cannot carry: check NVIDIA_API_KEY or "
+                "api_key for a stray quote, newline or copy-paste artefact"
+            )
+        headers["Authorization"] = f"Bearer {key}"
+    for name, value in settings.default_headers.items():
+        for existing in [k for k in headers if k.lower() == name.lower()]:
+            del headers[existing]
+        headers[name] = value
+    return headers
+
+
+def build_client(settings: HTTPSettings, *, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """A pooled client, reused across calls (one TCP/TLS handshake, not one per request)."""
+    return httpx.Client(
+        base_url=settings.base_url, timeout=httpx.Timeout(settings.timeout), transport=transport
+    )
+
+
+def build_async_client(
+    settings: HTTPSettings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The async twin of :func:`build_client`."""
+    return httpx.AsyncClient(
+        base_url=settings.base_url, timeout=httpx.Timeout(settings.timeout), transport=transport
+    )
+
+
+def encode_payload(payload: Mapping[str, Any] | None) -> bytes | None:
+    """Compact UTF-8 JSON, as NIM and vLLM send it; a clear error for what JSON cannot hold."""
+    if payload is None:
+        return None
+    try:
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"the request payload cannot be sent as JSON ({exc}); pass only str, int, float (not NaN "
+            "or infinity), bool, None, lists and dicts"
+        ) from None
+    return text.encode("utf-8")
+
+
+def join_url(base_url: str, path: str) -> str:
+    """``path`` relative to the API root; an absolute http(s) URL is used as it is."""
+    if path.lower().startswith(("http://", "https://")):
+        return path
+    return f"{base_url}/{path.lstrip('/')}"
+
+
+def parse_json_body(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """A success body as a JSON object; an error object sent with 200 is raised as what it is."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        excerpt = body[:200].decode("utf-8", errors="replace")
+        raise ResponseFormatError(
+            f"expected a JSON object, got {excerpt!r}"
+            if body
+            else "expected a JSON object, got an empty body",
+            status=status,
+            request_id=request_id_from(headers),
+        ) from None
+    if not isinstance(parsed, dict):
+        raise ResponseFormatError(
+            f"expected a JSON object, got {type(parsed).__name__}",
+            status=status,
+            request_id=request_id_from(headers),
+            body=parsed,
+        )
+    error = error_from_event(parsed, request_id=request_id_from(headers))
+    if error is not None:
+        raise error
+    return parsed
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """One HTTP request to make, after sleeping ``delay`` seconds."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    content: bytes | None
+    delay: float = 0.0
+
+
+class Exchange:
+    """Plans one logical call: the first request, each retry and poll, and when to give up.
+
+    No I/O: the shells report what happened (:meth:`on_response`, :meth:`on_failure`) and get the
+    next :class:`Send`, ``None`` (the response is the answer), or a raised :class:`NVIDIAError`.
+    One instance per call; nothing is shared between calls.
+    """
+
+    def __init__(
+        self,
+        settings: HTTPSettings,
+        method: str,
+        path: str,
+        payload: Mapping[str, Any] | None,
+        *,
+        stream: bool,
+    ) -> None:
+        self.settings = settings
+        self.first = Send(
+            method.upper(),
+            join_url(settings.base_url, path),
+            build_headers(settings, stream=stream),
+            encode_payload(payload),
+        )
+        self._current = self.first
+        self._attempt = 0
+        self._deadline: PollDeadline | None = None
+
+    def on_response(self, status: int, headers: Mapping[str, str], body: bytes) -> Send | None:
+        polling_id = self._deadline.request_id if self._deadline else None
+        decision = decide(status, headers, body, self._attempt, self.settings, polling_id=polling_id)
+        if isinstance(decision, Done):
+            return None
+        if isinstance(decision, Retry):
+            self._attempt += 1
+            return replace(self._current, delay=decision.delay)
+        if isinstance(decision, Poll):
+            now = self.settings.clock()
+            if self._deadline is None:
+                self._deadline = PollDeadline(decision.request_id, now, self.settings.timeout)
+            delay = self._deadline.next_delay(now, self.settings.poll_interval)
+            self._attempt = 0  # the service is alive and working on it: a fresh retry budget
+            self._current = Send("GET", decision.url, self.first.headers, None, delay)
+            return self._current
+        raise decision.error
+
+    def on_failure(self, error: httpx.RequestError, *, events_seen: int = 0) -> Send:
+        """A request that got no complete response; a stream is retried only before its first event."""
+        if events_seen:
+            cls = APITimeoutError if isinstance(error, httpx.TimeoutException) else APIConnectionError
+            raise cls(
+                f"the connection dropped after {events_seen} event(s) of the stream "
+                f"({type(error).__name__}: {error})".replace(": )", ")"),
+                request_id=self._deadline.request_id if self._deadline else None,
+            ) from error
+        decision = decide_failure(error, self._attempt, self.settings)
+        if isinstance(decision, Fail):
+            raise decision.error from error
+        self._attempt += 1
+        return replace(self._current, delay=decision.delay)
+
+
+class EventReader:
+    """Turns the bytes of a streamed answer into event dicts; pure, so both shells share it.
+
+    ``done`` turns true at ``data: [DONE]``; ``count`` is how many events were handed out, which
+    decides whether a dropped connection may still be retried.
+    """
+
+    def __init__(self, status: int, headers: Mapping[str, str]) -> None:
+        self._status = status
+        self._headers = headers
+        self._request_id = request_id_from(headers)
+        content_type = (headers.get("content-type") or "").lower()
+        self._json_body: list[bytes] | None = [] if "json" in content_type else None
+        self._decoder = SSEDecoder()
+        self.done = False
+        self.count = 0
+
+    def feed(self, chunk: bytes) -> Iterator[dict[str, Any]]:
+        """Events completed by ``chunk``; lazily, so events before an error event still arrive."""
+        if self._json_body is not None:
+            self._json_body.append(chunk)
+            return iter(())
+        return self._convert(self._decoder.feed(chunk), final=False)
+
+    def finish(self) -> Iterator[dict[str, Any]]:
+        """End of the body: the pending last event, or the whole JSON answer."""
+        if self._json_body is not None:
+            self.count += 1
+            return iter((parse_json_body(self._status, self._headers, b"".join(self._json_body)),))
+        return self._convert(self._decoder.flush(), final=True)
+
+    def _convert(self, events: list[ServerSentEvent], *, final: bool) -> Iterator[dict[str, Any]]:
+        for event in events:
+            if self.done:
+                return
+            data = event.data
+            if data == "[DONE]":
+                self.done = True
+                return
+            if not data.strip():
+                continue  # an empty keep-alive event
+            parsed = self._parse(event, truncated=final)
+            self.count += 1
+            yield parsed
+
+    def _parse(self, event: ServerSentEvent, *, truncated: bool) -> dict[str, Any]:
+        try:
+            parsed: object = json.loads(event.data)
+        except ValueError:
+            if truncated:
+                raise APIConnectionError(
+                    f"the stream ended in the middle of an event after {self.count} event(s): "
+                    f"{event.data[:120]!r}",
+                    request_id=self._request_id,
+                ) from None
+            if event.event == "error":
+                raise ServerError(event.data[:500], status=None, request_id=self._request_id) from None
+            raise ResponseFormatError(
+                f"a stream event's data is not JSON: {event.data[:200]!r}",
+                status=self._status,
+                request_id=self._request_id,
+            ) from None
+        error = error_from_event(parsed, request_id=self._request_id)
+        if error is None and event.event == "error":
+            error = ServerError(json.dumps(parsed)[:500], request_id=self._request_id, body=parsed)
+        if error is not None:
+            raise error
+        if not isinstance(parsed, dict):
+            raise ResponseFormatError(
+                f"a stream event's data is {type(parsed).__name__}, not a JSON object: {event.data[:200]!r}",
+                status=self._status,
+                request_id=self._request_id,
+            )
+        return parsed
+
+
+def _needs_body(status: int) -> bool:
+    """Whether the shell must read the body before deciding (errors and 202s, not a live stream)."""
+    return not 200 <= status < 300 or status == 202
+
+
+def request_json(
+    client: httpx.Client,
+    settings: HTTPSettings,
+    method: str,
+    path: str,
+    payload: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Send one call (with retries and polling) and return the JSON object it answered."""
+    exchange = Exchange(settings, method, path, payload, stream=False)
+    send: Send | None = exchange.first
+    while send is not None:
+        if send.delay:
+            settings.sleep(send.delay)
+        try:
+            response = client.request(send.method, send.url, headers=send.headers, content=send.content)
+        except httpx.RequestError as exc:
+            send = exchange.on_failure(exc)
+            continue
+        send = exchange.on_response(response.status_code, response.headers, response.content)
+    return parse_json_body(response.status_code, response.headers, response.content)
+
+
+async def arequest_json(
+    client: httpx.AsyncClient,
+    settings: HTTPSettings,
+    method: str,
+    path: str,
+    payload: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The async twin of :func:`request_json`."""
+    exchange = Exchange(settings, method, path, payload, stream=False)
+    send: Send | None = exchange.first
+    while send is not None:
+        if send.delay:
+            await settings.asleep(send.delay)
+        try:
+            response = await client.request(send.method, send.url, headers=send.headers, content=send.content)
+        except httpx.RequestError as exc:
+            send = exchange.on_failure(exc)
+            continue
+        send = exchange.on_response(response.status_code, response.headers, response.content)
+    return parse_json_body(response.status_code, response.headers, response.content)
+
+
+def stream_events(
+    client: httpx.Client, settings: HTTPSettings, path: str, payload: Mapping[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """POST a streaming call and yield each event's JSON object (see the module docstring)."""
+    exchange = Exchange(settings, "POST", path, payload, stream=True)
+    send: Send | None = exchange.first
+    while send is not None:
+        if send.delay:
+            settings.sleep(send.delay)
+        reader: EventReader | None = None
+        try:
+            with client.stream(send.method, send.url, headers=send.headers, content=send.content) as response:
+                status = response.status_code
+                send = exchange.on_response(
+                    status, response.headers, response.read() if _needs_body(status) else b""
+                )
+                if send is None:
+                    reader = EventReader(status, response.headers)
+                    for chunk in response.iter_bytes():
+                        yield from reader.feed(chunk)
+                        if reader.done:
+                            return
+                    yield from reader.finish()
+        except httpx.RequestError as exc:
+            send = exchange.on_failure(exc, events_seen=reader.count if reader else 0)
+
+
+async def astream_events(
+    client: httpx.AsyncClient, settings: HTTPSettings, path: str, payload: Mapping[str, Any]
+) -> AsyncIterator[dict[str, Any]]:
+    """The async twin of :func:`stream_events`."""
+    exchange = Exchange(settings, "POST", path, payload, stream=True)
+    send: Send | None = exchange.first
+    while send is not None:
+        if send.delay:
+            await settings.asleep(send.delay)
+        reader: EventReader | None = None
+        try:
+            async with client.stream(
+                send.method, send.url, headers=send.headers, content=send.content
+            ) as response:
+                status = response.status_code
+                body = await response.aread() if _needs_body(status) else b""
+                send = exchange.on_response(status, response.headers, body)
+                if send is None:
+                    reader = EventReader(status, response.headers)
+                    async for chunk in response.aiter_bytes():
+                        for event in reader.feed(chunk):
+                            yield event
+                        if reader.done:
+                            return
+                    for event in reader.finish():
+                        yield event
+        except httpx.RequestError as exc:
+            send = exchange.on_failure(exc, events_seen=reader.count if reader else 0)
