@@ -85,21 +85,33 @@ def transformers_nonstream(captures: Path) -> Json:
 def _sse_events(
     name: str, payload: str, ttft: tuple[float, float], per_token: tuple[float, float]
 ) -> tuple[float, list[Json]]:
+    """Time the captured events like the server produced them: the role chunk right after the headers,
+    then one generation step per token; a tool call is held back until its last token (22 steps here)."""
     clock = Clock(name)
     t_headers = clock.jump(8, 20)
     parts = [p + "\n\n" for p in payload.split("\n\n") if p]
     if "".join(parts) != payload:
         raise SystemExit(f"{name}: the captured stream does not split into whole events")
+    bodies = [json.loads(part[len("data: ") : -2]) for part in parts]
+    total = bodies[-1]["usage"]["completion_tokens"]
+    visible = sum(1 for b in bodies[1:-1] if "content" in b["choices"][0]["delta"])
     events = []
-    for i, part in enumerate(parts):
-        t = clock.jump(*ttft) if i == 0 else clock.jump(*per_token)
+    steps_done = 0
+    for i, (part, body) in enumerate(zip(parts, bodies, strict=True)):
+        delta = body["choices"][0]["delta"]
+        if i == 0:
+            steps = 0
+        elif "tool_calls" in delta:
+            steps = total - visible - 1  # every token of the call, except the EOS that finishes
+        else:
+            steps = 1
+        for _ in range(steps):
+            clock.jump(*(ttft if steps_done == 0 else per_token))
+            steps_done += 1
+        t = clock.jump(0.3, 1.5) if i == 0 else clock.at()
         data = part[len("data: ") : -2]
-        parsed = json.loads(data)
-        if (
-            part.startswith("data: ")
-            and json.dumps(parsed, ensure_ascii=False, separators=(",", ":")) == data
-        ):
-            events.append({"t_ms": t, "data": parsed})
+        if part.startswith("data: ") and json.dumps(body, ensure_ascii=False, separators=(",", ":")) == data:
+            events.append({"t_ms": t, "data": body})
         else:
             events.append({"t_ms": t, "raw": part})
     return t_headers, events

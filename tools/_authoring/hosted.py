@@ -35,7 +35,9 @@ CATALOG = [
     "meta/llama-3.2-11b-vision-instruct",
     "meta/llama-3.3-70b-instruct",
     "microsoft/phi-4-mini-instruct",
+    "minimaxai/minimax-m2.7",
     "mistralai/mistral-nemotron",
+    "moonshotai/kimi-k2-instruct",
     "nvidia/llama-3.3-nemotron-super-49b-v1.5",
     "nvidia/nv-embedqa-e5-v5",
     "qwen/qwen3-235b-a22b",
@@ -209,16 +211,16 @@ def errors_gateway_500() -> Json:
 def errors_gateway_429_retry() -> Json:
     name = "errors/gateway_429_retry"
     req = _hosted_req("What is the tallest mountain in Africa?", "meta/llama-3.1-8b-instruct")
-    clock = Clock(name)
     first = json_response(
         429,
         gateway_headers(name + "#1", "errored"),
-        clock.jump(70, 140),
+        Clock(name + "#1").jump(70, 140),
         {"status": 429, "title": "Too Many Requests"},
     )
     text = "The tallest mountain in Africa is Mount Kilimanjaro in Tanzania, at 5,895 metres (19,341 ft)."
     prompt = llama_prompt_tokens(req["messages"])
-    t = nonstream_time(clock, ntok(text) + 1, (8, 14)) + 280.0  # the gateway's network round trip
+    # each offset counts from its own request; the gateway adds its network round trip
+    t = nonstream_time(Clock(name + "#2"), ntok(text) + 1, (8, 14)) + 280.0
     second = json_response(
         200,
         gateway_headers(name + "#2", "fulfilled"),
@@ -255,7 +257,11 @@ def errors_gateway_202() -> Json:
         "thousands of lightweight threads, grouped into blocks, each execute the same code on different "
         "data in parallel."
     )
-    clock = Clock(name)
+
+    def hold(step: int) -> float:
+        """NVCF holds each call about a second (its poll window) before answering 202."""
+        return Clock(f"{name}#{step}").jump(1000, 1080)
+
     poll = f"/v2/nvcf/pexec/status/{reqid}"
     done = hosted_chat_body(name, req["model"], text, llama_prompt_tokens(req["messages"]))
     return cassette(
@@ -265,15 +271,15 @@ def errors_gateway_202() -> Json:
         [
             {
                 "request": post("/v1/chat/completions", req),
-                "response": json_response(202, headers("pending-evaluation"), clock.jump(900, 1100), {}),
+                "response": json_response(202, headers("pending-evaluation"), hold(1), {}),
             },
             {
                 "request": get(poll),
-                "response": json_response(202, headers("pending-evaluation"), clock.jump(900, 1100), {}),
+                "response": json_response(202, headers("pending-evaluation"), hold(2), {}),
             },
             {
                 "request": get(poll),
-                "response": json_response(200, headers("fulfilled"), clock.jump(300, 700), done),
+                "response": json_response(200, headers("fulfilled"), Clock(name + "#3").jump(300, 700), done),
             },
         ],
     )

@@ -48,7 +48,7 @@ def created_of(name: str) -> int:
     return 1795500000 + int(hex32(name, "created"), 16) % 90000
 
 
-_TOKEN_RE = re.compile(r" ?[A-Za-z]{1,10}| ?\d{1,3}| ?[^\sA-Za-z\d]{1,2}|\n+|\s")
+_TOKEN_RE = re.compile(r" +(?= )| ?[A-Za-z]{1,10}| ?\d{1,3}| ?[^\sA-Za-z\d]{1,3}|\n+|\s")
 
 
 def tokens(text: str) -> list[str]:
