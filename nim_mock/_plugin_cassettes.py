@@ -1,0 +1,118 @@
+"""Which cassette a test uses: the ``nim`` marker's name, or one derived from the test's module and name.
+
+Pure functions only: the fixtures hand in the node id pieces and the marker's arguments, so the
+naming rules are tested with generated names and no pytest session.
+
+Derived names follow pytest-recording's idea (``<module>/<Class.test>``) but live in the project's
+one cassette folder: ``tests/test_chat.py::TestX::test_y[a]`` becomes ``tests/test_chat/TestX.test_y[a]``.
+Characters a filename cannot hold on Linux, macOS or Windows become ``_``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Final
+
+__all__ = [
+    "MARKER_HELP",
+    "MarkerError",
+    "NimMarker",
+    "cassette_path",
+    "derive_cassette_name",
+    "parse_marker",
+    "safe_component",
+]
+
+MARKER_HELP: Final = (
+    "nim(cassette=None, model=None, ignore=()): name the cassette this test replays or records "
+    "(a path under the cassette folder, without .json; tests may share one), the model it asks for, "
+    "and extra request-body paths left out of matching."
+)
+
+_UNSAFE: Final = re.compile(r"[^A-Za-z0-9._\-\[\]=+,@]")
+_MAX_COMPONENT: Final = 120
+
+
+class MarkerError(ValueError):
+    """The ``nim`` marker was used with arguments it does not take."""
+
+
+@dataclass(frozen=True, slots=True)
+class NimMarker:
+    """The ``nim`` marker's arguments, checked."""
+
+    cassette: str | None = None
+    model: str | None = None
+    ignore: tuple[str, ...] = ()
+
+
+def safe_component(text: str) -> str:
+    """One filename-safe path component: unsafe characters become ``_``; never empty, ``.`` or ``..``."""
+    cleaned = _UNSAFE.sub("_", text)[:_MAX_COMPONENT]
+    if cleaned.strip(".") == "":
+        cleaned = cleaned.replace(".", "_") or "_"
+    return cleaned
+
+
+def derive_cassette_name(module_path: str, qualified_name: str) -> str:
+    """The default cassette name for a test.
+
+    ``module_path`` is the test file relative to the rootdir (``tests/test_chat.py``), ``qualified_name``
+    the rest of the node id with ``::`` between class and function (``TestX::test_y[a]``).
+    """
+    module = PurePosixPath(module_path.replace("\\", "/"))
+    parts = [safe_component(p) for p in module.with_suffix("").parts if p not in ("", ".", "..", "/")]
+    leaf = safe_component(qualified_name.replace("::", "."))
+    return "/".join([*parts, leaf])
+
+
+def _check_name(name: str) -> str:
+    """A marker-given cassette name, normalised; refuses names that would leave the cassette folder."""
+    text = name.strip().replace("\\", "/")
+    text = text.removesuffix(".json")
+    path = PurePosixPath(text)
+    if not text or path.is_absolute() or any(part in ("..", ".") for part in path.parts):
+        raise MarkerError(
+            f"nim(cassette={name!r}): give a relative name inside the cassette folder, such as 'chat/plain' "
+            "(no leading '/', no '..')"
+        )
+    return "/".join(path.parts)
+
+
+def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> NimMarker:
+    """Check the ``nim`` marker's arguments; unknown ones fail with the list of those it takes."""
+    if args:
+        raise MarkerError(
+            f"nim marker takes keyword arguments only, got positional {list(args)!r}; "
+            "write @pytest.mark.nim(cassette='chat/plain')"
+        )
+    valid = ("cassette", "model", "ignore")
+    unknown = sorted(set(kwargs) - set(valid))
+    if unknown:
+        raise MarkerError(
+            f"nim marker got unknown argument(s) {', '.join(unknown)}; it takes: {', '.join(valid)}"
+        )
+    cassette = kwargs.get("cassette")
+    model = kwargs.get("model")
+    ignore = kwargs.get("ignore", ())
+    if cassette is not None and not isinstance(cassette, str):
+        raise MarkerError(f"nim(cassette=...) must be a string, got {type(cassette).__name__}")
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        raise MarkerError(f"nim(model=...) must be a non-empty string, got {model!r}")
+    if isinstance(ignore, str):
+        ignore = (ignore,)
+    if not isinstance(ignore, (list, tuple)) or not all(isinstance(p, str) and p for p in ignore):
+        raise MarkerError(f"nim(ignore=...) must be a list of body paths such as ['seed'], got {ignore!r}")
+    return NimMarker(
+        cassette=_check_name(cassette) if cassette is not None else None,
+        model=model,
+        ignore=tuple(ignore),
+    )
+
+
+def cassette_path(folder: Path, name: str) -> Path:
+    """Where cassette ``name`` lives under ``folder``."""
+    return folder.joinpath(*name.split("/")).with_name(name.split("/")[-1] + ".json")

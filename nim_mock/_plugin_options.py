@@ -1,0 +1,250 @@
+"""Settings of the pytest plugin: where each value comes from, and one resolved, frozen result.
+
+Every option can be given four ways. The first layer that sets a value wins:
+
+    1. the command line  (``--nim-mode=live``)
+    2. the environment   (``NIM_MODE=live``; the endpoint also falls back to ``NVIDIA_BASE_URL``)
+    3. the ini file      (``nim_mode = live`` in pytest.ini, or ``[tool.pytest.ini_options]``)
+    4. the default       (``mock``)
+
+Resolution is a pure function of those layers (``resolve_settings``), so every precedence rule is
+tested without touching ``os.environ``; the plugin reads the environment once, at configure time,
+and hands it in. Redaction values are the exception: they are additive (more redaction never
+hurts), so every layer's values are kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+from urllib.parse import urlsplit
+
+__all__ = [
+    "API_KEY_ENV",
+    "OPTIONS",
+    "Mode",
+    "OptionSpec",
+    "Settings",
+    "SettingsError",
+    "resolve_settings",
+]
+
+API_KEY_ENV: Final = "NVIDIA_API_KEY"
+"""The variable ChatNVIDIA (ours and LangChain's) reads the hosted catalogue's key from."""
+
+HOSTED_SUFFIX: Final = "api.nvidia.com"
+"""Hosts under this domain are NVIDIA's hosted catalogue, which refuses requests without a key."""
+
+
+class Mode(StrEnum):
+    """What the suite talks to: recorded cassettes, a real endpoint, or a real endpoint through a recorder."""
+
+    MOCK = "mock"
+    RECORD = "record"
+    LIVE = "live"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the plugin cannot use; the message says which layer gave it and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """One setting: its command-line flag, its ini key and the environment variables read, in order."""
+
+    key: str
+    flag: str
+    ini: str
+    env: tuple[str, ...]
+    help: str
+
+
+OPTIONS: Final[tuple[OptionSpec, ...]] = (
+    OptionSpec(
+        "mode",
+        "--nim-mode",
+        "nim_mode",
+        ("NIM_MODE",),
+        "mock (replay cassettes, the default), record (talk to the endpoint through a recorder and "
+        "write cassettes) or live (talk to the endpoint).",
+    ),
+    OptionSpec(
+        "endpoint",
+        "--nim-endpoint",
+        "nim_endpoint",
+        ("NIM_ENDPOINT", "NVIDIA_BASE_URL"),
+        "base URL of the real server for live and record modes, e.g. http://localhost:8000/v1.",
+    ),
+    OptionSpec(
+        "cassettes",
+        "--nim-cassettes",
+        "nim_cassettes",
+        ("NIM_CASSETTES",),
+        "folder of cassettes (default: cassettes/ beside the ini file, or in the rootdir).",
+    ),
+    OptionSpec(
+        "speed",
+        "--nim-speed",
+        "nim_speed",
+        ("NIM_SPEED",),
+        "replay pace in mock mode: 0 sends every event at once (default), 1 keeps the recorded timing.",
+    ),
+    OptionSpec(
+        "model",
+        "--nim-model",
+        "nim_model",
+        ("NIM_MODEL",),
+        "model id the chat_nvidia fixture asks for (default: the cassette's model, else "
+        "meta/llama-3.1-8b-instruct).",
+    ),
+)
+
+REDACT_FLAG: Final = "--nim-redact"
+REDACT_INI: Final = "nim_redact"
+REDACT_ENV: Final = "NIM_REDACT"
+"""Extra values to scrub from recordings; the environment variable holds them comma-separated."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The plugin's resolved settings, plus where each one came from (shown in the report header)."""
+
+    mode: Mode = Mode.MOCK
+    endpoint: str | None = None
+    cassettes: Path = Path("cassettes")
+    speed: float = 0.0
+    model: str | None = None
+    api_key: str | None = None
+    redact: tuple[str, ...] = ()
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def endpoint_is_hosted(self) -> bool:
+        """Whether the endpoint is NVIDIA's hosted catalogue, which needs ``NVIDIA_API_KEY``."""
+        if self.endpoint is None:
+            return False
+        host = (urlsplit(self.endpoint).hostname or "").lower()
+        return host == HOSTED_SUFFIX or host.endswith("." + HOSTED_SUFFIX)
+
+    def describe(self) -> str:
+        """One line for pytest's report header, naming the layer that set each value."""
+        parts = [f"mode={self.mode.value} ({self.sources.get('mode', 'default')})"]
+        if self.mode is Mode.MOCK:
+            parts.append(f"cassettes={self.cassettes} ({self.sources.get('cassettes', 'default')})")
+            parts.append(f"speed={self.speed:g}")
+        else:
+            parts.append(
+                f"endpoint={self.endpoint or '<not set>'} ({self.sources.get('endpoint', 'default')})"
+            )
+            if self.mode is Mode.RECORD:
+                parts.append(f"cassettes={self.cassettes}")
+        if self.model is not None:
+            parts.append(f"model={self.model} ({self.sources.get('model', 'default')})")
+        return "nim-harness: " + ", ".join(parts)
+
+
+def _pick(
+    spec: OptionSpec, cli: Mapping[str, str | None], env: Mapping[str, str], ini: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """The first non-empty value for ``spec`` across the layers, with a label naming its layer."""
+    value = cli.get(spec.key)
+    if value:
+        return value, spec.flag
+    for name in spec.env:
+        value = env.get(name)
+        if value:
+            return value, f"${name}"
+    value = ini.get(spec.key)
+    if value:
+        return value, f"ini {spec.ini}"
+    return None
+
+
+def _parse_mode(value: str, origin: str) -> Mode:
+    try:
+        return Mode(value.strip().lower())
+    except ValueError:
+        valid = ", ".join(m.value for m in Mode)
+        raise SettingsError(f"{origin}: unknown mode {value!r}; use one of: {valid}") from None
+
+
+def _parse_speed(value: str, origin: str) -> float:
+    try:
+        speed = float(value)
+    except ValueError:
+        raise SettingsError(
+            f"{origin}: speed {value!r} is not a number; use 0 (no waiting) or a factor such as 1 or 0.5"
+        ) from None
+    if not math.isfinite(speed) or speed < 0:
+        raise SettingsError(f"{origin}: speed must be a finite number >= 0, got {value!r}")
+    return speed
+
+
+def _parse_endpoint(value: str, origin: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(
+            f"{origin}: endpoint {value!r} is not an http(s) URL; give a base URL such as "
+            "http://localhost:8000/v1 or https://integrate.api.nvidia.com/v1"
+        )
+    return value.strip().rstrip("/")
+
+
+def resolve_settings(
+    cli: Mapping[str, str | None],
+    env: Mapping[str, str],
+    ini: Mapping[str, str],
+    *,
+    invocation_dir: Path,
+    ini_dir: Path,
+    cli_redact: Sequence[str] = (),
+    ini_redact: Sequence[str] = (),
+) -> Settings:
+    """Merge the layers (CLI > env > ini > default) into ``Settings``; raise ``SettingsError`` on bad values.
+
+    ``cli`` and ``ini`` are keyed by ``OptionSpec.key``; ``env`` is the process environment.
+    A relative cassette folder is taken relative to where it was written down: the directory pytest
+    was started in for the command line and the environment, the ini file's directory for the ini
+    file (and the default, ``cassettes/`` beside it).
+    """
+    specs = {spec.key: spec for spec in OPTIONS}
+    sources: dict[str, str] = {}
+    picked: dict[str, tuple[str, str]] = {}
+    for key, spec in specs.items():
+        found = _pick(spec, cli, env, ini)
+        if found is not None:
+            picked[key] = found
+            sources[key] = found[1]
+
+    mode = _parse_mode(*picked["mode"]) if "mode" in picked else Mode.MOCK
+    endpoint = _parse_endpoint(*picked["endpoint"]) if "endpoint" in picked else None
+    speed = _parse_speed(*picked["speed"]) if "speed" in picked else 0.0
+    model = picked["model"][0].strip() if "model" in picked else None
+
+    if "cassettes" in picked:
+        raw, origin = picked["cassettes"]
+        base = ini_dir if origin.startswith("ini") else invocation_dir
+        cassettes = (base / Path(raw).expanduser()).resolve()
+    else:
+        cassettes = (ini_dir / "cassettes").resolve()
+
+    redact_env = [v.strip() for v in env.get(REDACT_ENV, "").split(",")]
+    api_key = env.get(API_KEY_ENV) or None
+    redact = [v for v in (*cli_redact, *redact_env, *ini_redact) if v.strip()]
+    if api_key:
+        # The key in use is scrubbed even when it does not look like an nvapi- key.
+        redact.append(api_key)
+    return Settings(
+        mode=mode,
+        endpoint=endpoint,
+        cassettes=cassettes,
+        speed=speed,
+        model=model or None,
+        api_key=api_key,
+        redact=tuple(dict.fromkeys(redact)),
+        sources=sources,
+    )
