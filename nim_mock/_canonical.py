@@ -132,10 +132,24 @@ def diff_leaves(recorded: dict[str, Any], sent: dict[str, Any]) -> list[tuple[st
     diffs: list[tuple[str, Any, Any]] = []
     for path, value in recorded.items():
         other = sent.get(path, ABSENT)
+        if other is ABSENT and _is_empty_parent(path, value, sent):
+            continue
         if other is ABSENT or not _same(value, other):
             diffs.append((path, value, other))
-    diffs.extend((path, ABSENT, value) for path, value in sent.items() if path not in recorded)
+    diffs.extend(
+        (path, ABSENT, value)
+        for path, value in sent.items()
+        if path not in recorded and not _is_empty_parent(path, value, recorded)
+    )
     return diffs
+
+
+def _is_empty_parent(path: str, value: Any, other: dict[str, Any]) -> bool:
+    """An empty object/array whose path the other side fills: its new children already say it all."""
+    if not isinstance(value, dict | list) or value:
+        return False
+    prefix = path + "."
+    return any(key.startswith(prefix) for key in other)
 
 
 def describe_value(value: Any, limit: int = 60) -> str:

@@ -20,12 +20,14 @@ number of cassettes. Only a miss walks the candidates, to find the closest one.
 
 from __future__ import annotations
 
+import difflib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from nim_mock._canonical import (
+    ABSENT,
     IgnorePath,
     body_key,
     describe_value,
@@ -62,7 +64,8 @@ class Miss:
     """No interaction answers. ``message`` is complete and meant to be shown as is.
 
     ``closest`` names the cassette holding the nearest interaction (same method and path, fewest
-    differing leaves), ``diffs`` lists each differing leaf as ``path: recorded X, sent Y``.
+    differing leaves, ties going to the one whose differing values read most alike); ``diffs`` lists
+    each differing leaf as ``path: recorded X, sent Y``.
     """
 
     message: str
@@ -91,6 +94,21 @@ def _body_leaves(request: RecordedRequest, ignore: tuple[IgnorePath, ...]) -> di
     if request.raw_body:
         return {"body (not JSON)": request.raw_body}
     return {}
+
+
+def _likeness(diffs: list[tuple[str, Any, Any]]) -> float:
+    """How alike the differing values are (0 = nothing alike): breaks ties between equally far candidates.
+
+    With 500 cassettes that differ only in the prompt, every candidate is one leaf away; the one whose
+    prompt reads most like the sent one is the one the user meant.
+    """
+    total = 0.0
+    for _, recorded, sent in diffs[:_MAX_DIFFS]:
+        if recorded is ABSENT or sent is ABSENT:
+            continue
+        left, right = describe_value(recorded, 200), describe_value(sent, 200)
+        total += difflib.SequenceMatcher(None, left, right, autojunk=False).ratio()
+    return total
 
 
 def _describe_diff(path: str, recorded: object, sent: object) -> str:
@@ -207,7 +225,7 @@ class Matcher:
             routes = self._routes_hint(method, request.path, scope)
             return Miss(f"{head} {routes}{elsewhere} {RECORD_HINT}", None, ())
         sent_cache: dict[tuple[IgnorePath, ...], dict[str, Any]] = {}
-        best: tuple[int, int, int, list[tuple[str, Any, Any]]] | None = None
+        best: tuple[int, float, int, int, list[tuple[str, Any, Any]]] | None = None
         for position, index in candidates:
             ignore = self._group_of[position].ignore
             sent = sent_cache.get(ignore)
@@ -215,11 +233,11 @@ class Matcher:
                 sent = sent_cache[ignore] = _body_leaves(request, ignore)
             recorded = _body_leaves(self._cassettes[position].interactions[index].request, ignore)
             diffs = diff_leaves(recorded, sent)
-            rank = (len(diffs), position, index)
-            if best is None or rank < best[:3]:
+            rank = (len(diffs), -_likeness(diffs), position, index)
+            if best is None or rank < best[:4]:
                 best = (*rank, diffs)
         assert best is not None  # candidates is not empty
-        _, position, index, leaf_diffs = best
+        _, _, position, index, leaf_diffs = best
         cassette = self._cassettes[position]
         lines = [_describe_diff(path, recorded, sent) for path, recorded, sent in leaf_diffs]
         if not lines:

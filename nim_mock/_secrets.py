@@ -39,7 +39,9 @@ SECRET_PATTERN: Final = re.compile(
 _KINDS: Final = {"nvapi": "nvapi- API key", "openai": "OpenAI sk- API key", "bearer": "Bearer token"}
 
 _PLACEHOLDER: Final = re.compile(
-    r"\s*(?:(?:bearer|basic|token)\s+)?(?:|[*x•.…#-]+|<[^<>]*>|\[[^\[\]]*]|\{[^{}]*}|\S*redacted\S*|none|null)\s*",
+    # optional scheme, then: nothing, ***/xxx/..., <key>, [REDACTED], {key}, *redacted*, none, $ENV_VAR
+    r"\s*(?:(?:bearer|basic|token)\s+)?"
+    r"(?:|[*x•.…#-]+|<[^<>]*>|\[[^\[\]]*]|\{[^{}]*}|\S*redacted\S*|none|null|\$\{?[A-Z_][A-Z0-9_]*\}?)\s*",
     re.IGNORECASE,
 )
 
