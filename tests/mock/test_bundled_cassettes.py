@@ -550,3 +550,77 @@ def test_readme_table_lists_exactly_the_bundled_files() -> None:
     section = readme.split("## The bundled cassettes", 1)[1]
     listed = re.findall(r"^\| `([^`]+)\.json` \|", section, re.MULTILINE)
     assert sorted(listed) == NAMES
+
+
+# ------------------------------------------------------------------------------------------
+# a second opinion: the openai SDK's own response models accept every success body
+
+
+def success_bodies() -> Iterator[tuple[str, str, Any]]:
+    for name in NAMES:
+        for request, response in interactions(name):
+            if response["status"] != 200 or request["path"] not in {
+                "/v1/chat/completions",
+                "/v1/completions",
+            }:
+                continue
+            if "events" in response:
+                kind = "chunk" if request["path"] == "/v1/chat/completions" else "completion"
+                for body in chunks(response):
+                    # the SDK types a streamed completion's finish_reason as never null (it only
+                    # constructs, never validates, stream chunks); check the rest of those chunks
+                    if kind == "chunk" or all(c["finish_reason"] for c in body["choices"]):
+                        yield name, kind, body
+            elif "choices" in response["json"]:
+                kind = "chat" if request["path"] == "/v1/chat/completions" else "completion"
+                yield name, kind, response["json"]
+
+
+def test_openai_sdk_models_validate_every_success_body() -> None:
+    from openai.types import Completion
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+    models = {"chat": ChatCompletion, "chunk": ChatCompletionChunk, "completion": Completion}
+    seen: Counter[str] = Counter()
+    for name, kind, body in success_bodies():
+        body = dict(body)
+        # fields the gateway and transformers serve leave out, which the SDK types require
+        body.setdefault("object", {"chat": "chat.completion", "completion": "text_completion"}.get(kind))
+        body.setdefault("created", 0)
+        body.setdefault("model", "unknown")
+        try:
+            models[kind].model_validate(body, strict=False)
+        except Exception as error:  # pragma: no cover - the message is the diagnosis
+            raise AssertionError(f"{name}: {kind} body rejected by the openai SDK: {error}") from None
+        seen[kind] += 1
+    assert seen["chat"] >= 18
+    assert seen["chunk"] >= 50
+    assert seen["completion"] >= 2
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_description_names_the_layout_it_follows(name: str) -> None:
+    description = load(name)["description"]
+    for _, response in interactions(name):
+        expected = {
+            "nim": ("NIM 1.x", "vLLM"),
+            "gateway": ("gateway", "catalogue", "NVCF"),
+            "transformers": ("transformers serve",),
+        }[layout(response)]
+        assert any(word in description for word in expected), (name, expected)
+
+
+def test_non_streamed_tool_arguments_use_json_dumps_spacing() -> None:
+    for name, _, response in NIM_JSON:
+        for choice in response["json"].get("choices", []):
+            for call in choice.get("message", {}).get("tool_calls", []):
+                arguments = call["function"]["arguments"]
+                assert arguments == json.dumps(json.loads(arguments), ensure_ascii=False), name
+
+
+def test_a_reasoning_model_streams_slower_than_an_8b_model() -> None:
+    def mean_gap(name: str) -> float:
+        times = [e["t_ms"] for owner, _, r in NIM_STREAMS if owner == name for e in r["events"]]
+        return (times[-2] - times[1]) / (len(times) - 3)
+
+    assert mean_gap("reasoning/stream") > 2 * mean_gap("chat/stream_usage")
