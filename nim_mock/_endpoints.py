@@ -1,0 +1,394 @@
+"""The mock NIM's endpoints: plain ``async def`` functions bound to one app's state.
+
+Each endpoint does the same three things: check the request the way a NIM would (``_inbound``),
+ask the matcher which recorded interaction answers, and hand the bytes to ``_replay``. What is not
+conversation but server state (health, version, the model listing) is answered from a cassette
+when one recorded it, and otherwise exactly as a NIM 1.x container answers, so a client's
+start-up probes work against any cassette folder.
+
+Endpoints leave a :class:`RequestNote` behind (which cassette answered, or why none did) for the
+request log line and the metrics, which ``_app``'s middleware writes once the response is done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from nim_mock._inbound import (
+    BodyTooLarge,
+    check_chat_shape,
+    check_content_length,
+    check_content_type,
+    check_object,
+    parse_json,
+    read_body,
+    too_large,
+)
+from nim_mock._match import Hit, Matcher
+from nim_mock._metrics import METRICS_CONTENT_TYPE, Metrics
+from nim_mock._nim_errors import ErrorLayout, Problem, render_problem
+from nim_mock._replay import Clock, ReplayResponse, StreamOutcome
+from nim_mock.cassette import Cassette, RecordedRequest, RecordedResponse, compact_json
+
+__all__ = ["MockSettings", "RequestNote", "build_endpoints", "note_of"]
+
+NOTE_KEY = "nim_mock.note"
+_JSON_HEADERS = (("content-type", "application/json"),)
+_HEALTH_HEADERS = (("system-health", "True"), ("content-type", "application/json"))
+_SECRET_HEADERS = frozenset({"authorization", "api-key", "cookie", "proxy-authorization", "x-api-key"})
+
+CHAT = "/v1/chat/completions"
+COMPLETIONS = "/v1/completions"
+MODELS = "/v1/models"
+HEALTH_READY = "/v1/health/ready"
+HEALTH_LIVE = "/v1/health/live"
+VERSION = "/v1/version"
+METRICS = "/v1/metrics"
+
+
+@dataclass(frozen=True, slots=True)
+class MockSettings:
+    """How one app behaves; checked by ``create_app`` before anything is built."""
+
+    speed: float
+    error_layout: ErrorLayout
+    max_body_bytes: int
+    release: str
+    created: int
+
+
+@dataclass(slots=True)
+class RequestNote:
+    """What the log line and the metrics need to know about one request, filled in as it goes."""
+
+    arrived: float
+    route: str = "unknown"
+    status: int = 500
+    answer: str = ""
+    outcome: StreamOutcome = field(default_factory=StreamOutcome)
+
+
+def note_of(request: Request) -> RequestNote:
+    """The note the middleware put in the request's scope (a fresh one if the app runs without it)."""
+    state = request.scope.setdefault("state", {})
+    note = state.get(NOTE_KEY)
+    if not isinstance(note, RequestNote):
+        note = state[NOTE_KEY] = RequestNote(arrived=0.0)
+    return note
+
+
+class _Endpoints:
+    def __init__(
+        self,
+        cassettes: Sequence[Cassette],
+        matcher: Matcher,
+        metrics: Metrics,
+        settings: MockSettings,
+        clock: Clock,
+    ) -> None:
+        self._matcher = matcher
+        self._metrics = metrics
+        self._settings = settings
+        self._clock = clock
+        models: dict[str, None] = {}
+        recorded: dict[str, dict[str, None]] = {}
+        for cassette in cassettes:
+            for model in cassette.models:
+                models.setdefault(model)
+            for interaction in cassette.interactions:
+                path = interaction.request.path.split("?", 1)[0]
+                recorded.setdefault(path, {}).setdefault(interaction.request.method.upper())
+        self._models = tuple(models)
+        self._recorded = {path: tuple(methods) for path, methods in recorded.items()}
+        self._builtin: dict[str, tuple[str, ...]] = {
+            CHAT: ("POST",),
+            COMPLETIONS: ("POST",),
+            MODELS: ("GET",),
+            HEALTH_READY: ("GET",),
+            HEALTH_LIVE: ("GET",),
+            VERSION: ("GET",),
+            METRICS: ("GET",),
+        }
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(CHAT, self.chat, methods=["POST"]),
+            Route(COMPLETIONS, self.completions, methods=["POST"]),
+            Route(MODELS, self.models, methods=["GET"]),
+            Route(HEALTH_READY, self.health_ready, methods=["GET"]),
+            Route(HEALTH_LIVE, self.health_live, methods=["GET"]),
+            Route(VERSION, self.version, methods=["GET"]),
+            Route(METRICS, self.metrics, methods=["GET"]),
+            # Last: anything else is either recorded (replayed), a known path with the wrong
+            # method (405) or unknown (404). Starlette prefers full matches, so this route also
+            # receives e.g. GET /v1/chat/completions and answers it with 405.
+            Route("/{path:path}", self.other),
+        ]
+
+    # -- inference --------------------------------------------------------------------------
+
+    async def chat(self, request: Request) -> Response:
+        return await self._inference(request, CHAT, chat=True)
+
+    async def completions(self, request: Request) -> Response:
+        return await self._inference(request, COMPLETIONS, chat=False)
+
+    async def _inference(self, request: Request, route: str, *, chat: bool) -> Response:
+        note = note_of(request)
+        note.route = route
+        body, problem = await self._read_json(request)
+        if problem is None and chat:
+            problem = check_chat_shape(body)
+        if problem is not None:
+            return self._problem(note, problem)
+        return self._replay_or_miss(request, note, _recorded_request(request, body=body))
+
+    async def _read_json(self, request: Request) -> tuple[dict[str, Any], Problem | None]:
+        """Size, content type, JSON syntax, object shape: NIM's order of refusals."""
+        limit = self._settings.max_body_bytes
+        problem = check_content_length(request.headers, limit) or check_content_type(
+            request.headers.get("content-type"), self._settings.error_layout
+        )
+        if problem is not None:
+            return {}, problem
+        try:
+            raw = await read_body(request.stream(), limit)
+        except BodyTooLarge:
+            return {}, too_large(limit)
+        body, problem = parse_json(raw)
+        problem = problem or check_object(body)
+        return (body if problem is None else {}), problem
+
+    # -- server state ----------------------------------------------------------------------
+
+    async def models(self, request: Request) -> Response:
+        note = note_of(request)
+        note.route = MODELS
+        result = self._matcher.match(_recorded_request(request))
+        if isinstance(result, Hit):
+            self._hit(note, result)
+            merged = _merge_listing(result.interaction.response, self._models)
+            return self._respond(note, merged)
+        note.answer = "built from the cassettes' models"
+        listing = build_model_list(self._models, self._settings.created)
+        return self._respond(note, RecordedResponse(200, _JSON_HEADERS, compact_json(listing)))
+
+    async def health_ready(self, request: Request) -> Response:
+        return self._state(
+            request, HEALTH_READY, {"object": "health.response", "message": "Service is ready."}
+        )
+
+    async def health_live(self, request: Request) -> Response:
+        return self._state(request, HEALTH_LIVE, {"object": "health.response", "message": "Service is live."})
+
+    async def version(self, request: Request) -> Response:
+        return self._state(request, VERSION, {"release": self._settings.release, "api": "1.0.0"})
+
+    def _state(self, request: Request, route: str, default: dict[str, str]) -> Response:
+        note = note_of(request)
+        note.route = route
+        result = self._matcher.match(_recorded_request(request))
+        if isinstance(result, Hit):
+            self._hit(note, result)
+            return self._respond(note, result.interaction.response)
+        note.answer = "NIM default"
+        headers = _HEALTH_HEADERS if route.startswith("/v1/health/") else _JSON_HEADERS
+        return self._respond(note, RecordedResponse(200, headers, compact_json(default)))
+
+    async def metrics(self, request: Request) -> Response:
+        note = note_of(request)
+        note.route = METRICS
+        note.answer = "mock metrics"
+        text = self._metrics.render().encode("utf-8")
+        return self._respond(note, RecordedResponse(200, (("content-type", METRICS_CONTENT_TYPE),), text))
+
+    # -- everything else -------------------------------------------------------------------
+
+    async def other(self, request: Request) -> Response:
+        note = note_of(request)
+        path = request.url.path
+        method = request.method.upper()
+        recorded = self._recorded.get(path, ())
+        if method in recorded:
+            note.route = path
+            return await self._replay_recorded_route(request, note)
+        allowed = tuple(dict.fromkeys((*self._builtin.get(path, ()), *recorded)))
+        if allowed:
+            note.route = path
+            allow = ", ".join(allowed)
+            return self._problem(
+                note,
+                Problem(
+                    405,
+                    "Method Not Allowed",
+                    f"Method {method} is not allowed on {path}; use {allow}.",
+                    headers=(("allow", allow),),
+                ),
+            )
+        note.route = "unknown"
+        return self._problem(note, Problem(404, "NotFoundError", self._unknown_route_message(method, path)))
+
+    async def _replay_recorded_route(self, request: Request, note: RequestNote) -> Response:
+        limit = self._settings.max_body_bytes
+        problem = check_content_length(request.headers, limit)
+        if problem is not None:
+            return self._problem(note, problem)
+        try:
+            raw = await read_body(request.stream(), limit)
+        except BodyTooLarge:
+            return self._problem(note, too_large(limit))
+        if not raw:
+            return self._replay_or_miss(request, note, _recorded_request(request))
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return self._replay_or_miss(request, note, _recorded_request(request, raw_body=raw))
+        return self._replay_or_miss(request, note, _recorded_request(request, body=body))
+
+    def _unknown_route_message(self, method: str, path: str) -> str:
+        extra = sorted(set(self._recorded) - set(self._builtin))
+        recorded = f"; recorded by the cassettes: {', '.join(extra[:10])}" if extra else ""
+        return (
+            f"Route {method} {path} does not exist on this mock NIM. It serves {', '.join(self._builtin)}"
+            f"{recorded}."
+        )
+
+    # -- answering -------------------------------------------------------------------------
+
+    def _replay_or_miss(self, request: Request, note: RequestNote, recorded: RecordedRequest) -> Response:
+        result = self._matcher.match(recorded)
+        if isinstance(result, Hit):
+            self._hit(note, result)
+            return self._respond(note, result.interaction.response)
+        self._metrics.unmatched()
+        note.answer = "miss: " + result.message.splitlines()[0] if result.message else "miss"
+        problem = Problem(404, "NotFoundError", result.message, headers=(("x-nim-mock-miss", "1"),))
+        return self._problem(note, problem, count_answer=False)
+
+    def _hit(self, note: RequestNote, hit: Hit) -> None:
+        self._metrics.matched()
+        note.answer = f"{hit.cassette.name}#{hit.index + 1}"
+
+    def _problem(self, note: RequestNote, problem: Problem, *, count_answer: bool = True) -> Response:
+        status, headers, body = render_problem(problem, self._settings.error_layout)
+        if count_answer:
+            note.answer = f"refused: {problem.message.splitlines()[0]}"
+        return self._respond(note, RecordedResponse(status, tuple(headers), body), speed=0.0)
+
+    def _respond(
+        self, note: RequestNote, response: RecordedResponse, *, speed: float | None = None
+    ) -> Response:
+        return ReplayResponse(
+            response,
+            start=note.arrived,
+            speed=self._settings.speed if speed is None else speed,
+            clock=self._clock,
+            on_lag=self._metrics.observe_lag,
+            outcome=note.outcome,
+        )
+
+
+def build_endpoints(
+    cassettes: Sequence[Cassette], matcher: Matcher, metrics: Metrics, settings: MockSettings, clock: Clock
+) -> list[BaseRoute]:
+    """The app's routes, as data, bound to this app's matcher, metrics and settings."""
+    return _Endpoints(cassettes, matcher, metrics, settings, clock).routes()
+
+
+def _recorded_request(
+    request: Request, *, body: Any = None, raw_body: bytes | None = None
+) -> RecordedRequest:
+    """The request in the matcher's terms: method, path with query, headers minus secrets, body."""
+    path = request.url.path
+    query = request.url.query
+    headers = {k: v for k, v in request.headers.items() if k not in _SECRET_HEADERS}
+    return RecordedRequest(
+        method=request.method.upper(),
+        path=f"{path}?{query}" if query else path,
+        headers=headers,
+        body=body,
+        raw_body=raw_body,
+    )
+
+
+def build_model_list(models: Sequence[str], created: int) -> dict[str, Any]:
+    """A vLLM ``ModelList`` as NIM 1.x serves it (``owned_by`` rewritten to ``"system"``)."""
+    return {"object": "list", "data": [_model_card(model, created) for model in models]}
+
+
+def _model_card(model: str, created: int) -> dict[str, Any]:
+    # vLLM makes a fresh random permission id per call; a hash keeps the listing stable for diffs.
+    permission_id = "modelperm-" + hashlib.sha256(model.encode("utf-8")).hexdigest()[:32]
+    return {
+        "id": model,
+        "object": "model",
+        "created": created,
+        "owned_by": "system",
+        "root": model,
+        "parent": None,
+        "max_model_len": None,
+        "permission": [
+            {
+                "id": permission_id,
+                "object": "model_permission",
+                "created": created,
+                "allow_create_engine": False,
+                "allow_sampling": True,
+                "allow_logprobs": True,
+                "allow_search_indices": False,
+                "allow_view": True,
+                "allow_fine_tuning": False,
+                "organization": "*",
+                "group": None,
+                "is_blocking": False,
+            }
+        ],
+    }
+
+
+def _merge_listing(response: RecordedResponse, models: Sequence[str]) -> RecordedResponse:
+    """A recorded listing plus the models other cassettes use, each copied from the listing's own shape.
+
+    Anything that is not a 200 JSON ``{"data": [...]}`` listing (an error, say) is replayed untouched,
+    and so is a listing that already names every model, so the recorded bytes survive exactly.
+    """
+    if response.status != 200 or response.streamed:
+        return response
+    try:
+        listing = json.loads(response.body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return response
+    data = listing.get("data") if isinstance(listing, dict) else None
+    if not isinstance(data, list) or not data or not isinstance(data[0], dict):
+        return response
+    listed = {entry.get("id") for entry in data if isinstance(entry, dict)}
+    missing = [model for model in models if model not in listed]
+    if not missing:
+        return response
+    template: dict[str, Any] = data[0]
+    listing["data"] = [*data, *(_entry_like(template, model) for model in missing)]
+    return RecordedResponse(
+        response.status, response.headers, compact_json(listing), t_headers_ms=response.t_headers_ms
+    )
+
+
+def _entry_like(template: dict[str, Any], model: str) -> dict[str, Any]:
+    """A listing entry for ``model`` with the template's keys in the template's order."""
+    entry = dict(template)
+    template_id = template.get("id")
+    entry["id"] = model
+    if "root" in entry:
+        entry["root"] = model
+    owned_by = template.get("owned_by")
+    if isinstance(template_id, str) and "/" in template_id and owned_by == template_id.split("/", 1)[0]:
+        # The hosted catalogue's owned_by is the id's organisation; follow the same rule.
+        entry["owned_by"] = model.split("/", 1)[0] if "/" in model else owned_by
+    return entry

@@ -1,0 +1,117 @@
+"""What the mock has done, in Prometheus text exposition format (``GET /v1/metrics``).
+
+A NIM exposes Prometheus metrics; the mock's own numbers answer the questions a CI run asks of a
+replay server: which routes were hit with which status, how many requests a cassette answered and
+how many it did not, how many clients left mid-stream, and how late events left compared with
+their recorded schedule (the replay lag). The format is written by hand (it is a few lines of
+text; https://prometheus.io/docs/instrumenting/exposition_formats/) instead of pulling in a client
+library with process-wide registries. One :class:`Metrics` belongs to one app: nothing is global.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+from collections import Counter
+
+__all__ = ["LAG_BUCKETS_S", "METRICS_CONTENT_TYPE", "Metrics"]
+
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+LAG_BUCKETS_S: tuple[float, ...] = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+"""Upper bounds (seconds) of the replay-lag histogram; sub-millisecond first, since that is the goal."""
+
+
+class Metrics:
+    """Counters and the lag histogram of one app. Safe to read from another thread (tests, benches)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: Counter[tuple[str, str, int]] = Counter()
+        self._matched = 0
+        self._unmatched = 0
+        self._disconnects = 0
+        self._lag_counts = [0] * (len(LAG_BUCKETS_S) + 1)
+        self._lag_sum = 0.0
+
+    def request_done(self, method: str, route: str, status: int) -> None:
+        with self._lock:
+            self._requests[(method, route, status)] += 1
+
+    def matched(self) -> None:
+        with self._lock:
+            self._matched += 1
+
+    def unmatched(self) -> None:
+        with self._lock:
+            self._unmatched += 1
+
+    def disconnected(self) -> None:
+        with self._lock:
+            self._disconnects += 1
+
+    def observe_lag(self, seconds: float) -> None:
+        """Record how late one event left (early sends count as 0: the scheduler never sends early)."""
+        lag = max(seconds, 0.0)
+        with self._lock:
+            self._lag_counts[bisect.bisect_left(LAG_BUCKETS_S, lag)] += 1
+            self._lag_sum += lag
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """The plain counters, for callers that want numbers rather than text."""
+        with self._lock:
+            return {
+                "matched": self._matched,
+                "unmatched": self._unmatched,
+                "disconnects": self._disconnects,
+                "lag_observations": sum(self._lag_counts),
+            }
+
+    def render(self) -> str:
+        """The exposition text: HELP and TYPE lines, then samples sorted for a stable diff."""
+        with self._lock:
+            requests = sorted(self._requests.items())
+            matched, unmatched, disconnects = self._matched, self._unmatched, self._disconnects
+            lag_counts, lag_sum = list(self._lag_counts), self._lag_sum
+        lines = [
+            "# HELP nim_mock_requests_total HTTP requests answered, by method, route and status.",
+            "# TYPE nim_mock_requests_total counter",
+        ]
+        for (method, route, status), count in requests:
+            labels = _labels(method=method, route=route, status=str(status))
+            lines.append(f"nim_mock_requests_total{{{labels}}} {count}")
+        lines += [
+            "# HELP nim_mock_replay_matched_total Requests a cassette interaction answered.",
+            "# TYPE nim_mock_replay_matched_total counter",
+            f"nim_mock_replay_matched_total {matched}",
+            "# HELP nim_mock_replay_unmatched_total Requests no cassette interaction matched.",
+            "# TYPE nim_mock_replay_unmatched_total counter",
+            f"nim_mock_replay_unmatched_total {unmatched}",
+            "# HELP nim_mock_stream_disconnects_total Streams the client left before the last event.",
+            "# TYPE nim_mock_stream_disconnects_total counter",
+            f"nim_mock_stream_disconnects_total {disconnects}",
+            "# HELP nim_mock_replay_lag_seconds How late events left versus their recorded schedule.",
+            "# TYPE nim_mock_replay_lag_seconds histogram",
+        ]
+        cumulative = 0
+        for bound, count in zip((*LAG_BUCKETS_S, math.inf), lag_counts, strict=True):
+            cumulative += count
+            lines.append(f'nim_mock_replay_lag_seconds_bucket{{le="{_format_bound(bound)}"}} {cumulative}')
+        lines.append(f"nim_mock_replay_lag_seconds_sum {lag_sum!r}")
+        lines.append(f"nim_mock_replay_lag_seconds_count {cumulative}")
+        return "\n".join(lines) + "\n"
+
+
+def _format_bound(bound: float) -> str:
+    return "+Inf" if math.isinf(bound) else repr(bound)
+
+
+def _labels(**values: str) -> str:
+    return ",".join(f'{name}="{_escape(value)}"' for name, value in values.items())
+
+
+def _escape(value: str) -> str:
+    """Label values escape backslash, double quote and newline (exposition format rules)."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
