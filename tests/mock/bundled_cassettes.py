@@ -1,0 +1,127 @@
+"""What the bundled-cassette tests share: the files, their names, and readers for their parts.
+
+The tests read cassettes as plain JSON rather than through the loader, so a loader bug cannot hide a
+cassette bug; each response's layout (which server produced it) is read from its headers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+CASSETTE_DIR = ROOT / "cassettes"
+
+
+FILES = sorted(CASSETTE_DIR.rglob("*.json"))
+
+
+NAMES = [p.relative_to(CASSETTE_DIR).with_suffix("").as_posix() for p in FILES]
+
+
+DONE = "data: [DONE]\n\n"
+
+
+CHAT_ID = re.compile(r"chatcmpl-[0-9a-f]{32}")
+
+
+CMPL_ID = re.compile(r"cmpl-[0-9a-f]{32}")
+
+
+TOOL_ID = re.compile(r"chatcmpl-tool-[0-9a-f]{32}")
+
+
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+NIM_CHAT_KEYS = [
+    "id",
+    "object",
+    "created",
+    "model",
+    "choices",
+    "usage",
+    "prompt_logprobs",
+    "kv_transfer_params",
+]
+
+
+NIM_CHOICE_KEYS = ["index", "message", "logprobs", "finish_reason", "stop_reason"]
+
+
+NIM_MESSAGE_KEYS = ["role", "reasoning_content", "content", "tool_calls"]
+
+
+NIM_USAGE_KEYS = ["prompt_tokens", "total_tokens", "completion_tokens"]
+
+
+FLAT_ERROR_KEYS = ["object", "message", "type", "param", "code"]
+
+
+NESTED_ERROR_KEYS = ["message", "type", "param", "code"]
+
+
+NEVER_STORED = {"date", "content-length", "transfer-encoding", "connection"}
+
+
+def load(name: str) -> Any:
+    return json.loads((CASSETTE_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def interactions(name: str) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    for interaction in load(name)["interactions"]:
+        yield interaction["request"], interaction["response"]
+
+
+def header(response: dict[str, Any], key: str) -> str | None:
+    return next((v for k, v in response.get("headers", []) if k == key), None)
+
+
+def layout(response: dict[str, Any]) -> str:
+    """Which server produced the response, read from its headers (the description says the same)."""
+    if header(response, "x-request-id") is not None:
+        return "transformers"
+    if header(response, "server") == "uvicorn":
+        return "nim"
+    if header(response, "nvcf-reqid") is not None or header(response, "www-authenticate") is not None:
+        return "gateway"
+    raise AssertionError(f"response headers match no known server: {response.get('headers')}")
+
+
+def chunks(response: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e["data"] for e in response["events"] if "data" in e]
+
+
+def nim_streams() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    for name in NAMES:
+        for request, response in interactions(name):
+            if "events" in response and layout(response) == "nim":
+                yield name, request, response
+
+
+NIM_STREAMS = list(nim_streams())
+
+
+NIM_STREAM_IDS = [name for name, _, _ in NIM_STREAMS]
+
+
+def nim_json_responses() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    for name in NAMES:
+        for request, response in interactions(name):
+            if "json" in response and layout(response) == "nim":
+                yield name, request, response
+
+
+NIM_JSON = list(nim_json_responses())
+
+
+def gateway_responses() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    for name in NAMES:
+        for request, response in interactions(name):
+            if layout(response) == "gateway":
+                yield name, request, response
