@@ -6,8 +6,8 @@ bytes that were sent. Anything else (spaced JSON, ``data: [DONE]``, a comment li
 stored as text, and bytes that are not UTF-8 as base64. ``_decode`` reverses each choice exactly,
 so save then load is the identity.
 
-The text layout is two-space indented JSON where a container that fits on its line stays on one
-line, and every server-sent event is always one line: a re-recorded stream then diffs event by event.
+The text layout is two-space indented JSON where a short container stays on one line, and every
+server-sent event and header pair is always one line: a re-recorded stream then diffs event by event.
 """
 
 from __future__ import annotations
@@ -30,7 +30,11 @@ from nim_mock.cassette import (
 
 __all__ = ["cassette_to_dict", "dumps_pretty"]
 
-_WIDTH = 110
+_WIDTH = 100
+"""A container stays on one line when its JSON plus its indentation fits in this many columns (the
+key in front is not counted). The same rule as ``tools/author_cassettes.py``, so re-saving a bundled
+cassette changes nothing."""
+_ENTRY_PER_LINE = frozenset({"events", "headers"})
 
 
 class _NotStrictJson(ValueError):
@@ -66,7 +70,8 @@ def _utf8(cassette: Cassette, data: bytes, field: str, what: str) -> str:
 def _request(cassette: Cassette, request: RecordedRequest, field: str) -> dict[str, Any]:
     out: dict[str, Any] = {"method": request.method, "path": request.path}
     if request.headers:
-        out["headers"] = dict(request.headers)
+        # HTTP header names are case-insensitive; the format stores them lower-case (as ASGI gives them).
+        out["headers"] = {name.lower(): value for name, value in request.headers.items()}
     if request.body is not None:
         out["json"] = request.body
     elif request.raw_body:
@@ -128,25 +133,36 @@ def cassette_to_dict(cassette: Cassette) -> dict[str, Any]:
     return out
 
 
-def _render(value: Any, indent: int, room: int, one_line_items: bool = False) -> str:
-    """``value`` at ``indent`` spaces, with ``room`` columns left on its first line."""
+def _render(value: Any, indent: int, one_line: bool = False) -> str:
+    """``value`` laid out at ``indent``: on one line when it fits (or must), else one entry per line."""
     flat = json.dumps(value, ensure_ascii=False)
-    if not isinstance(value, dict | list) or not value or len(flat) <= room:
+    if one_line or not isinstance(value, dict | list) or len(flat) + indent <= _WIDTH:
         return flat
-    inner = " " * (indent + 2)
-    lines: list[str] = []
+    pad = " " * (indent + 2)
     if isinstance(value, list):
-        for item in value:
-            text = json.dumps(item, ensure_ascii=False) if one_line_items else None
-            lines.append(inner + (text or _render(item, indent + 2, _WIDTH - indent - 3)))
-        return "[\n" + ",\n".join(lines) + "\n" + " " * indent + "]"
-    for key, item in value.items():
-        prefix = f"{inner}{json.dumps(key, ensure_ascii=False)}: "
-        rendered = _render(item, indent + 2, _WIDTH - len(prefix) - 1, one_line_items=key == "events")
-        lines.append(prefix + rendered)
-    return "{\n" + ",\n".join(lines) + "\n" + " " * indent + "}"
+        return (
+            "[\n" + ",\n".join(pad + _render(item, indent + 2) for item in value) + "\n" + " " * indent + "]"
+        )
+    entries = [
+        f"{pad}{json.dumps(key, ensure_ascii=False)}: "
+        + (_render_list_of_lines(item, indent + 2) if key in _ENTRY_PER_LINE else _render(item, indent + 2))
+        for key, item in value.items()
+    ]
+    return "{\n" + ",\n".join(entries) + "\n" + " " * indent + "}"
+
+
+def _render_list_of_lines(value: Any, indent: int) -> str:
+    """Events and header pairs: each entry on its own line, however long, so diffs go entry by entry."""
+    if not isinstance(value, list):
+        return _render(value, indent)
+    flat = json.dumps(value, ensure_ascii=False)
+    if len(flat) + indent <= _WIDTH:
+        return flat
+    pad = " " * (indent + 2)
+    lines = ",\n".join(pad + _render(item, indent + 2, one_line=True) for item in value)
+    return "[\n" + lines + "\n" + " " * indent + "]"
 
 
 def dumps_pretty(document: dict[str, Any]) -> str:
     """The file text: indented JSON, short containers and each SSE event on one line, final newline."""
-    return _render(document, 0, _WIDTH) + "\n"
+    return _render(document, 0) + "\n"

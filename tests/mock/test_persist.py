@@ -612,6 +612,20 @@ def test_any_mutation_of_a_valid_document_loads_or_is_a_cassette_error(
         assert error.problem
 
 
+@given(json_values.filter(lambda v: v != 1))
+def test_any_other_version_is_refused_with_a_hint(version: Any) -> None:
+    error = error_for(mutated(["version"], version))
+    assert error.field == "version"
+    if isinstance(version, int) and not isinstance(version, bool):
+        assert ("upgrade nim-harness" if version > 1 else "re-record") in error.problem
+
+
+def test_request_header_names_are_saved_lower_case() -> None:
+    request = RecordedRequest("GET", "/v1/models", {"Accept": "application/json"})
+    document = cassette_to_dict(Cassette("x", (Interaction(request, RecordedResponse(200)),)))
+    assert document["interactions"][0]["request"]["headers"] == {"accept": "application/json"}
+
+
 @given(json_values)
 def test_random_json_is_a_cassette_error(value: Any) -> None:
     with pytest.raises(CassetteError):
@@ -639,3 +653,22 @@ def test_any_file_content_loads_or_is_a_cassette_error(tmp_path: Path, content: 
     error = outcome(lambda: load_cassette(path, root=tmp_path))
     if error is not None:
         assert error.source == str(path)
+
+
+# --- the bundled cassettes as a fixed point ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cassette", load_cassettes([bundled_cassettes_dir()]), ids=lambda c: c.name)
+def test_a_bundled_cassette_encodes_back_to_its_own_document(cassette: Cassette) -> None:
+    assert cassette.source is not None
+    text = cassette.source.read_text(encoding="utf-8")
+    # Same keys in the same order and the same json/raw/text choices: compare order-preserving dumps.
+    assert json.dumps(cassette_to_dict(cassette)) == json.dumps(json.loads(text))
+
+
+def test_resaving_the_bundled_cassettes_changes_no_byte(tmp_path: Path) -> None:
+    for cassette in load_cassettes([bundled_cassettes_dir()]):
+        assert cassette.source is not None
+        target = tmp_path / f"{cassette.name}.json"
+        save_cassette(cassette, target)
+        assert target.read_bytes() == cassette.source.read_bytes(), cassette.name
