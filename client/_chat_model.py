@@ -1,0 +1,355 @@
+"""``ChatNVIDIA``: LangChain's chat model for NVIDIA NIM, on one pooled httpx code path.
+
+This module is the thin part: fields, the four I/O shells (``_generate``/``_agenerate`` post one
+JSON request, ``_stream``/``_astream`` read one SSE stream) and the ``bind_tools`` /
+``with_structured_output`` / ``with_thinking_mode`` wrappers. The work happens in pure modules
+shared by sync and async: ``_payload`` builds the body, ``_chunks`` and ``_response`` read the
+answer, ``_http`` sends it with retries, polling and typed errors.
+
+Every client is pooled and built once per model; ``batch``/``abatch`` (from ``BaseChatModel``)
+run their calls through the same pools. Pass ``http_client=``/``http_async_client=`` (for
+instance built on ``httpx.MockTransport``) to put any transport underneath, with nothing patched.
+No telemetry is collected or sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+import httpx
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+from client._catalogue import CATALOGUE, ThinkingControl, lookup
+from client._chunks import aiter_chunks, iter_chunks
+from client._http import (
+    DEFAULT_POLLING_BASE,
+    HTTPSettings,
+    arequest_json,
+    astream_events,
+    build_async_client,
+    build_client,
+    request_json,
+    stream_events,
+)
+from client._models import Model, choose_served_model, parse_listing
+from client._payload import build, merge_params
+from client._response import parse_response
+from client._settings import HOSTED_BASE_URL, is_hosted, reject_unknown, resolve_from_env
+from client._structured import (
+    METHODS,
+    Method,
+    json_schema_of,
+    parser_for,
+    request_kwargs,
+    tool_for,
+    with_parser,
+)
+from client._tools import ToolChoice, ToolLike, format_tools, to_wire_choice, tool_names
+
+logger = logging.getLogger("client")
+
+_CHAT = "chat/completions"
+_OWN_PARAMS = ("temperature", "top_p", "max_tokens", "seed", "stop", "n", "logprobs", "top_logprobs")
+
+
+class ChatNVIDIA(BaseChatModel):
+    """Chat model for NVIDIA NIM and the hosted NVIDIA API catalogue.
+
+    >>> llm = ChatNVIDIA(model="meta/llama-3.1-8b-instruct", base_url="http://localhost:8000/v1")
+
+    ``api_key`` comes from ``NVIDIA_API_KEY`` and ``base_url`` from ``NVIDIA_BASE_URL`` when not
+    given (read once, here). Unknown arguments are refused with the closest field's name; send a
+    server-specific parameter explicitly through ``model_kwargs``.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    model: str | None = None
+    """Model id, e.g. ``meta/llama-3.1-8b-instruct``; optional on a local NIM serving one model."""
+    api_key: SecretStr | None = Field(default=None, alias="nvidia_api_key", repr=False)
+    base_url: str = HOSTED_BASE_URL
+    """API root, normalised (``/v1`` added; endpoint paths and credentials refused)."""
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = Field(default=None, alias="max_completion_tokens")
+    seed: int | None = None
+    stop: list[str] | None = None
+    n: int | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    timeout: float | None = 60.0
+    max_retries: int = 2
+    default_headers: dict[str, str] = Field(default_factory=dict)
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra body parameters sent as they are (``top_k``, ``chat_template_kwargs``, ``nvext``...)."""
+    stream_usage: bool = True
+    """Ask for token usage while streaming (``stream_options.include_usage``)."""
+    thinking_mode: bool | None = None
+    """Switch reasoning on or off for models the catalogue knows a switch for; ``None`` leaves it."""
+    structured_output_style: Literal["response_format", "guided_json"] = "response_format"
+    """How ``json_schema`` structured output is requested: OpenAI ``response_format``, or
+    ``guided_json``/``guided_choice`` for NIMs that only know guided decoding."""
+    polling_base: str = DEFAULT_POLLING_BASE
+    """Where 202 answers from the hosted gateway are polled (``<polling_base><NVCF-REQID>``)."""
+    http_client: httpx.Client | None = Field(default=None, exclude=True, repr=False)
+    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True, repr=False)
+
+    _settings: HTTPSettings = PrivateAttr()
+    _client: httpx.Client = PrivateAttr()
+    _aclient: httpx.AsyncClient = PrivateAttr()
+    _served_model: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_arguments(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
+        reject_unknown(values, known, owner="ChatNVIDIA")
+        clash = sorted(set(values.get("model_kwargs") or {}) & set(cls.model_fields))
+        if clash:
+            raise ValueError(
+                f"model_kwargs holds {clash}, which are fields: pass them as ChatNVIDIA({clash[0]}=...)"
+            )
+        resolved = resolve_from_env(values, os.environ)
+        if not resolved.get("model") and is_hosted(resolved["base_url"]):
+            raise ValueError(
+                "model is required for the hosted NVIDIA API catalogue, e.g. "
+                "ChatNVIDIA(model='meta/llama-3.1-8b-instruct'); see get_available_models()"
+            )
+        return resolved
+
+    def model_post_init(self, context: Any, /) -> None:
+        key = self.api_key.get_secret_value() if self.api_key is not None else None
+        self._settings = HTTPSettings(
+            base_url=self.base_url,
+            api_key=key,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            default_headers=dict(self.default_headers),
+            polling_base=self.polling_base,
+        )
+        self._client = self.http_client or build_client(self._settings)
+        self._aclient = self.http_async_client or build_async_client(self._settings)
+
+    # -- identity -------------------------------------------------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return "chat-nvidia"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": self.model, "base_url": self.base_url, **self._default_params}
+
+    @property
+    def _default_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _OWN_PARAMS if getattr(self, name) is not None}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(ls_provider="nvidia", ls_model_name=self.model or "", ls_model_type="chat")
+        if self.temperature is not None:
+            params["ls_temperature"] = self.temperature
+        if self.max_tokens is not None:
+            params["ls_max_tokens"] = self.max_tokens
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
+
+    # -- request building (pure) ----------------------------------------------------------------
+
+    def _body(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: Mapping[str, Any],
+        *,
+        model: str,
+        stream: bool,
+    ) -> dict[str, Any]:
+        call = dict(kwargs)
+        enabled = call.pop("thinking_mode", self.thinking_mode)
+        thinking = (self._thinking_control(model), bool(enabled)) if enabled is not None else None
+        if stop is not None:
+            call["stop"] = stop
+        params = merge_params(self._default_params, self.model_kwargs, call)
+        return build(
+            messages,
+            model=model,
+            params=params,
+            stream=stream,
+            stream_usage=self.stream_usage,
+            thinking=thinking,
+        )
+
+    @staticmethod
+    def _thinking_control(model: str | None) -> ThinkingControl:
+        entry = lookup(model)
+        if entry is None or entry.thinking is None:
+            known = sorted(m for m, caps in CATALOGUE.items() if caps.thinking is not None)
+            raise ValueError(
+                f"no known thinking switch for model {model!r}; models with one: {', '.join(known)}. "
+                "For another model, send its switch yourself through model_kwargs"
+            )
+        return entry.thinking
+
+    # -- model resolution (a local NIM may be asked which model it serves) ------------------------
+
+    def _pick_served(self, listing: dict[str, Any]) -> str:
+        self._served_model = choose_served_model(parse_listing(listing), self.base_url)
+        logger.info(
+            "ChatNVIDIA: no model given; using %s, the one model served at %s",
+            self._served_model,
+            self.base_url,
+        )
+        return self._served_model
+
+    def _model_name(self) -> str:
+        if self.model or self._served_model:
+            return self.model or str(self._served_model)
+        return self._pick_served(request_json(self._client, self._settings, "GET", "models"))
+
+    async def _amodel_name(self) -> str:
+        if self.model or self._served_model:
+            return self.model or str(self._served_model)
+        return self._pick_served(await arequest_json(self._aclient, self._settings, "GET", "models"))
+
+    # -- I/O shells -----------------------------------------------------------------------------
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        body = self._body(messages, stop, kwargs, model=self._model_name(), stream=False)
+        return parse_response(request_json(self._client, self._settings, "POST", _CHAT, body))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        body = self._body(messages, stop, kwargs, model=await self._amodel_name(), stream=False)
+        return parse_response(await arequest_json(self._aclient, self._settings, "POST", _CHAT, body))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        body = self._body(messages, stop, kwargs, model=self._model_name(), stream=True)
+        for chunk in iter_chunks(stream_events(self._client, self._settings, _CHAT, body), self.stream_usage):
+            if run_manager is not None:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        body = self._body(messages, stop, kwargs, model=await self._amodel_name(), stream=True)
+        async for chunk in aiter_chunks(
+            astream_events(self._aclient, self._settings, _CHAT, body), self.stream_usage
+        ):
+            if run_manager is not None:
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+
+    # -- model listing --------------------------------------------------------------------------
+
+    def get_available_models(self) -> list[Model]:
+        """Models the server lists, each with the catalogue's capabilities (``Model.known``)."""
+        return parse_listing(request_json(self._client, self._settings, "GET", "models"))
+
+    async def aget_available_models(self) -> list[Model]:
+        return parse_listing(await arequest_json(self._aclient, self._settings, "GET", "models"))
+
+    @property
+    def available_models(self) -> list[Model]:
+        return self.get_available_models()
+
+    # -- tools, structured output, thinking -----------------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[ToolLike],
+        *,
+        tool_choice: ToolChoice = None,
+        parallel_tool_calls: bool | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Offer ``tools`` to the model.
+
+        ``tool_choice``: auto, none, required/any/True, a tool name, or an OpenAI dict.
+        """
+        formatted = [_strict(tool, strict) for tool in format_tools(tools)]
+        choice = to_wire_choice(tool_choice, tool_names(formatted))
+        extra = {"tool_choice": choice, "parallel_tool_calls": parallel_tool_calls}
+        return self.bind(tools=formatted, **{k: v for k, v in extra.items() if v is not None}, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: Mapping[str, Any] | type,
+        *,
+        method: Method = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Answers parsed into ``schema`` (Pydantic model, TypedDict, JSON-schema dict or Enum).
+
+        One request per call. ``method`` picks what is sent (see ``_structured``);
+        ``include_raw=True`` returns ``{"raw", "parsed", "parsing_error"}`` instead of raising
+        when the answer does not parse.
+        """
+        if method not in METHODS:
+            raise ValueError(f"method={method!r} is not supported; use one of {list(METHODS)}")
+        if kwargs:
+            raise TypeError(f"with_structured_output got unexpected arguments {sorted(kwargs)}")
+        trace = {"kwargs": {"method": method, "strict": strict}, "schema": _schema_for_trace(schema)}
+        if method == "function_calling":
+            tool = tool_for(schema, strict)
+            name = tool["function"]["name"]
+            bound = self.bind_tools([tool], tool_choice=name, ls_structured_output_format=trace)
+        else:
+            bound = self.bind(
+                **request_kwargs(schema, method, self.structured_output_style, strict),
+                ls_structured_output_format=trace,
+            )
+        return with_parser(bound, parser_for(schema, method), include_raw)
+
+    def with_thinking_mode(self, enabled: bool = True) -> Runnable[LanguageModelInput, AIMessage]:
+        """This model with reasoning switched on or off, the way the catalogue says the model takes it."""
+        self._thinking_control(self.model)
+        return self.bind(thinking_mode=enabled)
+
+
+def _strict(tool: dict[str, Any], strict: bool | None) -> dict[str, Any]:
+    if strict is None:
+        return tool
+    return {**tool, "function": {**tool["function"], "strict": strict}}
+
+
+def _schema_for_trace(schema: Any) -> Any:
+    try:
+        return json_schema_of(schema)
+    except ValueError:
+        return None

@@ -1,0 +1,142 @@
+"""One streamed chat-completion event (parsed SSE JSON) to one ``ChatGenerationChunk``.
+
+``StreamState`` holds what must survive between events of one stream: the running usage
+total (see ``_usage``), the ``<think>`` splitter, and whether the response id and model name
+were already reported. Per-stream, never shared, so concurrent streams cannot mix.
+
+Chunks are built so that adding them up with ``+`` gives the same message a non-streamed
+request returns: ``id``/``model_name`` appear once (LangChain concatenates repeated strings),
+``finish_reason`` and ``system_fingerprint`` ride on the finish chunk, tool calls travel as
+``tool_call_chunks`` keyed by ``index``, and usage grows but is never counted twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from typing import Any
+
+from langchain_core.messages import AIMessageChunk, ToolCallChunk
+from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.outputs import ChatGenerationChunk
+
+from client._thinking import ThinkSplitter
+from client._usage import Counts, counts_of, growth, to_metadata
+
+
+class StreamState:
+    """What one stream remembers between events."""
+
+    __slots__ = ("include_usage", "reported_header", "splitter", "usage")
+
+    def __init__(self, *, include_usage: bool = True) -> None:
+        self.include_usage = include_usage
+        self.usage: Counts = {}
+        self.splitter = ThinkSplitter()
+        self.reported_header = False
+
+    def close(self) -> ChatGenerationChunk | None:
+        """Release text the ``<think>`` splitter still holds when the stream ends without a finish."""
+        reasoning, content = self.splitter.flush()
+        if not reasoning and not content:
+            return None
+        return ChatGenerationChunk(message=_message(content, reasoning))
+
+
+def _message(content: str, reasoning: str, **fields: Any) -> AIMessageChunk:
+    if reasoning:
+        fields["additional_kwargs"] = {"reasoning_content": reasoning}
+    return AIMessageChunk(content=content, **fields)
+
+
+def to_generation_chunk(event: Mapping[str, Any], state: StreamState) -> ChatGenerationChunk | None:
+    """The chunk for ``event``, or ``None`` when it carries nothing a caller could see."""
+    choices = event.get("choices") or []
+    choice: Mapping[str, Any] = next((c for c in choices if c.get("index", 0) == 0), {})
+    # A hosted 202 polled to completion answers a stream with one whole chat.completion: its
+    # choice holds ``message`` where a chunk holds ``delta``, and the two read the same way.
+    delta: Mapping[str, Any] = choice.get("delta") or choice.get("message") or {}
+    finish = choice.get("finish_reason")
+
+    reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
+    raw_content = delta.get("content")
+    thought, content = state.splitter.feed(raw_content) if raw_content else ("", "")
+    if finish is not None:
+        tail_thought, tail_content = state.splitter.flush()
+        thought, content = thought + tail_thought, content + tail_content
+    reasoning += thought
+
+    fields: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
+    if not state.reported_header and (event.get("id") or event.get("model")):
+        state.reported_header = True
+        metadata.update({"model_name": event.get("model"), "id": event.get("id")})
+    if event.get("id"):
+        fields["id"] = event["id"]
+    if delta.get("tool_calls"):
+        fields["tool_call_chunks"] = [
+            _tool_call_chunk(raw, position) for position, raw in enumerate(delta["tool_calls"])
+        ]
+    usage = event.get("usage")
+    if state.include_usage and isinstance(usage, Mapping):
+        current = counts_of(usage)
+        step = growth(current, state.usage)
+        state.usage = current
+        if any(step.values()):
+            fields["usage_metadata"] = to_metadata(step)
+    logprobs = choice.get("logprobs")
+    if logprobs:
+        metadata["logprobs"] = logprobs
+
+    info: dict[str, Any] | None = None
+    if finish is not None:
+        info = {"finish_reason": finish}
+        metadata["finish_reason"] = finish
+        if event.get("system_fingerprint") is not None:
+            metadata["system_fingerprint"] = event["system_fingerprint"]
+            info["system_fingerprint"] = event["system_fingerprint"]
+
+    if not (content or reasoning or metadata or "tool_call_chunks" in fields or "usage_metadata" in fields):
+        return None
+    if metadata:
+        fields["response_metadata"] = metadata
+    return ChatGenerationChunk(message=_message(content, reasoning, **fields), generation_info=info)
+
+
+def _tool_call_chunk(raw: Mapping[str, Any], position: int) -> ToolCallChunk:
+    function = raw.get("function") or {}
+    arguments = function.get("arguments")
+    return tool_call_chunk(
+        name=function.get("name"),
+        args=arguments if isinstance(arguments, str) or arguments is None else json.dumps(arguments),
+        id=raw.get("id"),
+        index=raw.get("index", position),
+    )
+
+
+def iter_chunks(
+    events: Iterable[Mapping[str, Any]], include_usage: bool = True
+) -> Iterator[ChatGenerationChunk]:
+    """Every visible chunk of one stream, with held-back ``<think>`` text released at the end."""
+    state = StreamState(include_usage=include_usage)
+    for event in events:
+        chunk = to_generation_chunk(event, state)
+        if chunk is not None:
+            yield chunk
+    tail = state.close()
+    if tail is not None:
+        yield tail
+
+
+async def aiter_chunks(
+    events: AsyncIterable[Mapping[str, Any]], include_usage: bool = True
+) -> AsyncIterator[ChatGenerationChunk]:
+    """The async twin of ``iter_chunks``; the conversion itself is the same pure function."""
+    state = StreamState(include_usage=include_usage)
+    async for event in events:
+        chunk = to_generation_chunk(event, state)
+        if chunk is not None:
+            yield chunk
+    tail = state.close()
+    if tail is not None:
+        yield tail

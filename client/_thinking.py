@@ -1,0 +1,121 @@
+"""Reasoning: split ``<think>...</think>`` out of content, and switch a model's thinking on or off.
+
+Servers without a reasoning parser leave a model's thinking inline, as a ``<think>`` block at
+the start of the content. ``ThinkSplitter`` moves it out, the same way whether the text arrives
+whole or token by token, with the tags cut at any point between two chunks. Only a block that
+opens the answer counts: a ``<think>`` later in the text is the model talking about the tag.
+
+Once the splitter knows the answer does not start with ``<think>`` (or the block has closed)
+it passes text straight through, so the cost on the streaming path is one branch per chunk.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from client._catalogue import ThinkingControl, ThinkingStyle
+
+OPEN = "<think>"
+CLOSE = "</think>"
+
+_UNDECIDED, _THINKING, _AFTER, _PASS = 0, 1, 2, 3
+
+
+class ThinkSplitter:
+    """Incremental ``<think>`` splitter: ``feed`` text, get ``(reasoning, content)`` back.
+
+    Text that might still turn out to be (part of) a tag is held back until the next ``feed``
+    or ``flush``. One splitter serves one answer.
+    """
+
+    __slots__ = ("_held", "_state")
+
+    def __init__(self) -> None:
+        self._state = _UNDECIDED
+        self._held = ""
+
+    def feed(self, text: str) -> tuple[str, str]:
+        if self._state == _PASS:
+            return "", text
+        if self._state == _AFTER:
+            # the newlines a model writes after </think> are layout, not answer
+            text = text.lstrip("\n")
+            if text:
+                self._state = _PASS
+            return "", text
+        text = self._held + text
+        self._held = ""
+        if self._state == _UNDECIDED:
+            stripped = text.lstrip()
+            if stripped.startswith(OPEN):
+                self._state = _THINKING
+                text = stripped[len(OPEN) :]
+            elif OPEN.startswith(stripped):
+                self._held = text  # only whitespace or a partial "<think" so far
+                return "", ""
+            else:
+                self._state = _PASS
+                return "", text
+        return self._split_thinking(text)
+
+    def _split_thinking(self, text: str) -> tuple[str, str]:
+        end = text.find(CLOSE)
+        if end >= 0:
+            self._state = _AFTER
+            return text[:end], self.feed(text[end + len(CLOSE) :])[1]
+        keep = _partial_suffix(text, CLOSE)
+        if keep:
+            self._held = text[-keep:]
+            text = text[:-keep]
+        return text, ""
+
+    def flush(self) -> tuple[str, str]:
+        """End of the answer: whatever was held back is released as what it was heading for."""
+        held, self._held = self._held, ""
+        if self._state == _THINKING:
+            return held, ""
+        if self._state == _AFTER:
+            return "", ""
+        return "", held
+
+
+def _partial_suffix(text: str, tag: str) -> int:
+    """Length of the longest end of ``text`` that is a proper start of ``tag``."""
+    for size in range(min(len(tag) - 1, len(text)), 0, -1):
+        if text.endswith(tag[:size]):
+            return size
+    return 0
+
+
+def split_whole(text: str) -> tuple[str, str]:
+    """``(reasoning, content)`` of a complete answer."""
+    splitter = ThinkSplitter()
+    reasoning, content = splitter.feed(text)
+    more_reasoning, more_content = splitter.flush()
+    return reasoning + more_reasoning, content + more_content
+
+
+def apply_thinking(
+    messages: list[dict[str, Any]], params: dict[str, Any], control: ThinkingControl, enabled: bool
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Return new ``(messages, params)`` that switch thinking per ``control``; inputs are not changed.
+
+    A parameter switch is merged one level deep (so ``chat_template_kwargs`` the caller set
+    survive). A prompt switch joins an existing leading system message after a newline, or
+    becomes a new first system message.
+    """
+    setting = control.on if enabled else control.off
+    if control.style is ThinkingStyle.PARAM:
+        merged = copy.deepcopy(params)
+        for key, value in setting.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+        return messages, merged
+    prefix = str(setting)
+    if messages and messages[0].get("role") == "system" and isinstance(messages[0].get("content"), str):
+        first = {**messages[0], "content": f"{prefix}\n{messages[0]['content']}"}
+        return [first, *messages[1:]], params
+    return [{"role": "system", "content": prefix}, *messages], params
