@@ -7,8 +7,8 @@ buffered on the way to the client: each chunk from the upstream is yielded to th
 it arrives, and only a copy is kept for the cassette. Each server-sent event gets the time (ms after
 the request went upstream) at which its closing blank line arrived.
 
-Writing is not done here: finished exchanges go to ``on_exchange``, failed ones (upstream
-unreachable, dropped mid-stream, client gone) to ``on_failure`` with a sentence saying what
+Writing is not done here: finished exchanges go to ``sink.add``, failed ones (upstream
+unreachable, dropped mid-stream, client gone) to ``sink.fail`` with a sentence saying what
 happened, so a half-received stream never becomes a cassette. The caller redacts (``_redact``) and
 saves (``_persist.save_cassette``, atomic).
 """
@@ -16,10 +16,11 @@ saves (``_persist.save_cassette``, atomic).
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Protocol
 
 import httpx
 from starlette.applications import Starlette
@@ -29,7 +30,7 @@ from starlette.routing import Route
 
 from nim_mock.cassette import Event, Interaction, RecordedRequest, RecordedResponse
 
-__all__ = ["EventSplitter", "Recording", "RecordingProxy", "create_recording_app"]
+__all__ = ["EventSplitter", "Recording", "RecordingProxy", "RecordingSink", "create_recording_app"]
 
 _HOP_BY_HOP: Final = frozenset(
     {
@@ -97,18 +98,52 @@ class EventSplitter:
         return tail
 
 
+class RecordingSink(Protocol):
+    """Where the proxy reports exchanges: ``begin`` once per request, then exactly one ``add`` or ``fail``."""
+
+    def begin(self) -> None: ...
+
+    def add(self, interaction: Interaction) -> None: ...
+
+    def fail(self, reason: str) -> None: ...
+
+
 @dataclass
 class Recording:
-    """Collects one test's exchanges (and failures) as the proxy finishes them; thread-safe appends."""
+    """Collects one test's exchanges (and failures) as the proxy finishes them.
+
+    The proxy runs in the server's thread and finishes an exchange only after the client has read
+    its last byte, so the test may be over before ``add`` runs: ``wait_idle`` lets the plugin wait
+    for exchanges still in flight before it decides what to write.
+    """
 
     interactions: list[Interaction] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    _in_flight: int = 0
+    _idle: threading.Condition = field(default_factory=threading.Condition)
+
+    def begin(self) -> None:
+        with self._idle:
+            self._in_flight += 1
 
     def add(self, interaction: Interaction) -> None:
-        self.interactions.append(interaction)
+        with self._idle:
+            self.interactions.append(interaction)
+            self._done()
 
     def fail(self, reason: str) -> None:
-        self.failures.append(reason)
+        with self._idle:
+            self.failures.append(reason)
+            self._done()
+
+    def _done(self) -> None:
+        self._in_flight = max(self._in_flight - 1, 0)
+        self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no exchange is in flight; ``False`` if some still were after ``timeout`` seconds."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
 
 def _stored_request_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -145,20 +180,23 @@ class RecordingProxy:
     def __init__(
         self,
         upstream: str,
-        on_exchange: Callable[[Interaction], None],
-        on_failure: Callable[[str], None],
+        sink: RecordingSink,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout | None = None,
     ) -> None:
         self.upstream = upstream.rstrip("/")
-        self._on_exchange = on_exchange
-        self._on_failure = on_failure
+        self._sink = sink
         self._transport = transport
         self._timeout = timeout or httpx.Timeout(connect=10.0, read=300.0, write=30.0, pool=10.0)
 
     async def handle(self, request: Request) -> Response:
-        body = await request.body()
+        self._sink.begin()
+        try:
+            body = await request.body()
+        except Exception as exc:
+            self._sink.fail(f"{request.method} {request.url.path}: could not read the request ({exc})")
+            raise
         query = request.scope.get("query_string", b"").decode("latin-1")
         path = request.scope["path"] + (f"?{query}" if query else "")
         recorded = _recorded_request(request.method, path, request.headers.items(), body)
@@ -174,7 +212,7 @@ class RecordingProxy:
         except httpx.HTTPError as exc:
             await client.aclose()
             reason = f"{request.method} {url}: upstream unreachable ({type(exc).__name__}: {exc})"
-            self._on_failure(reason)
+            self._sink.fail(reason)
             return JSONResponse(
                 {
                     "error": {
@@ -227,11 +265,11 @@ class RecordingProxy:
             await upstream.aclose()
             await client.aclose()
             if failure:
-                self._on_failure(f"{where}: {failure}; nothing recorded")
+                self._sink.fail(f"{where}: {failure}; nothing recorded")
         tail = splitter.close()
         if tail:
             events.append(Event(t_ms=_ms_since(start), raw=tail))
-        self._on_exchange(
+        self._sink.add(
             Interaction(
                 request=recorded,
                 response=RecordedResponse(
@@ -246,12 +284,8 @@ class RecordingProxy:
 
 
 def create_recording_app(
-    upstream: str,
-    on_exchange: Callable[[Interaction], None],
-    on_failure: Callable[[str], None],
-    *,
-    transport: httpx.AsyncBaseTransport | None = None,
+    upstream: str, sink: RecordingSink, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> Starlette:
-    """A Starlette app that records every request it forwards to ``upstream``."""
-    proxy = RecordingProxy(upstream, on_exchange, on_failure, transport=transport)
+    """A Starlette app that records every request it forwards to ``upstream`` into ``sink``."""
+    proxy = RecordingProxy(upstream, sink, transport=transport)
     return Starlette(routes=[Route("/{path:path}", proxy.handle, methods=_METHODS)])

@@ -1,1 +1,128 @@
-"""pytest plugin (placeholder until the plugin issue)."""
+"""nim-harness's pytest plugin (entry point ``pytest11: nim_harness``): one suite, three modes.
+
+Installing the package is enough: pytest loads this module, which adds the ``nim-harness`` option
+group, the ``nim`` marker and the fixtures (``nim_mode``, ``nim_model``, ``nim_cassette``,
+``nim_base_url``, ``nim_http_client``, ``chat_nvidia``, ``nim_settings``). The work lives in the
+``_plugin_*`` modules; this file only wires pytest hooks to them.
+
+Precedence for every option, spelled out once: command line > environment > ini file > default
+(see ``_plugin_options``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+
+import pytest
+
+from nim_mock._plugin_cassettes import MARKER_HELP
+from nim_mock._plugin_fixtures import (
+    PREFIX_KEY,
+    RECORDED_KEY,
+    REPORTS_KEY,
+    SERVER_KEY,
+    SETTINGS_KEY,
+    chat_nvidia,
+    nim_base_url,
+    nim_cassette,
+    nim_http_client,
+    nim_mode,
+    nim_model,
+    nim_settings,
+    nim_test,
+)
+from nim_mock._plugin_modes import record_command
+from nim_mock._plugin_options import OPTIONS, REDACT_FLAG, REDACT_INI, SettingsError, resolve_settings
+from nim_mock._plugin_server import SessionServer
+
+__all__ = [
+    "chat_nvidia",
+    "nim_base_url",
+    "nim_cassette",
+    "nim_http_client",
+    "nim_mode",
+    "nim_model",
+    "nim_settings",
+    "nim_test",
+]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup(
+        "nim-harness", "nim-harness: test NVIDIA NIM apps against cassettes or a live endpoint"
+    )
+    for spec in OPTIONS:
+        env = " or ".join(f"${name}" for name in spec.env)
+        group.addoption(spec.flag, dest=f"nim_{spec.key}", default=None, help=f"{spec.help} Env: {env}.")
+        parser.addini(spec.ini, help=f"{spec.help} (overridden by {spec.flag} and {env})", default="")
+    group.addoption(
+        REDACT_FLAG,
+        dest="nim_redact",
+        action="append",
+        default=[],
+        metavar="VALUE",
+        help="a value to scrub from recorded cassettes besides keys and credential headers (repeatable). "
+        "Env: $NIM_REDACT (comma-separated).",
+    )
+    parser.addini(REDACT_INI, help="values to scrub from recorded cassettes, one per line", type="linelist")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_HELP)
+    inipath = config.inipath
+    try:
+        settings = resolve_settings(
+            {spec.key: config.getoption(f"nim_{spec.key}") for spec in OPTIONS},
+            dict(os.environ),
+            {spec.key: str(config.getini(spec.ini)) for spec in OPTIONS},
+            invocation_dir=config.invocation_params.dir,
+            ini_dir=inipath.parent if inipath is not None else config.rootpath,
+            cli_redact=config.getoption("nim_redact") or [],
+            ini_redact=[str(v) for v in config.getini(REDACT_INI)],
+        )
+    except SettingsError as error:
+        raise pytest.UsageError(f"nim-harness: {error}") from None
+    config.stash[SETTINGS_KEY] = settings
+    config.stash[SERVER_KEY] = SessionServer()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(SERVER_KEY, None)
+    if server is not None:
+        server.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    settings = config.stash.get(SETTINGS_KEY, None)
+    return settings.describe() if settings is not None else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report (record mode writes only after a pass) and show mock misses on failure."""
+    report = yield
+    item.stash.setdefault(REPORTS_KEY, {})[report.when] = report
+    prefix = item.stash.get(PREFIX_KEY, None)
+    if report.failed and prefix is not None:
+        misses = item.config.stash[SERVER_KEY].mounts.misses(prefix)
+        if misses:
+            command = record_command(
+                item.nodeid,
+                item.config.stash[SETTINGS_KEY],
+                rootdir=item.config.rootpath,
+                invocation_dir=item.config.invocation_params.dir,
+            )
+            text = "\n\n".join(misses) + f"\n\nRe-record this test's cassette with:\n    {command}"
+            report.sections.append(("nim-mock misses", text))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    recorded = config.stash.get(RECORDED_KEY, [])
+    if recorded:
+        terminalreporter.write_sep("-", f"nim-harness recorded {len(recorded)} cassette(s)")
+        for path in recorded:
+            terminalreporter.write_line(str(path))

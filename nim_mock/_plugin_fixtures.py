@@ -1,0 +1,244 @@
+"""The fixtures a user's tests take: mode, model, cassette, base URL, and a ready ChatNVIDIA factory.
+
+Layering (pytest-recording's idea): session-wide settings come from the command line, environment
+and ini file (``_plugin_options``); the ``nim`` marker overrides them per test; the fixtures below
+turn both into what a test needs. ``nim_base_url`` is where the modes differ:
+
+- mock:   a fresh mock app for this test's cassette, mounted on the session's loopback server;
+- record: a fresh recording proxy to the endpoint, mounted the same way; the cassette is written
+          at teardown, only if the test passed;
+- live:   the endpoint itself (or a skip naming the variable to set).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from nim_mock._persist import load_cassette, save_cassette
+from nim_mock._plugin_cassettes import (
+    MarkerError,
+    NimMarker,
+    cassette_path,
+    derive_cassette_name,
+    parse_marker,
+)
+from nim_mock._plugin_guard import GuardedAsyncTransport, GuardedTransport
+from nim_mock._plugin_modes import (
+    choose_model,
+    endpoint_parts,
+    missing_cassette_message,
+    record_command,
+    skip_reason,
+)
+from nim_mock._plugin_options import Mode, Settings
+from nim_mock._plugin_server import SessionServer
+from nim_mock._record import Recording, create_recording_app
+from nim_mock._redact import Redactor
+from nim_mock.cassette import Cassette, CassetteError
+
+if TYPE_CHECKING:
+    from client import ChatNVIDIA
+
+__all__ = [
+    "PREFIX_KEY",
+    "RECORDED_KEY",
+    "REPORTS_KEY",
+    "SERVER_KEY",
+    "SETTINGS_KEY",
+    "NimTest",
+    "chat_nvidia",
+    "nim_base_url",
+    "nim_cassette",
+    "nim_http_client",
+    "nim_mode",
+    "nim_model",
+    "nim_settings",
+    "nim_test",
+]
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+SERVER_KEY = pytest.StashKey[SessionServer]()
+RECORDED_KEY = pytest.StashKey[list[Path]]()
+REPORTS_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
+PREFIX_KEY = pytest.StashKey[str]()
+
+_API_PATH = "/v1"
+"""The API root under the mock: cassettes hold ``/v1/...`` paths, as every NIM serves them."""
+_RECORD_WAIT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class NimTest:
+    """The nim-harness view of one test: its cassette's name and path, and its marker's arguments."""
+
+    nodeid: str
+    name: str
+    path: Path
+    marker: NimMarker
+
+
+@pytest.fixture(scope="session")
+def nim_settings(pytestconfig: pytest.Config) -> Settings:
+    """The resolved settings (mode, endpoint, cassette folder, speed, model) of this run."""
+    return pytestconfig.stash[SETTINGS_KEY]
+
+
+@pytest.fixture(scope="session")
+def nim_mode(nim_settings: Settings) -> Mode:
+    """``Mode.MOCK``, ``Mode.RECORD`` or ``Mode.LIVE`` (a ``str`` enum: ``nim_mode == "mock"`` works)."""
+    return nim_settings.mode
+
+
+@pytest.fixture
+def nim_test(request: pytest.FixtureRequest, nim_settings: Settings) -> NimTest:
+    """This test's cassette name and path and its ``nim`` marker, checked."""
+    node = request.node
+    found = node.get_closest_marker("nim")
+    try:
+        marker = parse_marker(found.args, found.kwargs) if found is not None else NimMarker()
+    except MarkerError as error:
+        pytest.fail(str(error), pytrace=False)
+    module, _, qualified = node.nodeid.partition("::")
+    name = marker.cassette or derive_cassette_name(module, qualified or node.name)
+    return NimTest(node.nodeid, name, cassette_path(nim_settings.cassettes, name), marker)
+
+
+@pytest.fixture
+def nim_cassette(nim_test: NimTest) -> Path:
+    """Path of the cassette this test replays (mock) or writes (record); it may not exist yet."""
+    return nim_test.path
+
+
+def _cassette_models(test: NimTest, settings: Settings) -> tuple[str, ...]:
+    if settings.mode is not Mode.MOCK or not test.path.is_file():
+        return ()
+    try:
+        return load_cassette(test.path, root=settings.cassettes).models
+    except CassetteError:
+        return ()  # nim_base_url reports the broken file; the model is not the place to fail
+
+
+@pytest.fixture
+def nim_model(nim_test: NimTest, nim_settings: Settings) -> str:
+    """The model id to ask for: the marker's, else (mock) the cassette's, else --nim-model, else a default."""
+    return choose_model(nim_settings, nim_test.marker.model, _cassette_models(nim_test, nim_settings))
+
+
+def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
+    from nim_mock._app import create_app  # the server module pulls in the whole app; load it when used
+
+    if not test.path.is_file():
+        command = record_command(
+            test.nodeid, settings, rootdir=config.rootpath, invocation_dir=config.invocation_params.dir
+        )
+        pytest.fail(missing_cassette_message(test.path, command), pytrace=False)
+    try:
+        cassette = load_cassette(test.path, root=settings.cassettes)
+    except CassetteError as error:
+        pytest.fail(f"nim-harness: cannot replay {test.path}: {error}", pytrace=False)
+    return create_app([cassette], speed=settings.speed, ignore=test.marker.ignore)
+
+
+def _save_recording(test: NimTest, settings: Settings, recording: Recording, config: pytest.Config) -> None:
+    if not recording.wait_idle(_RECORD_WAIT_S):
+        pytest.fail(
+            f"nim-harness: an exchange was still running {_RECORD_WAIT_S:g}s after the test; not saved"
+        )
+    if recording.failures:
+        pytest.fail(f"nim-harness did not write {test.path}: " + "; ".join(recording.failures), pytrace=False)
+    if not recording.interactions:
+        return  # the test never reached the endpoint: nothing to record, and no empty file
+    cassette = Cassette(
+        name=test.name,
+        interactions=tuple(recording.interactions),
+        description=f"Recorded by nim-harness from {settings.endpoint} for {test.nodeid}.",
+        ignore=test.marker.ignore,
+    )
+    try:
+        save_cassette(Redactor(settings.redact).cassette(cassette), test.path)
+    except CassetteError as error:
+        pytest.fail(f"nim-harness did not write {test.path}: {error}", pytrace=False)
+    config.stash.setdefault(RECORDED_KEY, []).append(test.path)
+
+
+def _test_passed(node: pytest.Item) -> bool:
+    reports = node.stash.get(REPORTS_KEY, {})
+    return all(phase in reports and reports[phase].passed for phase in ("setup", "call"))
+
+
+@pytest.fixture
+def nim_base_url(request: pytest.FixtureRequest, nim_test: NimTest, nim_settings: Settings) -> Iterator[str]:
+    """The API root this test talks to, ``.../v1``: the mock's, the recording proxy's, or the endpoint."""
+    settings = nim_settings
+    reason = skip_reason(settings)
+    if reason is not None:
+        pytest.skip(reason)
+    if settings.mode is Mode.LIVE:
+        assert settings.endpoint is not None  # skip_reason guarantees it
+        yield settings.endpoint
+        return
+    config = request.config
+    server = config.stash[SERVER_KEY]
+    recording = Recording()
+    if settings.mode is Mode.MOCK:
+        app, api_path = _mock_app(nim_test, settings, config), _API_PATH
+    else:
+        assert settings.endpoint is not None
+        origin, api_path = endpoint_parts(settings.endpoint)
+        app = create_recording_app(origin, recording)
+    prefix = server.mounts.mount(app)
+    request.node.stash[PREFIX_KEY] = prefix
+    try:
+        yield server.url() + prefix + api_path
+    finally:
+        server.mounts.unmount(prefix)
+    if settings.mode is Mode.RECORD and _test_passed(request.node):
+        _save_recording(nim_test, settings, recording, config)
+
+
+@pytest.fixture
+def nim_http_client(nim_base_url: str, nim_settings: Settings) -> Iterator[httpx.Client]:
+    """An ``httpx.Client`` on ``nim_base_url``; in mock mode it refuses every host but loopback."""
+    transport = GuardedTransport() if nim_settings.mode is Mode.MOCK else None
+    with httpx.Client(base_url=nim_base_url, transport=transport) as client:
+        yield client
+
+
+@pytest.fixture
+def chat_nvidia(
+    nim_base_url: str, nim_model: str, nim_settings: Settings
+) -> Iterator[Callable[..., ChatNVIDIA]]:
+    """A factory: ``chat_nvidia(**overrides)`` returns ``client.ChatNVIDIA`` wired to this test's endpoint.
+
+    In mock mode its HTTP clients carry the network guard. Keyword arguments override any field
+    (``chat_nvidia(temperature=0, max_tokens=32)``); clients the factory built are closed afterwards.
+    """
+    from client import ChatNVIDIA  # lazily: the plugin must load even where the client cannot
+
+    made: list[httpx.Client | httpx.AsyncClient] = []
+
+    def build(**overrides: Any) -> ChatNVIDIA:
+        options: dict[str, Any] = {"model": nim_model, "base_url": nim_base_url}
+        if nim_settings.mode is Mode.MOCK:
+            sync_client = httpx.Client(transport=GuardedTransport())
+            async_client = httpx.AsyncClient(transport=GuardedAsyncTransport())
+            made.extend((sync_client, async_client))
+            options["http_client"] = sync_client
+            options["http_async_client"] = async_client
+        elif nim_settings.api_key:
+            options["api_key"] = nim_settings.api_key
+        options.update(overrides)
+        return ChatNVIDIA(**options)
+
+    yield build
+    for client in made:
+        if isinstance(client, httpx.Client):
+            client.close()
+        # Async clients are left to the garbage collector: their event loop may already be closed,
+        # and an unused or idle pool holds no sockets worth an await here.
