@@ -28,7 +28,10 @@ from bundled_cassettes import (
     layout,
     load,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from client.sse import SSEDecoder
 from nim_mock._persist import load_cassettes
 from nim_mock.cassette import compact_json
 
@@ -231,3 +234,35 @@ def test_description_names_the_layout_it_follows(name: str) -> None:
             "transformers": ("transformers serve",),
         }[layout(response)]
         assert any(word in description for word in expected), (name, expected)
+
+
+def streamed_wire() -> list[tuple[str, list[bytes]]]:
+    streams = []
+    for name in NAMES:
+        for _, response in interactions(name):
+            if "events" in response:
+                wire = [
+                    b"data: " + compact_json(e["data"]) + b"\n\n" if "data" in e else e["raw"].encode()
+                    for e in response["events"]
+                ]
+                streams.append((name, wire))
+    return streams
+
+
+STREAMED_WIRE = streamed_wire()
+
+
+@settings(max_examples=60)
+@given(stream=st.sampled_from(STREAMED_WIRE), cuts=st.lists(st.integers(min_value=0), max_size=12))
+def test_project_sse_decoder_reads_every_stream_however_it_is_chunked(
+    stream: tuple[str, list[bytes]], cuts: list[int]
+) -> None:
+    """Whatever the network does to the chunking, a client sees exactly one event per recorded event."""
+    name, events = stream
+    wire = b"".join(events)
+    points = sorted({cut % (len(wire) + 1) for cut in cuts})
+    pieces = [wire[a:b] for a, b in zip([0, *points], [*points, len(wire)], strict=True)]
+    decoder = SSEDecoder()
+    seen = [event.data for piece in pieces for event in decoder.feed(piece)]
+    assert not decoder.pending, name
+    assert seen == [e.decode()[len("data: ") : -2] for e in events], name
