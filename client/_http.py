@@ -8,6 +8,8 @@ sync and async shells below only send, sleep and iterate, so they cannot disagre
 URLs are always built absolute from ``settings.base_url`` and headers are sent on every request,
 so an injected ``httpx.Client`` works whatever ``base_url`` or headers it was built with (tests
 pass ``httpx.Client(transport=httpx.MockTransport(router.handler))`` and nothing is patched).
+An injected client keeps its own timeouts and pool limits; ``settings.timeout`` configures the
+clients :func:`build_client` makes and bounds 202 polling in every case.
 
 Streams: :func:`stream_events` yields each SSE event's JSON object, stops at ``data: [DONE]``,
 and ends quietly when a server closes without ``[DONE]`` (transformers serve does). When the
@@ -23,7 +25,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -73,6 +75,9 @@ def _package_version() -> str:
 
 
 USER_AGENT = f"nim-harness/{_package_version()}"
+
+# A stateless decoder; calling its method directly skips json.loads' keyword handling per event.
+_decode_json = json.JSONDecoder().decode
 
 
 @dataclass(frozen=True)
@@ -328,7 +333,7 @@ class EventReader:
 
     def _parse(self, event: ServerSentEvent, *, truncated: bool) -> dict[str, Any]:
         try:
-            parsed: object = json.loads(event.data)
+            parsed: object = _decode_json(event.data)
         except ValueError:
             if truncated:
                 raise APIConnectionError(
@@ -343,7 +348,10 @@ class EventReader:
                 status=self._status,
                 request_id=self._request_id,
             ) from None
-        error = error_from_event(parsed, request_id=self._request_id)
+        # Ordinary chunks carry choices; only look for an error object in those that do not.
+        error = None
+        if not (isinstance(parsed, dict) and parsed.get("choices")):
+            error = error_from_event(parsed, request_id=self._request_id)
         if error is None and event.event == "error":
             error = ServerError(json.dumps(parsed)[:500], request_id=self._request_id, body=parsed)
         if error is not None:
@@ -408,8 +416,11 @@ async def arequest_json(
 
 def stream_events(
     client: httpx.Client, settings: HTTPSettings, path: str, payload: Mapping[str, Any]
-) -> Iterator[dict[str, Any]]:
-    """POST a streaming call and yield each event's JSON object (see the module docstring)."""
+) -> Generator[dict[str, Any], None, None]:
+    """POST a streaming call and yield each event's JSON object (see the module docstring).
+
+    A generator, so a caller that stops early can ``close()`` it and free the connection at once.
+    """
     exchange = Exchange(settings, "POST", path, payload, stream=True)
     send: Send | None = exchange.first
     while send is not None:
@@ -435,8 +446,12 @@ def stream_events(
 
 async def astream_events(
     client: httpx.AsyncClient, settings: HTTPSettings, path: str, payload: Mapping[str, Any]
-) -> AsyncIterator[dict[str, Any]]:
-    """The async twin of :func:`stream_events`."""
+) -> AsyncGenerator[dict[str, Any], None]:
+    """The async twin of :func:`stream_events`; call ``aclose()`` when stopping early.
+
+    Async generators are not closed promptly by garbage collection, so an abandoned stream would
+    hold its pooled connection until the event loop gets round to finalising it.
+    """
     exchange = Exchange(settings, "POST", path, payload, stream=True)
     send: Send | None = exchange.first
     while send is not None:

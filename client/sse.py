@@ -55,7 +55,6 @@ class SSEDecoder:
         "_bom_checked",
         "_data",
         "_event",
-        "_has_data",
         "_last_id",
         "_partial",
         "_retry",
@@ -73,7 +72,6 @@ class SSEDecoder:
         self._skip_lf = False
         self._bom_checked = False
         self._data: list[str] = []
-        self._has_data = False
         self._event = ""
         self._last_id: str | None = None
         self._retry: int | None = None
@@ -86,7 +84,7 @@ class SSEDecoder:
     @property
     def pending(self) -> bool:
         """True when bytes or fields have been seen that no blank line has dispatched yet."""
-        return bool(self._partial) or self._has_data or bool(self._event) or self._retry is not None
+        return bool(self._partial) or bool(self._data) or bool(self._event) or self._retry is not None
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode one network chunk and return the events it completed (often none or one)."""
@@ -139,20 +137,26 @@ class SSEDecoder:
         tail = lines.pop()
         if tail:
             self._partial.append(tail)
+        data = self._data
         for line in lines:
-            self._process_line(line, events)
+            # Inlined fast path: an LLM stream is almost only "data:" lines and blank lines.
+            if line.startswith("data:"):
+                data.append(line[6:] if line.startswith(" ", 5) else line[5:])
+            elif not line:
+                self._dispatch(events)
+            else:
+                self._process_field(line)
         return events
 
     def _process_line(self, line: str, events: list[ServerSentEvent]) -> None:
         if not line:
             self._dispatch(events)
-            return
-        if line.startswith("data:"):
-            # Fast path for the line that makes up almost all of an LLM stream.
-            value = line[5:]
-            self._data.append(value[1:] if value.startswith(" ") else value)
-            self._has_data = True
-            return
+        elif line.startswith("data:"):
+            self._data.append(line[6:] if line.startswith(" ", 5) else line[5:])
+        else:
+            self._process_field(line)
+
+    def _process_field(self, line: str) -> None:
         if line.startswith(":"):
             return  # a comment (keep-alive)
         name, colon, value = line.partition(":")
@@ -160,7 +164,6 @@ class SSEDecoder:
             value = value[1:]
         if name == "data":
             self._data.append(value)
-            self._has_data = True
         elif name == "event":
             self._event = value
         elif name == "id":
@@ -171,17 +174,17 @@ class SSEDecoder:
         # Any other field name is ignored, as the spec says.
 
     def _dispatch(self, events: list[ServerSentEvent]) -> None:
-        if self._has_data:
+        data = self._data
+        if data:
             events.append(
                 ServerSentEvent(
-                    data="\n".join(self._data),
-                    event=self._event or "message",
-                    id=self._last_id,
-                    retry=self._retry,
+                    data[0] if len(data) == 1 else "\n".join(data),
+                    self._event or "message",
+                    self._last_id,
+                    self._retry,
                 )
             )
-        self._data = []
-        self._has_data = False
+            data.clear()  # in place: _feed_text holds a reference to this list
         self._event = ""
         self._retry = None
 

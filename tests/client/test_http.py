@@ -615,3 +615,17 @@ def test_closing_the_stream_early_stops_reading(router: respx.MockRouter, fake: 
         events = stream_events(client, make_settings(fake), "chat/completions", {"stream": True})
         assert next(events) == chunk("a")
         events.close()  # GeneratorExit closes the response; nothing leaks
+        with pytest.raises(StopIteration):
+            next(events)
+
+
+async def test_async_stream_can_be_closed_early(router: respx.MockRouter, fake: FakeTime) -> None:
+    router.post(CHAT).mock(
+        return_value=httpx.Response(200, headers=SSE, content=sse_body(chunk("a"), chunk("b")))
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(router.handler)) as client:
+        events = astream_events(client, make_settings(fake), "chat/completions", {"stream": True})
+        assert await anext(events) == chunk("a")
+        await events.aclose()
+        with pytest.raises(StopAsyncIteration):
+            await anext(events)

@@ -177,7 +177,7 @@ async def test_aiter_events_matches_iter_events() -> None:
 # --- properties ---------------------------------------------------------------------------
 
 _line_text = st.text(
-    alphabet=st.characters(exclude_characters="\r\n\x00", exclude_categories=("Cs",)), max_size=12
+    alphabet=st.characters(exclude_characters="\r\n\x00", exclude_categories=["Cs"]), max_size=12
 )
 _event_model = st.tuples(
     st.one_of(st.none(), st.text(alphabet="abcxyz_", min_size=1, max_size=6)),  # event type
