@@ -55,7 +55,7 @@ def _kind(value: object) -> str:
         return "a number"
     if isinstance(value, str):
         return "a string"
-    if isinstance(value, list | tuple):
+    if isinstance(value, list):
         return "an array"
     if isinstance(value, dict):
         return "an object"
@@ -189,9 +189,10 @@ def _request(reader: _Reader, value: object, field: str) -> RecordedRequest:
             )
         for name, header_value in raw_headers.items():
             header_field = f"{field}.headers.{name}"
+            name = reader.header_text(name, header_field)
             if name != name.lower():
                 reader.fail(header_field, f"header names are stored lower-case; write {name.lower()!r}")
-            headers[reader.header_text(name, header_field)] = reader.header_text(header_value, header_field)
+            headers[name] = reader.header_text(header_value, header_field)
     if "json" in data and "text" in data:
         reader.fail(f"{field}.text", "a request has either 'json' or 'text', not both; keep one")
     raw_body = reader.utf8(data["text"], f"{field}.text") if "text" in data else None

@@ -140,7 +140,10 @@ class Matcher:
         self._group_of: list[_IgnoreGroup] = []
         self._routes: dict[tuple[str, str], list[tuple[int, int]]] = {}
         for position, cassette in enumerate(self._cassettes):
-            own = tuple(parse_ignore(path) for path in cassette.ignore)
+            try:
+                own = tuple(parse_ignore(path) for path in cassette.ignore)
+            except ValueError as error:
+                raise ValueError(f"cassette {cassette.name}: {error}") from None
             paths = tuple(sorted(set(global_ignore + own)))
             group = groups.setdefault(paths, _IgnoreGroup(paths, {}))
             self._group_of.append(group)

@@ -140,6 +140,8 @@ def test_an_ignored_list_element_keeps_the_others_aligned() -> None:
 def test_a_malformed_ignore_path_is_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="has an empty segment"):
         Matcher([], ignore=[bad])
+    with pytest.raises(ValueError, match=r"^cassette c: ignore path .* has an empty segment"):
+        Matcher([cassette("c", interaction(post({})), ignore=(bad,))])
 
 
 # --- order, cycling, scope --------------------------------------------------------------------------
