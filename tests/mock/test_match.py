@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -339,3 +341,40 @@ def test_five_hundred_cassettes_each_answer_their_own_request() -> None:
     result = miss(matcher.match(post(chat_body("question 77x"))))
     assert result.closest == "suite/case077"  # all are one leaf away; the likest prompt wins
     assert result.diffs == ("messages.0.content: recorded 'question 77', sent 'question 77x'",)
+
+
+# --- replay order as a property ------------------------------------------------------------------------
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=8),
+    st.lists(st.integers(min_value=0, max_value=3), max_size=20),
+)
+def test_replay_order_follows_the_reference_model(recorded: list[int], sent: list[int]) -> None:
+    """Request k gets the next interaction recorded for k, cycling; one absent from the cassette misses."""
+    matcher = Matcher([cassette("c", *(interaction(post({"q": q})) for q in recorded))])
+    played: dict[int, int] = {}
+    for q in sent:
+        positions = [index for index, r in enumerate(recorded) if r == q]
+        result = matcher.match(post({"q": q}))
+        if not positions:
+            assert isinstance(result, Miss)
+            continue
+        expected = positions[played.get(q, 0) % len(positions)]
+        played[q] = played.get(q, 0) + 1
+        assert hit(result).index == expected
+
+
+@given(json_objects, json_values, json_values)
+def test_whatever_sits_at_an_ignored_path_never_matters(body: dict[str, Any], a: Any, b: Any) -> None:
+    matcher = Matcher([cassette("c", interaction(post({**body, "seed": a})))], ignore=["seed"])
+    assert isinstance(matcher.match(post({**body, "seed": b})), Hit)
+    assert isinstance(matcher.match(post({k: v for k, v in body.items() if k != "seed"})), Hit)
+
+
+def test_concurrent_matching_plays_each_interaction_equally() -> None:
+    request = post(chat_body())
+    matcher = Matcher([cassette("c", *(interaction(request, 200 + n) for n in range(4)))])
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        indices = list(pool.map(lambda _: hit(matcher.match(request)).index, range(400)))
+    assert Counter(indices) == {0: 100, 1: 100, 2: 100, 3: 100}
