@@ -116,7 +116,7 @@ def test_nim_stream_usage_and_finish(name: str, request_: dict[str, Any], respon
     if plain:
         assert usage["completion_tokens"] == len(token_chunks)
     else:  # tool parsers and reasoning parsers hold some tokens back, never the reverse
-        assert len(token_chunks) <= usage["completion_tokens"] <= len(token_chunks) + 12
+        assert len(token_chunks) < usage["completion_tokens"] <= 4 * len(token_chunks)
 
 
 def test_streamed_tool_call_deltas_have_vllm_key_order() -> None:

@@ -71,10 +71,10 @@ def errors_vllm010_context() -> Json:
     messages = [user("Write the longest essay you can about the history of computing.")]
     req: dict[str, Json] = {"messages": messages, "model": "meta/llama-3.1-8b-instruct", "max_tokens": 200000}
     prompt = llama_prompt_tokens(messages)
+    # vllm==0.10.1.1 serving_engine._validate_input (0.9.x worded it "However, you requested ...")
     message = (
-        f"This model's maximum context length is 131072 tokens. However, you requested {prompt + 200000} "
-        f"tokens ({prompt} in the messages, 200000 in the completion). Please reduce the length of the "
-        "messages or completion."
+        "'max_tokens' or 'max_completion_tokens' is too large: 200000. This model's maximum context "
+        f"length is 131072 tokens and your request has {prompt} input tokens (200000 > 131072 - {prompt})."
     )
     body = {"error": {"message": message, "type": "BadRequestError", "param": None, "code": 400}}
     t = Clock(name).jump(3, 9)
