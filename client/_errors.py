@@ -341,7 +341,7 @@ def _parse_body(body: bytes) -> object | None:
     text = body.decode("utf-8", errors="replace")
     try:
         parsed: object = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return _first_sse_json(body) or text.strip()
     return parsed
 
@@ -353,7 +353,7 @@ def _first_sse_json(body: bytes) -> object | None:
     for event in iter_events((body,)):
         try:
             parsed: object = json.loads(event.data)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         return parsed
     return None

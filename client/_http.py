@@ -191,7 +191,7 @@ def parse_json_body(status: int, headers: Mapping[str, str], body: bytes) -> dic
     """A success body as a JSON object; an error object sent with 200 is raised as what it is."""
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         excerpt = body[:200].decode("utf-8", errors="replace")
         raise ResponseFormatError(
             f"expected a JSON object, got {excerpt!r}"
@@ -270,14 +270,22 @@ class Exchange:
             return self._current
         raise decision.error
 
-    def on_failure(self, error: httpx.RequestError, *, events_seen: int = 0) -> Send:
-        """A request that got no complete response; a stream is retried only before its first event."""
-        if events_seen:
-            cls = APITimeoutError if isinstance(error, httpx.TimeoutException) else APIConnectionError
-            raise cls(
-                f"the connection dropped after {events_seen} event(s) of the stream "
+    def on_failure(self, error: httpx.RequestError, reader: EventReader | None = None) -> Send:
+        """A request that got no complete response; a stream is retried only before its first event.
+
+        Once events have reached the caller a retry would repeat them, so the failure is raised.
+        """
+        if reader is not None and reader.count:
+            if isinstance(error, httpx.TimeoutException):
+                raise APITimeoutError(
+                    f"the stream stalled after {reader.count} event(s): {type(error).__name__} "
+                    f"(no data within the read timeout)",
+                    request_id=reader.request_id,
+                ) from error
+            raise APIConnectionError(
+                f"the connection dropped after {reader.count} event(s) of the stream "
                 f"({type(error).__name__}: {error})".replace(": )", ")"),
-                request_id=self._deadline.request_id if self._deadline else None,
+                request_id=reader.request_id,
             ) from error
         decision = decide_failure(error, self._attempt, self.settings)
         if isinstance(decision, Fail):
@@ -296,7 +304,7 @@ class EventReader:
     def __init__(self, status: int, headers: Mapping[str, str]) -> None:
         self._status = status
         self._headers = headers
-        self._request_id = request_id_from(headers)
+        self.request_id = request_id_from(headers)
         content_type = (headers.get("content-type") or "").lower()
         self._json_body: list[bytes] | None = [] if "json" in content_type else None
         self._decoder = SSEDecoder()
@@ -334,33 +342,33 @@ class EventReader:
     def _parse(self, event: ServerSentEvent, *, truncated: bool) -> dict[str, Any]:
         try:
             parsed: object = _decode_json(event.data)
-        except ValueError:
+        except (ValueError, RecursionError):
             if truncated:
                 raise APIConnectionError(
                     f"the stream ended in the middle of an event after {self.count} event(s): "
                     f"{event.data[:120]!r}",
-                    request_id=self._request_id,
+                    request_id=self.request_id,
                 ) from None
             if event.event == "error":
-                raise ServerError(event.data[:500], status=None, request_id=self._request_id) from None
+                raise ServerError(event.data[:500], status=None, request_id=self.request_id) from None
             raise ResponseFormatError(
                 f"a stream event's data is not JSON: {event.data[:200]!r}",
                 status=self._status,
-                request_id=self._request_id,
+                request_id=self.request_id,
             ) from None
         # Ordinary chunks carry choices; only look for an error object in those that do not.
         error = None
         if not (isinstance(parsed, dict) and parsed.get("choices")):
-            error = error_from_event(parsed, request_id=self._request_id)
+            error = error_from_event(parsed, request_id=self.request_id)
         if error is None and event.event == "error":
-            error = ServerError(json.dumps(parsed)[:500], request_id=self._request_id, body=parsed)
+            error = ServerError(json.dumps(parsed)[:500], request_id=self.request_id, body=parsed)
         if error is not None:
             raise error
         if not isinstance(parsed, dict):
             raise ResponseFormatError(
                 f"a stream event's data is {type(parsed).__name__}, not a JSON object: {event.data[:200]!r}",
                 status=self._status,
-                request_id=self._request_id,
+                request_id=self.request_id,
             )
         return parsed
 
@@ -441,7 +449,7 @@ def stream_events(
                             return
                     yield from reader.finish()
         except httpx.RequestError as exc:
-            send = exchange.on_failure(exc, events_seen=reader.count if reader else 0)
+            send = exchange.on_failure(exc, reader)
 
 
 async def astream_events(
@@ -475,4 +483,4 @@ async def astream_events(
                     for event in reader.finish():
                         yield event
         except httpx.RequestError as exc:
-            send = exchange.on_failure(exc, events_seen=reader.count if reader else 0)
+            send = exchange.on_failure(exc, reader)

@@ -217,6 +217,12 @@ def test_body_is_kept_parsed() -> None:
     assert error_from_response(*RESPONSES["empty_500"]).body is None
 
 
+def test_absurdly_deep_json_body_does_not_crash() -> None:
+    error = error_from_response(500, {}, b"[" * 100_000 + b"]" * 100_000)
+    assert type(error) is ServerError
+    assert len(error.message) <= 500
+
+
 def test_long_bodies_are_clipped() -> None:
     error = error_from_response(500, {}, b"x" * 10_000)
     assert len(error.message) <= 500

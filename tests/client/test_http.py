@@ -167,19 +167,20 @@ COMPLETION = {
 
 
 class BrokenStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """Delivers ``parts`` and then fails the way a dropped connection does."""
+    """Delivers ``parts`` and then fails the way a dropped (or stalled) connection does."""
 
-    def __init__(self, *parts: bytes) -> None:
+    def __init__(self, *parts: bytes, error: type[httpx.TransportError] = httpx.RemoteProtocolError) -> None:
         self.parts = parts
+        self.error = error
 
     def __iter__(self) -> Iterator[bytes]:
         yield from self.parts
-        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+        raise self.error("peer closed connection without sending complete message body")
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for part in self.parts:
             yield part
-        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+        raise self.error("peer closed connection without sending complete message body")
 
 
 # --- headers and clients --------------------------------------------------------------------
@@ -479,14 +480,35 @@ def test_connection_dropped_mid_stream_is_not_retried(
     kind: str, router: respx.MockRouter, fake: FakeTime
 ) -> None:
     route = router.post(CHAT).mock(
-        return_value=httpx.Response(200, headers=SSE, stream=BrokenStream(sse_body(chunk("a"), done=False)))
+        return_value=httpx.Response(
+            200, headers={**SSE, "x-request-id": "rq"}, stream=BrokenStream(sse_body(chunk("a"), done=False))
+        )
     )
     seen: list[dict[str, Any]] = []
     with pytest.raises(APIConnectionError, match="after 1 event") as info:
         collect(kind, router, make_settings(fake), seen)
     assert type(info.value) is APIConnectionError
+    assert info.value.request_id == "rq"
     assert seen == [chunk("a")]
     assert route.call_count == 1
+
+
+def test_stream_that_stalls_mid_way_is_a_timeout(kind: str, router: respx.MockRouter, fake: FakeTime) -> None:
+    stream = BrokenStream(sse_body(chunk("a"), chunk("b"), done=False), error=httpx.ReadTimeout)
+    route = router.post(CHAT).mock(return_value=httpx.Response(200, headers=SSE, stream=stream))
+    with pytest.raises(APITimeoutError, match="stalled after 2 event"):
+        collect(kind, router, make_settings(fake))
+    assert route.call_count == 1
+
+
+def test_absurdly_deep_json_is_a_format_error(kind: str, router: respx.MockRouter, fake: FakeTime) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    router.post(CHAT).mock(return_value=httpx.Response(200, content=deep))
+    with pytest.raises(ResponseFormatError):
+        call_json(kind, router, make_settings(fake))
+    router.post(CHAT).mock(return_value=httpx.Response(200, headers=SSE, content=b"data: " + deep + b"\n\n"))
+    with pytest.raises(ResponseFormatError):
+        collect(kind, router, make_settings(fake))
 
 
 def test_drop_before_the_first_event_is_retried(kind: str, router: respx.MockRouter, fake: FakeTime) -> None:
