@@ -130,6 +130,7 @@ def load_cassettes(dirs: Sequence[Path]) -> list[Cassette]:
     what tests and error messages use to point at a cassette.
     """
     by_name: dict[str, tuple[Path, Path]] = {}
+    by_file: dict[Path, Path] = {}
     for folder in dirs:
         if not folder.exists():
             raise CassetteError(
@@ -150,6 +151,14 @@ def load_cassettes(dirs: Sequence[Path]) -> list[Cassette]:
                     "",
                     f"scenario name {name!r} is also used by {other}; rename one or load only one folder",
                 )
+            real = path.resolve()
+            if real in by_file:
+                raise CassetteError(
+                    str(path),
+                    "",
+                    f"would load twice: cassette folders {by_file[real]} and {folder} overlap; pass only one",
+                )
+            by_file[real] = folder
             by_name[name] = (path, folder)
     return [load_cassette(path, root=root) for _, (path, root) in sorted(by_name.items())]
 

@@ -401,6 +401,16 @@ def test_load_cassettes_merges_folders_and_refuses_a_name_twice(tmp_path: Path) 
     assert str(tmp_path / "one" / "chat" / "a.json") in caught.value.problem
 
 
+def test_overlapping_folders_are_refused(tmp_path: Path) -> None:
+    write(tmp_path / "chat" / "a.json", json.dumps(valid_document()))
+    with pytest.raises(CassetteError) as caught:
+        load_cassettes([tmp_path, tmp_path / "chat"])
+    assert caught.value.source == str(tmp_path / "chat" / "a.json")
+    assert caught.value.problem == (
+        f"would load twice: cassette folders {tmp_path} and {tmp_path / 'chat'} overlap; pass only one"
+    )
+
+
 def test_load_cassettes_names_a_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(CassetteError) as caught:
         load_cassettes([tmp_path / "nope"])
