@@ -45,6 +45,8 @@ _JSON_HEADERS = (("content-type", "application/json"),)
 _HEALTH_HEADERS = (("system-health", "True"), ("content-type", "application/json"))
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "cookie", "proxy-authorization", "x-api-key"})
 
+_ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
 CHAT = "/v1/chat/completions"
 COMPLETIONS = "/v1/completions"
 MODELS = "/v1/models"
@@ -130,7 +132,7 @@ class _Endpoints:
             # Last: anything else is either recorded (replayed), a known path with the wrong
             # method (405) or unknown (404). Starlette prefers full matches, so this route also
             # receives e.g. GET /v1/chat/completions and answers it with 405.
-            Route("/{path:path}", self.other),
+            Route("/{path:path}", self.other, methods=list(_ANY_METHOD)),
         ]
 
     # -- inference --------------------------------------------------------------------------

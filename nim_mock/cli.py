@@ -28,7 +28,7 @@ from nim_mock._app import LOGGER_NAME, create_app, harness_version
 from nim_mock._listing import format_listing
 from nim_mock._nim_errors import ERROR_LAYOUTS
 from nim_mock._persist import bundled_cassettes_dir, load_cassettes
-from nim_mock._server import uvicorn_config
+from nim_mock._server import bind_socket, uvicorn_config
 from nim_mock.cassette import Cassette, CassetteError
 
 __all__ = ["build_parser", "main"]
@@ -129,7 +129,8 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         return EXIT_USAGE
     _log_to(stderr, args.log_level)
     try:
-        sock = _bind(args.host, args.port)
+        # Bound before uvicorn starts, so --port 0 is announced with the port actually chosen.
+        sock = bind_socket(args.host, args.port)
     except OSError as error:
         stderr.write(f"nim-mock: cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
         return EXIT_USAGE
@@ -159,11 +160,6 @@ async def _run_until_stopped(
     if server.started:
         on_ready()
     await serving
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """Bind before uvicorn starts, so ``--port 0`` can be announced with the port actually chosen."""
-    return socket.create_server((host, port))
 
 
 def _summary(cassettes: Sequence[Cassette]) -> str:
