@@ -1,0 +1,124 @@
+"""Redaction: generated keys in headers, URLs, bodies and events never reach disk; the rest is kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nim_mock._encode import cassette_to_dict
+from nim_mock._persist import load_cassette, save_cassette
+from nim_mock._redact import MASK, Redactor
+from nim_mock._secrets import find_secret
+from nim_mock.cassette import Cassette, Event, Interaction, RecordedRequest, RecordedResponse
+
+KEY_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwyz0123456789_-"
+nvapi_keys = st.text(KEY_CHARS, min_size=12, max_size=40).map(lambda s: "nvapi-" + s)
+openai_keys = st.text(KEY_CHARS, min_size=24, max_size=40).map(lambda s: "sk-proj-" + s)
+bearer_tokens = st.tuples(st.text("abcdef", min_size=6, max_size=12), st.integers(10**6, 10**9)).map(
+    lambda t: f"{t[0]}{t[1]}"
+)
+user_values = st.text(
+    st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=4, max_size=16
+).map(lambda s: "private-" + s)
+
+
+def exchange(key: str, token: str, value: str) -> Cassette:
+    request = RecordedRequest(
+        method="POST",
+        path=f"/v1/chat/completions?api_key={key}&keep=yes",
+        headers={
+            "authorization": f"Bearer {token}",
+            "x-note": f"uses {key}",
+            "content-type": "application/json",
+        },
+        body={
+            "model": "org/m",
+            "messages": [{"role": "user", "content": f"my key {key} and {value} please"}],
+            "api_key": "plain-looking",
+            key: "a key as a key",
+        },
+    )
+    events = (
+        Event(
+            1.0, b"data: " + json.dumps({"echo": key, "v": value, "t": f"Bearer {token}"}).encode() + b"\n\n"
+        ),
+        Event(2.5, b"data: [DONE]\n\n"),
+    )
+    streamed = RecordedResponse(
+        status=200,
+        headers=(("content-type", "text/event-stream"), ("set-cookie", f"s={token}"), ("x-echo", key)),
+        events=events,
+    )
+    plain = RecordedResponse(status=200, body=f'{{"value":"{value}","key":"{key}"}}'.encode())
+    return Cassette(
+        name="redact/case",
+        interactions=(Interaction(request, streamed), Interaction(request, plain)),
+        description=f"recorded with {key}",
+    )
+
+
+@settings(max_examples=60)
+@given(key=st.one_of(nvapi_keys, openai_keys), token=bearer_tokens, value=user_values)
+def test_no_generated_secret_survives_redaction(key: str, token: str, value: str, tmp_path_factory) -> None:
+    redacted = Redactor((value,)).cassette(exchange(key, token, value))
+    document = cassette_to_dict(redacted)
+    assert find_secret(document) is None
+    path = Path(tmp_path_factory.mktemp("r")) / "case.json"
+    save_cassette(redacted, path)
+    text = path.read_text("utf-8")
+    for secret in (key, token, value, json.dumps(value)[1:-1]):
+        assert secret not in text
+    assert MASK in text
+
+
+def test_what_is_not_secret_is_kept() -> None:
+    key, value = "nvapi-" + "a1" * 10, "private-thing"
+    redacted = Redactor((value,)).cassette(exchange(key, "abc123456789", value))
+    request = redacted.interactions[0].request
+    assert request.path == f"/v1/chat/completions?api_key={MASK}&keep=yes"
+    assert request.headers == {
+        "authorization": MASK,
+        "x-note": f"uses {MASK}",
+        "content-type": "application/json",
+    }
+    assert request.body == {
+        "model": "org/m",
+        "messages": [{"role": "user", "content": f"my key {MASK} and {MASK} please"}],
+        "api_key": MASK,
+        MASK: "a key as a key",
+    }
+    events = redacted.interactions[0].response.events
+    assert events is not None
+    assert json.loads(events[0].raw.removeprefix(b"data: ")) == {
+        "echo": MASK,
+        "v": MASK,
+        "t": f"Bearer {MASK}",
+    }
+    assert events[1] == Event(2.5, b"data: [DONE]\n\n")
+    assert redacted.interactions[0].response.headers[1] == ("set-cookie", MASK)
+    assert redacted.description == f"recorded with {MASK}"
+
+
+def test_placeholders_and_prose_are_left_alone() -> None:
+    redactor = Redactor()
+    for text in ("nvapi-REDACTED", "use a Bearer token here", "Bearer $NVIDIA_API_KEY", "sk-short"):
+        assert redactor.text(text) == text
+
+
+@given(st.binary(max_size=200), nvapi_keys)
+def test_bytes_that_are_not_utf8_round_trip(data: bytes, key: str) -> None:
+    redactor = Redactor()
+    assert (
+        redactor.data(data + b"\xff" + key.encode() + b"\xfe" + data)
+        == data + b"\xff" + MASK.encode() + b"\xfe" + data
+    )
+
+
+def test_a_redacted_recording_loads_back(tmp_path: Path) -> None:
+    cassette = Redactor(("private-x",)).cassette(exchange("nvapi-" + "b2" * 10, "tok123456789", "private-x"))
+    save_cassette(cassette, tmp_path / "redact" / "case.json")
+    loaded = load_cassette(tmp_path / "redact" / "case.json", root=tmp_path)
+    assert loaded.interactions == cassette.interactions
