@@ -14,3 +14,6 @@ settings.register_profile(
     "ci", deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+# pytester drives the plugin tests (tests/plugin); pytest only honours pytest_plugins at the root.
+pytest_plugins = ["pytester"]
