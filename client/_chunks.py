@@ -81,8 +81,8 @@ def to_generation_chunk(event: Mapping[str, Any], state: StreamState) -> ChatGen
     if state.include_usage and isinstance(usage, Mapping):
         current = counts_of(usage)
         step = growth(current, state.usage)
-        state.usage = current
-        if any(step.values()):
+        first_report, state.usage = not state.usage, current
+        if first_report or any(step.values()):
             fields["usage_metadata"] = to_metadata(step)
     logprobs = choice.get("logprobs")
     if logprobs:

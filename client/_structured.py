@@ -99,10 +99,24 @@ def _enum_from_tool(schema: type[enum.Enum]) -> Callable[[BaseMessage], enum.Enu
     def parse(message: BaseMessage) -> enum.Enum:
         calls = message.tool_calls if isinstance(message, AIMessage) else []
         if not calls:
-            raise ValueError(f"the model did not call the {schema.__name__} tool")
+            raise ValueError(
+                f"the model did not call the {schema.__name__} tool (answered {message.text[:80]!r})"
+            )
         return schema(calls[0]["args"].get("value"))
 
     return parse
+
+
+def _require_tool_call(name: str) -> Callable[[BaseMessage], BaseMessage]:
+    """A forced tool call that did not happen is a parsing error, not a silent ``None``."""
+
+    def check(message: BaseMessage) -> BaseMessage:
+        calls = message.tool_calls if isinstance(message, AIMessage) else []
+        if not any(call["name"] == name for call in calls):
+            raise ValueError(f"the model did not call the {name} tool (answered {message.text[:80]!r})")
+        return message
+
+    return check
 
 
 def tool_for(schema: Any, strict: bool | None) -> dict[str, Any]:
@@ -116,9 +130,10 @@ def parser_for(schema: Any, method: Method) -> Runnable[BaseMessage, Any]:
     if method == "function_calling":
         if _is_enum(schema):
             return RunnableLambda(_enum_from_tool(schema))
+        require = RunnableLambda(_require_tool_call(schema_name(schema)))
         if is_basemodel_subclass(schema):
-            return PydanticToolsParser(tools=[schema], first_tool_only=True)
-        return JsonOutputKeyToolsParser(key_name=schema_name(schema), first_tool_only=True)
+            return require | PydanticToolsParser(tools=[schema], first_tool_only=True)
+        return require | JsonOutputKeyToolsParser(key_name=schema_name(schema), first_tool_only=True)
     if _is_enum(schema):
         return RunnableLambda(_enum_from_text(schema))
     if is_basemodel_subclass(schema):
