@@ -148,7 +148,7 @@ def _is_empty_parent(path: str, value: Any, other: dict[str, Any]) -> bool:
     """An empty object/array whose path the other side fills: its new children already say it all."""
     if not isinstance(value, dict | list) or value:
         return False
-    prefix = path + "."
+    prefix = f"{path}." if path else ""  # the empty path is the whole body: any leaf fills it
     return any(key.startswith(prefix) for key in other)
 
 

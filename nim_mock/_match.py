@@ -87,10 +87,7 @@ def _request_key(method: str, path: str, request: RecordedRequest, ignore: tuple
 
 def _body_leaves(request: RecordedRequest, ignore: tuple[IgnorePath, ...]) -> dict[str, Any]:
     if request.body is not None:
-        leaves = flatten(strip_ignored(request.body, ignore))
-        if "" in leaves:  # a scalar or empty body has one leaf with an empty path
-            leaves["body"] = leaves.pop("")
-        return leaves
+        return flatten(strip_ignored(request.body, ignore))
     if request.raw_body:
         return {"body (not JSON)": request.raw_body}
     return {}
@@ -112,6 +109,7 @@ def _likeness(diffs: list[tuple[str, Any, Any]]) -> float:
 
 
 def _describe_diff(path: str, recorded: object, sent: object) -> str:
+    path = path or "body"  # a scalar or empty body is one leaf with an empty path
     return f"{path}: recorded {describe_value(recorded)}, sent {describe_value(sent)}"
 
 

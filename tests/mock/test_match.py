@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import json_objects, json_values, redump
+from strategies import json_objects, json_scalars, json_values, redump
 
 from nim_mock._canonical import ABSENT, describe_value, diff_leaves, flatten, parse_ignore, strip_ignored
 from nim_mock._match import RECORD_HINT, Hit, Matcher, Miss
@@ -378,3 +378,21 @@ def test_concurrent_matching_plays_each_interaction_equally() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         indices = list(pool.map(lambda _: hit(matcher.match(request)).index, range(400)))
     assert Counter(indices) == {0: 100, 1: 100, 2: 100, 3: 100}
+
+
+_flat_objects = st.dictionaries(st.from_regex(r"[a-z]{1,5}", fullmatch=True), json_scalars, max_size=10)
+
+
+@given(_flat_objects, _flat_objects)
+def test_the_miss_lists_exactly_the_differing_fields(recorded: dict[str, Any], sent: dict[str, Any]) -> None:
+    def differs(key: str) -> bool:
+        if key not in recorded or key not in sent:
+            return True
+        return json.dumps(recorded[key]) != json.dumps(sent[key])  # 1, 1.0 and true all differ
+
+    expected = sorted(key for key in {*recorded, *sent} if differs(key))
+    result = Matcher([cassette("c", interaction(post(recorded)))]).match(post(sent))
+    if not expected:
+        assert isinstance(result, Hit)
+        return
+    assert sorted(line.split(":", 1)[0] for line in miss(result).diffs) == expected
