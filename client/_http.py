@@ -307,6 +307,12 @@ class EventReader:
         self.request_id = request_id_from(headers)
         content_type = (headers.get("content-type") or "").lower()
         self._json_body: list[bytes] | None = [] if "json" in content_type else None
+        # Neither SSE nor JSON (an HTML error page from a proxy, say): never mistake it for an
+        # empty stream. A missing content type is read as SSE.
+        self._foreign = content_type if content_type and self._json_body is None else None
+        if self._foreign is not None and "event-stream" in self._foreign:
+            self._foreign = None
+        self._head = b""
         self._decoder = SSEDecoder()
         self.done = False
         self.count = 0
@@ -316,14 +322,32 @@ class EventReader:
         if self._json_body is not None:
             self._json_body.append(chunk)
             return iter(())
+        if self._foreign is not None:
+            self._head = (self._head + chunk)[:200]
+            return iter(())
         return self._convert(self._decoder.feed(chunk), final=False)
 
     def finish(self) -> Iterator[dict[str, Any]]:
         """End of the body: the pending last event, or the whole JSON answer."""
         if self._json_body is not None:
+            answer = parse_json_body(self._status, self._headers, b"".join(self._json_body))
             self.count += 1
-            return iter((parse_json_body(self._status, self._headers, b"".join(self._json_body)),))
-        return self._convert(self._decoder.flush(), final=True)
+            yield answer
+            return
+        if self._foreign is not None:
+            raise ResponseFormatError(
+                f"expected an event stream (text/event-stream), got {self._foreign}: "
+                f"{self._head.decode('utf-8', errors='replace')!r}",
+                status=self._status,
+                request_id=self.request_id,
+            )
+        yield from self._convert(self._decoder.flush(), final=True)
+        if not self.count and not self.done:
+            raise ResponseFormatError(
+                "the stream ended without a single event (and without data: [DONE])",
+                status=self._status,
+                request_id=self.request_id,
+            )
 
     def _convert(self, events: list[ServerSentEvent], *, final: bool) -> Iterator[dict[str, Any]]:
         for event in events:

@@ -601,6 +601,39 @@ def test_keep_alive_comments_and_empty_events_are_skipped(
     assert collect(kind, router, make_settings(fake)) == [chunk("a")]
 
 
+def test_html_instead_of_a_stream_is_a_format_error(
+    kind: str, router: respx.MockRouter, fake: FakeTime
+) -> None:
+    router.post(CHAT).mock(
+        return_value=httpx.Response(200, headers={"content-type": "text/html"}, content=b"<html>login</html>")
+    )
+    with pytest.raises(ResponseFormatError, match="text/html: '<html>login</html>'"):
+        collect(kind, router, make_settings(fake))
+
+
+@pytest.mark.parametrize("body", [b"", b": just a comment\n\n", b"event: ping\n\n"])
+def test_stream_without_any_event_is_a_format_error(
+    kind: str, router: respx.MockRouter, fake: FakeTime, body: bytes
+) -> None:
+    router.post(CHAT).mock(return_value=httpx.Response(200, headers=SSE, content=body))
+    with pytest.raises(ResponseFormatError, match="without a single event"):
+        collect(kind, router, make_settings(fake))
+
+
+def test_stream_of_only_done_is_empty_not_an_error(
+    kind: str, router: respx.MockRouter, fake: FakeTime
+) -> None:
+    router.post(CHAT).mock(return_value=httpx.Response(200, headers=SSE, content=b"data: [DONE]\n\n"))
+    assert collect(kind, router, make_settings(fake)) == []
+
+
+def test_stream_without_content_type_is_read_as_sse(
+    kind: str, router: respx.MockRouter, fake: FakeTime
+) -> None:
+    router.post(CHAT).mock(return_value=httpx.Response(200, content=sse_body(chunk("a"))))
+    assert collect(kind, router, make_settings(fake)) == [chunk("a")]
+
+
 def test_202_polling_on_stream_delivers_sse(kind: str, router: respx.MockRouter, fake: FakeTime) -> None:
     router.post(CHAT).mock(return_value=httpx.Response(202, json={}, headers={"NVCF-REQID": "s1"}))
     poll = router.get(f"{POLL_BASE}s1").mock(
