@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -90,6 +91,8 @@ class ChatNVIDIA(BaseChatModel):
     default_headers: dict[str, str] = Field(default_factory=dict)
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra body parameters sent as they are (``top_k``, ``chat_template_kwargs``, ``nvext``...)."""
+    streaming: bool = False
+    """Make ``invoke`` stream under the hood (so callbacks see tokens); ``stream`` always streams."""
     stream_usage: bool = True
     """Ask for token usage while streaming (``stream_options.include_usage``)."""
     thinking_mode: bool | None = None
@@ -103,8 +106,9 @@ class ChatNVIDIA(BaseChatModel):
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True, repr=False)
 
     _settings: HTTPSettings = PrivateAttr()
-    _client: httpx.Client = PrivateAttr()
-    _aclient: httpx.AsyncClient = PrivateAttr()
+    _client: httpx.Client | None = PrivateAttr(default=None)
+    _aclient: httpx.AsyncClient | None = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _served_model: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
@@ -137,8 +141,27 @@ class ChatNVIDIA(BaseChatModel):
             default_headers=dict(self.default_headers),
             polling_base=self.polling_base,
         )
-        self._client = self.http_client or build_client(self._settings)
-        self._aclient = self.http_async_client or build_async_client(self._settings)
+        self._client, self._aclient = self.http_client, self.http_async_client
+
+    def _http(self) -> httpx.Client:
+        """The pooled sync client, built on first use: building one loads TLS certificates
+        (~25 ms), which a model that is only configured, or only used async, never needs."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = build_client(self._settings)
+        return self._client
+
+    def _ahttp(self) -> httpx.AsyncClient:
+        if self._aclient is None:
+            with self._lock:
+                if self._aclient is None:
+                    self._aclient = build_async_client(self._settings)
+        return self._aclient
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": "NVIDIA_API_KEY"}
 
     # -- identity -------------------------------------------------------------------------------
 
@@ -155,7 +178,8 @@ class ChatNVIDIA(BaseChatModel):
         return {name: getattr(self, name) for name in _OWN_PARAMS if getattr(self, name) is not None}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(ls_provider="nvidia", ls_model_name=self.model or "", ls_model_type="chat")
+        model = kwargs.get("model") or self.model or self._served_model or ""
+        params = LangSmithParams(ls_provider="nvidia", ls_model_name=model, ls_model_type="chat")
         if self.temperature is not None:
             params["ls_temperature"] = self.temperature
         if self.max_tokens is not None:
@@ -176,6 +200,7 @@ class ChatNVIDIA(BaseChatModel):
         stream: bool,
     ) -> dict[str, Any]:
         call = dict(kwargs)
+        call.pop("model", None)  # already resolved by the caller (see _model_name)
         enabled = call.pop("thinking_mode", self.thinking_mode)
         thinking = (self._thinking_control(model), bool(enabled)) if enabled is not None else None
         if stop is not None:
@@ -212,15 +237,20 @@ class ChatNVIDIA(BaseChatModel):
         )
         return self._served_model
 
-    def _model_name(self) -> str:
+    def _model_name(self, kwargs: Mapping[str, Any]) -> str:
+        """The call's ``model=`` override, the configured model, or the local NIM's only model."""
+        if kwargs.get("model"):
+            return str(kwargs["model"])
         if self.model or self._served_model:
             return self.model or str(self._served_model)
-        return self._pick_served(request_json(self._client, self._settings, "GET", "models"))
+        return self._pick_served(request_json(self._http(), self._settings, "GET", "models"))
 
-    async def _amodel_name(self) -> str:
+    async def _amodel_name(self, kwargs: Mapping[str, Any]) -> str:
+        if kwargs.get("model"):
+            return str(kwargs["model"])
         if self.model or self._served_model:
             return self.model or str(self._served_model)
-        return self._pick_served(await arequest_json(self._aclient, self._settings, "GET", "models"))
+        return self._pick_served(await arequest_json(self._ahttp(), self._settings, "GET", "models"))
 
     # -- I/O shells -----------------------------------------------------------------------------
 
@@ -231,8 +261,8 @@ class ChatNVIDIA(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        body = self._body(messages, stop, kwargs, model=self._model_name(), stream=False)
-        return parse_response(request_json(self._client, self._settings, "POST", _CHAT, body))
+        body = self._body(messages, stop, kwargs, model=self._model_name(kwargs), stream=False)
+        return parse_response(request_json(self._http(), self._settings, "POST", _CHAT, body))
 
     async def _agenerate(
         self,
@@ -241,8 +271,8 @@ class ChatNVIDIA(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        body = self._body(messages, stop, kwargs, model=await self._amodel_name(), stream=False)
-        return parse_response(await arequest_json(self._aclient, self._settings, "POST", _CHAT, body))
+        body = self._body(messages, stop, kwargs, model=await self._amodel_name(kwargs), stream=False)
+        return parse_response(await arequest_json(self._ahttp(), self._settings, "POST", _CHAT, body))
 
     def _stream(
         self,
@@ -251,8 +281,8 @@ class ChatNVIDIA(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        body = self._body(messages, stop, kwargs, model=self._model_name(), stream=True)
-        for chunk in iter_chunks(stream_events(self._client, self._settings, _CHAT, body), self.stream_usage):
+        body = self._body(messages, stop, kwargs, model=self._model_name(kwargs), stream=True)
+        for chunk in iter_chunks(stream_events(self._http(), self._settings, _CHAT, body), self.stream_usage):
             if run_manager is not None:
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
@@ -264,9 +294,9 @@ class ChatNVIDIA(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        body = self._body(messages, stop, kwargs, model=await self._amodel_name(), stream=True)
+        body = self._body(messages, stop, kwargs, model=await self._amodel_name(kwargs), stream=True)
         async for chunk in aiter_chunks(
-            astream_events(self._aclient, self._settings, _CHAT, body), self.stream_usage
+            astream_events(self._ahttp(), self._settings, _CHAT, body), self.stream_usage
         ):
             if run_manager is not None:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -276,10 +306,10 @@ class ChatNVIDIA(BaseChatModel):
 
     def get_available_models(self) -> list[Model]:
         """Models the server lists, each with the catalogue's capabilities (``Model.known``)."""
-        return parse_listing(request_json(self._client, self._settings, "GET", "models"))
+        return parse_listing(request_json(self._http(), self._settings, "GET", "models"))
 
     async def aget_available_models(self) -> list[Model]:
-        return parse_listing(await arequest_json(self._aclient, self._settings, "GET", "models"))
+        return parse_listing(await arequest_json(self._ahttp(), self._settings, "GET", "models"))
 
     @property
     def available_models(self) -> list[Model]:

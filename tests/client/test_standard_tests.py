@@ -1,0 +1,67 @@
+"""LangChain's own unit-test suite for chat models, run against ChatNVIDIA.
+
+Every capability ChatNVIDIA honestly has is switched on, so the suite checks it: tool calling
+with tool_choice, structured output (all three methods), JSON mode, image inputs by URL and
+base64, images in tool messages, usage metadata, model override per call, serialisation and
+construction from ``NVIDIA_API_KEY``/``NVIDIA_BASE_URL``. These tests never touch the network.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_tests.unit_tests import ChatModelUnitTests
+
+from client import ChatNVIDIA
+
+
+class TestChatNVIDIAStandard(ChatModelUnitTests):
+    @property
+    def chat_model_class(self) -> type[ChatNVIDIA]:
+        return ChatNVIDIA
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": "meta/llama-3.1-8b-instruct", "base_url": "http://127.0.0.1:9/v1"}
+
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        env = {"NVIDIA_API_KEY": "nvapi-from-env", "NVIDIA_BASE_URL": "http://127.0.0.1:8000"}
+        expected = {"api_key": "nvapi-from-env", "base_url": "http://127.0.0.1:8000/v1"}
+        return env, {"model": "meta/llama-3.1-8b-instruct"}, expected
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return True
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True
+
+    @property
+    def has_structured_output(self) -> bool:
+        return True
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return True
+
+    @property
+    def supports_image_inputs(self) -> bool:
+        return True
+
+    @property
+    def supports_image_urls(self) -> bool:
+        return True
+
+    @property
+    def supports_image_tool_message(self) -> bool:
+        return True
+
+    @property
+    def returns_usage_metadata(self) -> bool:
+        return True
+
+    @property
+    def supports_model_override(self) -> bool:
+        return True
