@@ -8,6 +8,7 @@ exact bytes and timings it relies on next to its assertions.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
@@ -137,6 +138,17 @@ class Builders:
         elif request.raw_body is not None:
             content = request.raw_body
         return client.build_request(request.method, base_url + request.path, headers=headers, content=content)
+
+    @staticmethod
+    def wait_for(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
+        """Poll ``condition`` until true or ``timeout``: the server logs and counts a request just
+        after its last byte left, so a client can be a moment ahead of the log."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
 
     @staticmethod
     def metric_value(text: str, sample: str) -> float:

@@ -171,6 +171,7 @@ def test_each_request_logs_one_line_naming_its_answer(serve, http, build, caplog
     http.post(base_url + "/v1/chat/completions", json=build.chat_body("Hi"))
     http.post(base_url + "/v1/chat/completions", json=build.chat_body("nope"))
     http.get(base_url + "/v1/nothing")
+    assert build.wait_for(lambda: len([r for r in caplog.records if r.name == "nim_mock"]) >= 3)
     lines = [r.getMessage() for r in caplog.records if r.name == "nim_mock"]
     assert lines[0] == "POST /v1/chat/completions 200 chat/plain#1"
     assert lines[1].startswith("POST /v1/chat/completions 404 miss: no recorded interaction matches")

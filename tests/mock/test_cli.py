@@ -1,0 +1,154 @@
+"""``nim-mock``: serve as a real subprocess (start, answer, Ctrl-C), list, and clean failures.
+
+Failures that happen before serving are run in-process through ``main(argv, out=, err=)``; the
+server itself is run the way a user runs it, as the installed console script.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from nim_mock import bundled_cassettes_dir, load_cassettes, save_cassette
+from nim_mock._app import harness_version
+from nim_mock.cli import main
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).parent / "nim-mock"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("nim-mock")
+    return [found] if found else [sys.executable, "-m", "nim_mock.cli"]
+
+
+def _run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_serve_starts_answers_and_stops_on_ctrl_c(build: Any) -> None:
+    process = subprocess.Popen(
+        [*_command(), "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/v1", banner)
+        assert match, banner
+        bundled = load_cassettes([bundled_cassettes_dir()])
+        assert f"serving {len(bundled)} cassettes" in banner
+        base_url = match.group(0)
+        with httpx.Client(timeout=10.0) as client:
+            ready = client.get(base_url + "/health/ready")
+            assert ready.status_code == 200
+            assert ready.headers["system-health"] == "True"
+            plain = next(c for c in bundled if c.name == "chat/plain").interactions[0]
+            answer = client.post(base_url + "/chat/completions", json=plain.request.body)
+            assert answer.content == plain.response.body
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0
+    assert "Traceback" not in stderr
+    assert "GET /v1/health/ready 200 NIM default" in stderr
+    assert "POST /v1/chat/completions 200 chat/plain#1" in stderr
+
+
+def test_list_prints_the_listing_of_a_folder(tmp_path: Path, build: Any, snapshot: Any) -> None:
+    save_cassette(build.plain_chat(), tmp_path / "chat" / "plain.json")
+    body = build.chat_body("stream", stream=True)
+    streamed = build.cassette(
+        "chat/stream",
+        (build.post(body), build.stream_response(build.sse([(0.0, "a"), (5.0, "b")]))),
+        description="A streamed answer.",
+    )
+    save_cassette(streamed, tmp_path / "chat" / "stream.json")
+    code, out, err = _run(["list", str(tmp_path)])
+    assert (code, err) == (0, "")
+    assert out == snapshot
+
+
+def test_list_without_folders_shows_the_bundled_cassettes() -> None:
+    code, out, _ = _run(["list"])
+    assert code == 0
+    for cassette in load_cassettes([bundled_cassettes_dir()]):
+        assert cassette.name in out
+
+
+def test_a_bad_cassette_is_reported_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "broken.json").write_text('{"format": "nim-harness.cassette", "version": 1}')
+    for argv in (["serve", "--cassettes", str(tmp_path), "--port", "0"], ["list", str(tmp_path)]):
+        code, out, err = _run(argv)
+        assert code == 2
+        assert out == ""
+        assert err.startswith("nim-mock: ")
+        assert "broken.json" in err
+        assert "interactions" in err
+        assert "Traceback" not in err
+
+
+def test_a_missing_folder_is_reported_with_exit_2(tmp_path: Path) -> None:
+    code, _, err = _run(["serve", "--cassettes", str(tmp_path / "nope")])
+    assert code == 2
+    assert "no such cassette folder" in err
+
+
+def test_a_bad_ignore_path_is_reported_not_raised(tmp_path: Path, build: Any) -> None:
+    save_cassette(build.plain_chat(), tmp_path / "plain.json")
+    code, _, err = _run(["serve", "--cassettes", str(tmp_path), "--ignore", "a..b", "--port", "0"])
+    assert code == 2
+    assert err.startswith("nim-mock: ")
+
+
+def test_port_in_use_is_reported(tmp_path: Path, build: Any) -> None:
+    import socket
+
+    save_cassette(build.plain_chat(), tmp_path / "plain.json")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        code, _, err = _run(["serve", "--cassettes", str(tmp_path), "--port", str(port)])
+    assert code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["serve", "--speed", "fast"], "is not a number"),
+        (["serve", "--speed", "-1"], "finite number >= 0"),
+        (["serve", "--port", "70000"], "not a port number"),
+        (["serve", "--error-layout", "openai"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_usage_message(
+    argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"nim-mock (nim-harness) {harness_version()}"

@@ -1,0 +1,148 @@
+"""The ``openai`` SDK, an independent client, cannot tell the mock from a NIM.
+
+It parses chat, streams, tool calls and the model listing into its typed objects, and raises its
+typed errors for the error cassettes, all against one server holding every bundled cassette.
+Expected values are read from the cassettes themselves, so the tests follow the recordings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+import pytest
+from starlette.applications import Starlette
+
+from nim_mock import Cassette, RunningServer, bundled_cassettes_dir, create_app, load_cassettes
+
+BUNDLED = {cassette.name: cassette for cassette in load_cassettes([bundled_cassettes_dir()])}
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[tuple[Starlette, str]]:
+    app = create_app(list(BUNDLED.values()))
+    server = RunningServer(app)
+    server.start()
+    yield app, server.base_url
+    server.stop()
+
+
+@pytest.fixture
+def client(mock: tuple[Starlette, str]) -> Iterator[openai.OpenAI]:
+    app, base_url = mock
+    app.state.matcher.reset()
+    with openai.OpenAI(
+        base_url=base_url + "/v1", api_key="not-a-real-key", max_retries=0, timeout=10.0
+    ) as sdk:
+        yield sdk
+
+
+def _create(client: openai.OpenAI, name: str, index: int = 0) -> Any:
+    """Send the recorded chat request through the SDK (stream flag as a parameter, the rest as extra_body)."""
+    body = dict(BUNDLED[name].interactions[index].request.body)
+    model, messages = body.pop("model"), body.pop("messages")
+    stream = body.pop("stream", None)
+    if stream is None:
+        return client.chat.completions.create(model=model, messages=messages, extra_body=body)
+    return client.chat.completions.create(model=model, messages=messages, stream=stream, extra_body=body)
+
+
+def _recorded_json(cassette: Cassette, index: int = 0) -> Any:
+    return json.loads(cassette.interactions[index].response.body)
+
+
+def _recorded_chunks(cassette: Cassette) -> list[dict[str, Any]]:
+    events = cassette.interactions[0].response.events or ()
+    payloads = [event.raw.decode().removeprefix("data: ").strip() for event in events]
+    return [json.loads(p) for p in payloads if p and p != "[DONE]"]
+
+
+def test_chat_completion_parses(client: openai.OpenAI) -> None:
+    completion = _create(client, "chat/plain")
+    recorded = _recorded_json(BUNDLED["chat/plain"])
+    assert isinstance(completion, openai.types.chat.ChatCompletion)
+    assert completion.id == recorded["id"]
+    assert completion.choices[0].message.content == recorded["choices"][0]["message"]["content"]
+    assert completion.usage is not None
+    assert completion.usage.total_tokens == recorded["usage"]["total_tokens"]
+
+
+def test_stream_parses_into_chunks_with_usage(client: openai.OpenAI) -> None:
+    chunks = list(_create(client, "chat/stream_usage"))
+    recorded = _recorded_chunks(BUNDLED["chat/stream_usage"])
+    assert len(chunks) == len(recorded)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "".join(r["choices"][0]["delta"].get("content") or "" for r in recorded if r["choices"])
+    assert text
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == recorded[-1]["usage"]["completion_tokens"]
+
+
+def test_tool_call_parses(client: openai.OpenAI) -> None:
+    completion = _create(client, "tools/auto")
+    recorded = _recorded_json(BUNDLED["tools/auto"])["choices"][0]["message"]["tool_calls"]
+    calls = completion.choices[0].message.tool_calls
+    assert [(c.id, c.function.name, json.loads(c.function.arguments)) for c in calls] == [
+        (r["id"], r["function"]["name"], json.loads(r["function"]["arguments"])) for r in recorded
+    ]
+    assert completion.choices[0].finish_reason == "tool_calls"
+
+
+def test_streamed_tool_call_fragments_join_into_valid_arguments(client: openai.OpenAI) -> None:
+    arguments: dict[int, str] = {}
+    names: dict[int, str] = {}
+    for chunk in _create(client, "tools/stream_auto"):
+        for choice in chunk.choices:
+            for call in choice.delta.tool_calls or ():
+                if call.function and call.function.name:
+                    names[call.index] = call.function.name
+                if call.function and call.function.arguments:
+                    arguments[call.index] = arguments.get(call.index, "") + call.function.arguments
+    assert names
+    assert set(arguments) == set(names)
+    assert all(isinstance(json.loads(text), dict) for text in arguments.values())
+
+
+def test_model_listing_parses_and_names_every_cassette_model(client: openai.OpenAI) -> None:
+    listed = [model.id for model in client.models.list()]
+    used = {model for cassette in BUNDLED.values() for model in cassette.models}
+    assert used <= set(listed)
+    assert len(listed) == len(set(listed))
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("errors/nim1_unknown_model", openai.NotFoundError),
+        ("errors/gateway_401", openai.AuthenticationError),
+        ("errors/gateway_403", openai.PermissionDeniedError),
+        ("errors/gateway_404", openai.NotFoundError),
+        ("errors/gateway_429_retry", openai.RateLimitError),
+        ("errors/gateway_500", openai.InternalServerError),
+        ("errors/vllm010_context_too_long", openai.BadRequestError),
+    ],
+)
+def test_error_cassettes_raise_the_sdks_typed_errors(
+    client: openai.OpenAI, name: str, error: type[openai.APIStatusError]
+) -> None:
+    with pytest.raises(error) as raised:
+        _create(client, name)
+    assert raised.value.status_code == BUNDLED[name].interactions[0].response.status
+
+
+def test_mid_stream_error_event_raises_api_error(client: openai.OpenAI) -> None:
+    stream = _create(client, "errors/midstream_vllm010")
+    with pytest.raises(openai.APIError):
+        for _ in stream:
+            pass
+
+
+def test_a_miss_raises_not_found_with_the_mocks_explanation(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as raised:
+        client.chat.completions.create(
+            model="meta/llama-3.1-8b-instruct", messages=[{"role": "user", "content": "never recorded"}]
+        )
+    assert "no recorded interaction matches POST /v1/chat/completions" in raised.value.message
+    assert raised.value.response.headers["x-nim-mock-miss"] == "1"

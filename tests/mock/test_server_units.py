@@ -1,0 +1,161 @@
+"""The pure parts of the server: error bodies, framing headers, metrics text, request checks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nim_mock._inbound import check_chat_shape, check_content_type, check_object, parse_json
+from nim_mock._metrics import Metrics
+from nim_mock._nim_errors import Problem, bad_request, check_error_layout, error_body, render_problem
+from nim_mock._replay import COMPUTED_HEADERS, wire_headers
+from nim_mock.cassette import Event, RecordedResponse
+
+header_names = st.sampled_from(
+    [
+        "content-type",
+        "Content-Length",
+        "server",
+        "date",
+        "Transfer-Encoding",
+        "x-request-id",
+        "connection",
+        "vary",
+    ]
+)
+header_values = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=20)
+
+
+@given(st.text(), st.text(min_size=1), st.integers(min_value=400, max_value=599))
+def test_error_bodies_have_the_servers_exact_field_order(message: str, type_: str, code: int) -> None:
+    flat = json.loads(error_body("nim", message=message, type_=type_, code=code))
+    nested = json.loads(error_body("vllm", message=message, type_=type_, code=code))
+    assert list(flat.items()) == [
+        ("object", "error"),
+        ("message", message),
+        ("type", type_),
+        ("param", None),
+        ("code", code),
+    ]
+    assert list(nested) == ["error"]
+    assert list(nested["error"].items()) == [
+        ("message", message),
+        ("type", type_),
+        ("param", None),
+        ("code", code),
+    ]
+
+
+def test_error_bodies_are_compact_utf8_like_starlette() -> None:
+    assert error_body("nim", message="é", type_="NotFoundError", code=404) == (
+        '{"object":"error","message":"é","type":"NotFoundError","param":null,"code":404}'.encode()
+    )
+
+
+def test_problem_type_follows_the_layout() -> None:
+    problem = bad_request("no")
+    assert json.loads(render_problem(problem, "nim")[2])["type"] == "BadRequestError"
+    assert json.loads(render_problem(problem, "vllm")[2])["error"]["type"] == "Bad Request"
+    status, headers, _ = render_problem(
+        Problem(405, "Method Not Allowed", "x", headers=(("allow", "POST"),)), "nim"
+    )
+    assert (status, headers) == (405, [("allow", "POST"), ("content-type", "application/json")])
+
+
+def test_unknown_layout_lists_the_valid_ones() -> None:
+    with pytest.raises(ValueError, match="choose one of: nim, vllm"):
+        check_error_layout("openai")
+
+
+@given(st.lists(st.tuples(header_names, header_values), max_size=8), st.binary(max_size=50), st.booleans())
+def test_wire_headers_keep_recorded_order_and_recompute_framing(
+    headers: list[tuple[str, str]], body: bytes, streamed: bool
+) -> None:
+    response = RecordedResponse(
+        200, tuple(headers), body=b"" if streamed else body, events=(Event(0.0, body),) if streamed else None
+    )
+    sent = wire_headers(response)
+    kept = [(k.lower().encode(), v.encode()) for k, v in headers if k.lower() not in COMPUTED_HEADERS]
+    assert [h for h in sent if h[0] != b"content-length"] == kept
+    lengths = [v for k, v in sent if k == b"content-length"]
+    if streamed:
+        assert lengths == []
+    else:
+        assert lengths == [str(len(body)).encode()]
+        position = [k for k, _ in sent].index(b"content-length")
+        types = [i for i, (k, _) in enumerate(sent) if k == b"content-type"]
+        assert position == (types[0] - 1 if types else len(sent) - 1)
+
+
+def test_no_content_length_on_204() -> None:
+    assert wire_headers(RecordedResponse(204, (("x", "1"),))) == [(b"x", b"1")]
+
+
+def test_metrics_render_as_prometheus_text(snapshot: Any) -> None:
+    metrics = Metrics()
+    metrics.request_done("POST", "/v1/chat/completions", 200)
+    metrics.request_done("POST", "/v1/chat/completions", 200)
+    metrics.request_done("GET", 'odd"route\\', 404)
+    metrics.matched()
+    metrics.unmatched()
+    metrics.disconnected()
+    for lag in (0.0001, 0.0015, 0.003, 2.0, -0.5):
+        metrics.observe_lag(lag)
+    assert metrics.render() == snapshot
+    assert metrics.counts == {"matched": 1, "unmatched": 1, "disconnects": 1, "lag_observations": 5}
+
+
+@settings(max_examples=50)
+@given(st.text(max_size=30))
+def test_unparseable_bodies_name_line_and_column(text: str) -> None:
+    value, problem = parse_json(text.encode("utf-8"))
+    expected = _decode_error(text)
+    if expected is None:
+        assert problem is None
+        assert json.dumps(value) == json.dumps(json.loads(text))
+    else:
+        assert problem is not None
+        assert problem.status == 400
+        assert f"line {expected.lineno} column {expected.colno}" in problem.message
+
+
+def _decode_error(text: str) -> json.JSONDecodeError | None:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        return error
+    return None
+
+
+@pytest.mark.parametrize(
+    ("content_type", "refused"),
+    [
+        ("application/json", False),
+        ("application/json; charset=utf-8", False),
+        ("Application/JSON", False),
+        ("text/plain", True),
+        (None, True),
+        ("application/jsonx", True),
+    ],
+)
+def test_content_type_check(content_type: str | None, refused: bool) -> None:
+    nim = check_content_type(content_type, "nim")
+    vllm = check_content_type(content_type, "vllm")
+    assert (nim is not None, vllm is not None) == (refused, refused)
+    if refused:
+        assert nim is not None
+        assert vllm is not None
+        assert (nim.status, vllm.status) == (415, 400)
+        assert nim.message == f"Unsupported media type: {content_type or ''}. It must be application/json"
+
+
+def test_shape_checks() -> None:
+    assert check_object({}) is None
+    assert check_object([]) is not None
+    assert check_chat_shape({"messages": [{"role": "user", "content": "x"}]}) is None
+    for body in ({}, {"messages": []}, {"messages": None}, {"messages": {"role": "user"}}):
+        assert check_chat_shape(body) is not None
