@@ -27,12 +27,18 @@ plain values, so the sync and async transports share them and tests call them di
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar
 
-from client.sse import iter_events
+from client._error_text import (
+    header,
+    message_from_body,
+    parse_body,
+    parse_retry_after_seconds,
+    status_from_code,
+    www_authenticate_reason,
+)
 
 __all__ = [
     "APIConnectionError",
@@ -47,10 +53,9 @@ __all__ = [
     "ServerError",
     "error_from_event",
     "error_from_response",
+    "header",
+    "request_id_from",
 ]
-
-# Bodies can be whole HTML pages from a proxy; the first part is enough to recognise them.
-_MAX_MESSAGE_CHARS = 500
 
 
 class NVIDIAError(Exception):
@@ -211,18 +216,6 @@ def class_for_status(status: int) -> type[NVIDIAError]:
     return ResponseFormatError
 
 
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """Case-insensitive header lookup that works on ``httpx.Headers`` and on plain dicts."""
-    value = headers.get(name)
-    if value is not None:
-        return value
-    lowered = name.lower()
-    for key, item in headers.items():
-        if key.lower() == lowered:
-            return item
-    return None
-
-
 def request_id_from(headers: Mapping[str, str], body: object = None) -> str | None:
     """The id support needs: NVCF-REQID (hosted), x-request-id (vLLM, transformers), or the body's."""
     for name in ("nvcf-reqid", "x-request-id"):
@@ -246,10 +239,10 @@ def error_from_response(status: int, headers: Mapping[str, str], body: bytes) ->
     | list}``, ``{"error": "<str>"}``, ``{"message": ...}``, plain text, and an empty 401 whose
     reason is only in ``WWW-Authenticate``.
     """
-    parsed = _parse_body(body)
-    message = _message_from_body(parsed) if parsed is not None else ""
+    parsed = parse_body(body)
+    message = message_from_body(parsed) if parsed is not None else ""
     if not message and status == 401:
-        message = _www_authenticate_reason(header(headers, "www-authenticate"))
+        message = www_authenticate_reason(header(headers, "www-authenticate"))
     if not message and 300 <= status < 400:
         location = header(headers, "location")
         message = f"unexpected redirect to {location!r}" if location else "unexpected redirect"
@@ -296,11 +289,11 @@ def error_from_event(data: object, *, request_id: str | None = None) -> NVIDIAEr
         fields = data
     else:
         return None
-    status = _status_from(fields.get("code"))
+    status = status_from_code(fields.get("code"))
     cls = class_for_status(status) if status is not None else _class_for_type(fields.get("type"))
     if cls is ResponseFormatError:
         cls = ServerError
-    message = _message_from_body(data) or "the server reported an error inside the stream"
+    message = message_from_body(data) or "the server reported an error inside the stream"
     error = cls(
         message,
         status=status,
@@ -309,140 +302,6 @@ def error_from_event(data: object, *, request_id: str | None = None) -> NVIDIAEr
     )
     error.in_stream = True
     return error
-
-
-def parse_retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """``Retry-After`` as seconds when it is a plain number (``retry-after-ms`` too); else None.
-
-    HTTP-date values need a clock, so the retry policy (``_retry``) resolves those; this helper only
-    fills :attr:`RateLimitError.retry_after` for the caller's information.
-    """
-    milliseconds = header(headers, "retry-after-ms")
-    if milliseconds is not None:
-        try:
-            value = float(milliseconds) / 1000.0
-        except ValueError:
-            value = -1.0
-        if value >= 0 and value == value:  # rejects NaN
-            return value
-    seconds = header(headers, "retry-after")
-    if seconds is None:
-        return None
-    try:
-        value = float(seconds)
-    except ValueError:
-        return None
-    return value if value >= 0 and value == value and value != float("inf") else None
-
-
-def _parse_body(body: bytes) -> object | None:
-    if not body or not body.strip():
-        return None
-    text = body.decode("utf-8", errors="replace")
-    try:
-        parsed: object = json.loads(text)
-    except (ValueError, RecursionError):
-        return _first_sse_json(body) or text.strip()
-    return parsed
-
-
-def _first_sse_json(body: bytes) -> object | None:
-    """NIM 1.x answers some stream failures with an error status AND an SSE body; read its event."""
-    if not body.lstrip().startswith((b"data:", b"event:", b":")):
-        return None
-    for event in iter_events((body,)):
-        try:
-            parsed: object = json.loads(event.data)
-        except (ValueError, RecursionError):
-            continue
-        return parsed
-    return None
-
-
-def _message_from_body(parsed: object) -> str:
-    if isinstance(parsed, str):
-        return _clip(parsed)
-    if not isinstance(parsed, Mapping):
-        return _clip(json.dumps(parsed, ensure_ascii=False))
-    error = parsed.get("error")
-    if isinstance(error, Mapping):
-        return _with_type(error.get("message"), error.get("type"))
-    if parsed.get("object") == "error":
-        return _with_type(parsed.get("message"), parsed.get("type"))
-    if "title" in parsed or ("status" in parsed and "detail" in parsed):
-        title, detail = parsed.get("title"), parsed.get("detail")
-        pieces = [_text(title), _detail_text(detail)]
-        return _clip(": ".join(piece for piece in pieces if piece))
-    if "detail" in parsed:
-        return _clip(_detail_text(parsed["detail"]))
-    if isinstance(error, str) and error:
-        message = parsed.get("message")
-        return _clip(f"{error}: {message}" if isinstance(message, str) and message else error)
-    message = parsed.get("message")
-    if isinstance(message, str) and message:
-        return _clip(message)
-    return _clip(json.dumps(parsed, ensure_ascii=False))
-
-
-def _with_type(message: object, kind: object) -> str:
-    """The server's message; its ``type`` only when there is no message (the type stays in ``body``)."""
-    return _clip(_text(message) or _text(kind))
-
-
-def _detail_text(detail: object) -> str:
-    """FastAPI's ``detail``: a string, or a list of pydantic errors ``{"loc","msg","type"}``."""
-    if isinstance(detail, list):
-        items = []
-        for item in detail:
-            if isinstance(item, Mapping):
-                location = ".".join(str(part) for part in item.get("loc", ()) or ())
-                text = _text(item.get("msg")) or _text(item.get("type"))
-                items.append(f"{location}: {text}" if location else text)
-            else:
-                items.append(_text(item))
-        return "; ".join(item for item in items if item)
-    return _text(detail)
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _clip(text: str) -> str:
-    text = text.strip()
-    if len(text) > _MAX_MESSAGE_CHARS:
-        return text[: _MAX_MESSAGE_CHARS - 1] + "…"
-    return text
-
-
-def _www_authenticate_reason(value: str | None) -> str:
-    """``Bearer error="invalid_token", error_description="Bearer token is malformed"`` -> the reason."""
-    if not value:
-        return ""
-    params: dict[str, str] = {}
-    for piece in value.split(","):
-        name, equals, raw = piece.strip().partition("=")
-        if equals:
-            params[name.split()[-1].lower()] = raw.strip().strip('"')
-    description = params.get("error_description")
-    error = params.get("error")
-    if description and error:
-        return f"{error}: {description}"
-    return description or error or value.strip()
-
-
-def _status_from(code: object) -> int | None:
-    if isinstance(code, bool):
-        return None
-    if isinstance(code, int) and 100 <= code < 600:
-        return code
-    if isinstance(code, str) and code.isdigit() and 100 <= int(code) < 600:
-        return int(code)
-    return None
 
 
 _CLASS_BY_TYPE: dict[str, type[NVIDIAError]] = {

@@ -25,42 +25,31 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import httpx
 
 from client._base_url import normalize_base_url
-from client._errors import (
-    APIConnectionError,
-    APITimeoutError,
-    ResponseFormatError,
-    ServerError,
-    error_from_event,
-    request_id_from,
-)
-from client._polling import PollDeadline
-from client._retry import Done, Fail, Poll, Retry, decide, decide_failure
-from client.sse import ServerSentEvent, SSEDecoder
+from client._events import EventReader, parse_json_body
+from client._retry import Exchange, Send
 
 __all__ = [
     "DEFAULT_POLLING_BASE",
     "USER_AGENT",
-    "EventReader",
-    "Exchange",
     "HTTPSettings",
-    "Send",
     "arequest_json",
     "astream_events",
     "build_async_client",
     "build_client",
     "build_headers",
     "encode_payload",
+    "join_url",
     "normalize_base_url",
-    "parse_json_body",
     "request_json",
+    "start_exchange",
     "stream_events",
 ]
 
@@ -75,9 +64,6 @@ def _package_version() -> str:
 
 
 USER_AGENT = f"nim-harness/{_package_version()}"
-
-# A stateless decoder; calling its method directly skips json.loads' keyword handling per event.
-_decode_json = json.JSONDecoder().decode
 
 
 @dataclass(frozen=True)
@@ -187,214 +173,17 @@ def join_url(base_url: str, path: str) -> str:
     return f"{base_url}/{path.lstrip('/')}"
 
 
-def parse_json_body(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
-    """A success body as a JSON object; an error object sent with 200 is raised as what it is."""
-    try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-        excerpt = body[:200].decode("utf-8", errors="replace")
-        raise ResponseFormatError(
-            f"expected a JSON object, got {excerpt!r}"
-            if body
-            else "expected a JSON object, got an empty body",
-            status=status,
-            request_id=request_id_from(headers),
-        ) from None
-    if not isinstance(parsed, dict):
-        raise ResponseFormatError(
-            f"expected a JSON object, got {type(parsed).__name__}",
-            status=status,
-            request_id=request_id_from(headers),
-            body=parsed,
-        )
-    error = error_from_event(parsed, request_id=request_id_from(headers))
-    if error is not None:
-        raise error
-    return parsed
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    """One HTTP request to make, after sleeping ``delay`` seconds."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    content: bytes | None
-    delay: float = 0.0
-
-
-class Exchange:
-    """Plans one logical call: the first request, each retry and poll, and when to give up.
-
-    No I/O: the shells report what happened (:meth:`on_response`, :meth:`on_failure`) and get the
-    next :class:`Send`, ``None`` (the response is the answer), or a raised :class:`NVIDIAError`.
-    One instance per call; nothing is shared between calls.
-    """
-
-    def __init__(
-        self,
-        settings: HTTPSettings,
-        method: str,
-        path: str,
-        payload: Mapping[str, Any] | None,
-        *,
-        stream: bool,
-    ) -> None:
-        self.settings = settings
-        self.first = Send(
-            method.upper(),
-            join_url(settings.base_url, path),
-            build_headers(settings, stream=stream),
-            encode_payload(payload),
-        )
-        self._current = self.first
-        self._attempt = 0
-        self._deadline: PollDeadline | None = None
-
-    def on_response(self, status: int, headers: Mapping[str, str], body: bytes) -> Send | None:
-        polling_id = self._deadline.request_id if self._deadline else None
-        decision = decide(status, headers, body, self._attempt, self.settings, polling_id=polling_id)
-        if isinstance(decision, Done):
-            return None
-        if isinstance(decision, Retry):
-            self._attempt += 1
-            return replace(self._current, delay=decision.delay)
-        if isinstance(decision, Poll):
-            now = self.settings.clock()
-            if self._deadline is None:
-                self._deadline = PollDeadline(decision.request_id, now, self.settings.timeout)
-            delay = self._deadline.next_delay(now, self.settings.poll_interval)
-            self._attempt = 0  # the service is alive and working on it: a fresh retry budget
-            self._current = Send("GET", decision.url, self.first.headers, None, delay)
-            return self._current
-        raise decision.error
-
-    def on_failure(self, error: httpx.RequestError, reader: EventReader | None = None) -> Send:
-        """A request that got no complete response; a stream is retried only before its first event.
-
-        Once events have reached the caller a retry would repeat them, so the failure is raised.
-        """
-        if reader is not None and reader.count:
-            if isinstance(error, httpx.TimeoutException):
-                raise APITimeoutError(
-                    f"the stream stalled after {reader.count} event(s): {type(error).__name__} "
-                    f"(no data within the read timeout)",
-                    request_id=reader.request_id,
-                ) from error
-            raise APIConnectionError(
-                f"the connection dropped after {reader.count} event(s) of the stream "
-                f"({type(error).__name__}: {error})".replace(": )", ")"),
-                request_id=reader.request_id,
-            ) from error
-        decision = decide_failure(error, self._attempt, self.settings)
-        if isinstance(decision, Fail):
-            raise decision.error from error
-        self._attempt += 1
-        return replace(self._current, delay=decision.delay)
-
-
-class EventReader:
-    """Turns the bytes of a streamed answer into event dicts; pure, so both shells share it.
-
-    ``done`` turns true at ``data: [DONE]``; ``count`` is how many events were handed out, which
-    decides whether a dropped connection may still be retried.
-    """
-
-    def __init__(self, status: int, headers: Mapping[str, str]) -> None:
-        self._status = status
-        self._headers = headers
-        self.request_id = request_id_from(headers)
-        content_type = (headers.get("content-type") or "").lower()
-        self._json_body: list[bytes] | None = [] if "json" in content_type else None
-        # Neither SSE nor JSON (an HTML error page from a proxy, say): never mistake it for an
-        # empty stream. A missing content type is read as SSE.
-        self._foreign = content_type if content_type and self._json_body is None else None
-        if self._foreign is not None and "event-stream" in self._foreign:
-            self._foreign = None
-        self._head = b""
-        self._decoder = SSEDecoder()
-        self.done = False
-        self.count = 0
-
-    def feed(self, chunk: bytes) -> Iterator[dict[str, Any]]:
-        """Events completed by ``chunk``; lazily, so events before an error event still arrive."""
-        if self._json_body is not None:
-            self._json_body.append(chunk)
-            return iter(())
-        if self._foreign is not None:
-            self._head = (self._head + chunk)[:200]
-            return iter(())
-        return self._convert(self._decoder.feed(chunk), final=False)
-
-    def finish(self) -> Iterator[dict[str, Any]]:
-        """End of the body: the pending last event, or the whole JSON answer."""
-        if self._json_body is not None:
-            answer = parse_json_body(self._status, self._headers, b"".join(self._json_body))
-            self.count += 1
-            yield answer
-            return
-        if self._foreign is not None:
-            raise ResponseFormatError(
-                f"expected an event stream (text/event-stream), got {self._foreign}: "
-                f"{self._head.decode('utf-8', errors='replace')!r}",
-                status=self._status,
-                request_id=self.request_id,
-            )
-        yield from self._convert(self._decoder.flush(), final=True)
-        if not self.count and not self.done:
-            raise ResponseFormatError(
-                "the stream ended without a single event (and without data: [DONE])",
-                status=self._status,
-                request_id=self.request_id,
-            )
-
-    def _convert(self, events: list[ServerSentEvent], *, final: bool) -> Iterator[dict[str, Any]]:
-        for event in events:
-            if self.done:
-                return
-            data = event.data
-            if data == "[DONE]":
-                self.done = True
-                return
-            if not data.strip():
-                continue  # an empty keep-alive event
-            parsed = self._parse(event, truncated=final)
-            self.count += 1
-            yield parsed
-
-    def _parse(self, event: ServerSentEvent, *, truncated: bool) -> dict[str, Any]:
-        try:
-            parsed: object = _decode_json(event.data)
-        except (ValueError, RecursionError):
-            if truncated:
-                raise APIConnectionError(
-                    f"the stream ended in the middle of an event after {self.count} event(s): "
-                    f"{event.data[:120]!r}",
-                    request_id=self.request_id,
-                ) from None
-            if event.event == "error":
-                raise ServerError(event.data[:500], status=None, request_id=self.request_id) from None
-            raise ResponseFormatError(
-                f"a stream event's data is not JSON: {event.data[:200]!r}",
-                status=self._status,
-                request_id=self.request_id,
-            ) from None
-        # Ordinary chunks carry choices; only look for an error object in those that do not.
-        error = None
-        if not (isinstance(parsed, dict) and parsed.get("choices")):
-            error = error_from_event(parsed, request_id=self.request_id)
-        if error is None and event.event == "error":
-            error = ServerError(json.dumps(parsed)[:500], request_id=self.request_id, body=parsed)
-        if error is not None:
-            raise error
-        if not isinstance(parsed, dict):
-            raise ResponseFormatError(
-                f"a stream event's data is {type(parsed).__name__}, not a JSON object: {event.data[:200]!r}",
-                status=self._status,
-                request_id=self.request_id,
-            )
-        return parsed
+def start_exchange(
+    settings: HTTPSettings, method: str, path: str, payload: Mapping[str, Any] | None, *, stream: bool
+) -> Exchange:
+    """The planner for one call, primed with its first request."""
+    first = Send(
+        method.upper(),
+        join_url(settings.base_url, path),
+        build_headers(settings, stream=stream),
+        encode_payload(payload),
+    )
+    return Exchange(settings, first)
 
 
 def _needs_body(status: int) -> bool:
@@ -410,7 +199,7 @@ def request_json(
     payload: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Send one call (with retries and polling) and return the JSON object it answered."""
-    exchange = Exchange(settings, method, path, payload, stream=False)
+    exchange = start_exchange(settings, method, path, payload, stream=False)
     send: Send | None = exchange.first
     while send is not None:
         if send.delay:
@@ -432,7 +221,7 @@ async def arequest_json(
     payload: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The async twin of :func:`request_json`."""
-    exchange = Exchange(settings, method, path, payload, stream=False)
+    exchange = start_exchange(settings, method, path, payload, stream=False)
     send: Send | None = exchange.first
     while send is not None:
         if send.delay:
@@ -453,7 +242,7 @@ def stream_events(
 
     A generator, so a caller that stops early can ``close()`` it and free the connection at once.
     """
-    exchange = Exchange(settings, "POST", path, payload, stream=True)
+    exchange = start_exchange(settings, "POST", path, payload, stream=True)
     send: Send | None = exchange.first
     while send is not None:
         if send.delay:
@@ -484,7 +273,7 @@ async def astream_events(
     Async generators are not closed promptly by garbage collection, so an abandoned stream would
     hold its pooled connection until the event loop gets round to finalising it.
     """
-    exchange = Exchange(settings, "POST", path, payload, stream=True)
+    exchange = start_exchange(settings, "POST", path, payload, stream=True)
     send: Send | None = exchange.first
     while send is not None:
         if send.delay:

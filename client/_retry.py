@@ -1,10 +1,11 @@
-"""The retry and polling policy as pure functions: what to do after one response or failure.
+"""The retry and polling policy, pure: what to do after one response or failure.
 
 Why pure: the sync and async transports must behave identically, and the policy is where the
 subtle cases live (Retry-After as seconds or as an HTTP date, a 202 on the hosted gateway, the
 last allowed attempt). :func:`decide` and :func:`decide_failure` read only their arguments and
 the injected clock and jitter in :class:`~client._http.HTTPSettings`, so tests call them
-directly, and the I/O shells in ``_http`` are left to sleep and send.
+directly. :class:`Exchange` strings the decisions of one call together (retry budget, polling
+deadline, the request to send next); the I/O shells in ``_http`` are left to sleep and send.
 
 Policy:
 - 429 and 500/502/503/504 are retried up to ``max_retries`` times with exponential backoff and
@@ -21,12 +22,13 @@ Policy:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
+from client._error_text import header, parse_retry_after_seconds
 from client._errors import (
     APIConnectionError,
     APITimeoutError,
@@ -34,20 +36,33 @@ from client._errors import (
     RateLimitError,
     ResponseFormatError,
     error_from_response,
-    header,
 )
-from client._polling import polling_url
+from client._polling import PollDeadline, polling_url
 
 if TYPE_CHECKING:
     from client._http import HTTPSettings
+
+
+class StreamProgress(Protocol):
+    """What the planner needs to know about a stream that failed part-way."""
+
+    @property
+    def count(self) -> int: ...
+
+    @property
+    def request_id(self) -> str | None: ...
+
 
 __all__ = [
     "RETRY_STATUSES",
     "Decision",
     "Done",
+    "Exchange",
     "Fail",
     "Poll",
     "Retry",
+    "Send",
+    "StreamProgress",
     "backoff_delay",
     "decide",
     "decide_failure",
@@ -163,33 +178,18 @@ def retry_after_delay(headers: Mapping[str, str], settings: HTTPSettings) -> flo
     Capped at ``settings.retry_after_max`` so a server cannot park the caller for an hour;
     ``None`` when the server gave no usable hint.
     """
-    seconds: float | None = None
-    raw_ms = header(headers, "retry-after-ms")
-    if raw_ms is not None:
-        seconds = _finite_non_negative(raw_ms, scale=0.001)
+    seconds = parse_retry_after_seconds(headers)
     raw = header(headers, "retry-after")
     if seconds is None and raw is not None:
-        seconds = _finite_non_negative(raw, scale=1.0)
-        if seconds is None:
-            try:
-                when = parsedate_to_datetime(raw.strip())
-            except (TypeError, ValueError, IndexError):
-                when = None
-            if when is not None and when.tzinfo is not None:
-                seconds = max(0.0, when.timestamp() - settings.now())
+        try:
+            when = parsedate_to_datetime(raw.strip())
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is not None and when.tzinfo is not None:
+            seconds = max(0.0, when.timestamp() - settings.now())
     if seconds is None:
         return None
     return min(seconds, settings.retry_after_max)
-
-
-def _finite_non_negative(raw: str, *, scale: float) -> float | None:
-    try:
-        value = float(raw.strip()) * scale
-    except ValueError:
-        return None
-    if value != value or value in (float("inf"), float("-inf")) or value < 0:
-        return None
-    return value
 
 
 def _describe_timeout(timeout: float | None) -> str:
@@ -201,3 +201,71 @@ def _url_of(error: httpx.RequestError) -> str:
         return str(error.request.url)
     except RuntimeError:  # raised when the error carries no request
         return "the server"
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """One HTTP request to make, after sleeping ``delay`` seconds."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    content: bytes | None
+    delay: float = 0.0
+
+
+class Exchange:
+    """Plans one logical call: the first request, each retry and poll, and when to give up.
+
+    No I/O: the shells report what happened (:meth:`on_response`, :meth:`on_failure`) and get the
+    next :class:`Send`, ``None`` (the response is the answer), or a raised :class:`NVIDIAError`.
+    One instance per call; nothing is shared between calls.
+    """
+
+    def __init__(self, settings: HTTPSettings, first: Send) -> None:
+        self.settings = settings
+        self.first = first
+        self._current = first
+        self._attempt = 0
+        self._deadline: PollDeadline | None = None
+
+    def on_response(self, status: int, headers: Mapping[str, str], body: bytes) -> Send | None:
+        polling_id = self._deadline.request_id if self._deadline else None
+        decision = decide(status, headers, body, self._attempt, self.settings, polling_id=polling_id)
+        if isinstance(decision, Done):
+            return None
+        if isinstance(decision, Retry):
+            self._attempt += 1
+            return replace(self._current, delay=decision.delay)
+        if isinstance(decision, Poll):
+            now = self.settings.clock()
+            if self._deadline is None:
+                self._deadline = PollDeadline(decision.request_id, now, self.settings.timeout)
+            delay = self._deadline.next_delay(now, self.settings.poll_interval)
+            self._attempt = 0  # the service is alive and working on it: a fresh retry budget
+            self._current = Send("GET", decision.url, self.first.headers, None, delay)
+            return self._current
+        raise decision.error
+
+    def on_failure(self, error: httpx.RequestError, reader: StreamProgress | None = None) -> Send:
+        """A request that got no complete response; a stream is retried only before its first event.
+
+        Once events have reached the caller a retry would repeat them, so the failure is raised.
+        """
+        if reader is not None and reader.count:
+            if isinstance(error, httpx.TimeoutException):
+                raise APITimeoutError(
+                    f"the stream stalled after {reader.count} event(s): {type(error).__name__} "
+                    f"(no data within the read timeout)",
+                    request_id=reader.request_id,
+                ) from error
+            raise APIConnectionError(
+                f"the connection dropped after {reader.count} event(s) of the stream "
+                f"({type(error).__name__}: {error})".replace(": )", ")"),
+                request_id=reader.request_id,
+            ) from error
+        decision = decide_failure(error, self._attempt, self.settings)
+        if isinstance(decision, Fail):
+            raise decision.error from error
+        self._attempt += 1
+        return replace(self._current, delay=decision.delay)

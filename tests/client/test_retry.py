@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -23,9 +24,11 @@ from client._http import HTTPSettings
 from client._retry import (
     RETRY_STATUSES,
     Done,
+    Exchange,
     Fail,
     Poll,
     Retry,
+    Send,
     backoff_delay,
     decide,
     decide_failure,
@@ -200,3 +203,72 @@ def test_full_jitter_backoff_stays_within_its_ceiling(attempt: int, jitter: floa
 def test_backoff_grows_exponentially_to_the_cap() -> None:
     settings = make_settings()
     assert [backoff_delay(attempt, settings) for attempt in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+
+
+# --- the planner: one call's decisions strung together, still without any I/O ---------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Progress:
+    def __init__(self, count: int, request_id: str | None = None) -> None:
+        self.count = count
+        self.request_id = request_id
+
+
+FIRST = Send("POST", "http://127.0.0.1:9/v1/chat/completions", {"Accept": "application/json"}, b"{}")
+
+
+def test_exchange_retries_then_polls_then_delivers() -> None:
+    clock = FakeClock()
+    settings = make_settings(clock=clock, poll_interval=0.25, polling_base="http://127.0.0.1:9/s/")
+    exchange = Exchange(settings, FIRST)
+    assert exchange.on_response(503, {}, b"") == replace(FIRST, delay=0.5)
+    poll = exchange.on_response(202, {"NVCF-REQID": "q"}, b"{}")
+    assert poll == Send("GET", "http://127.0.0.1:9/s/q", FIRST.headers, None, 0.25)
+    assert exchange.on_response(503, {}, b"") == replace(poll, delay=0.5)  # the poll is what is retried
+    clock.now += 1
+    assert exchange.on_response(202, {}, b"") == poll  # the id is remembered between polls
+    assert exchange.on_response(200, {}, b"") is None
+
+
+def test_exchange_poll_deadline_counts_from_the_first_202() -> None:
+    clock = FakeClock()
+    exchange = Exchange(make_settings(clock=clock, timeout=1.0, poll_interval=0.25), FIRST)
+    exchange.on_response(202, {"NVCF-REQID": "q"}, b"")
+    clock.now += 0.75
+    exchange.on_response(202, {}, b"")
+    clock.now += 0.25
+    with pytest.raises(APITimeoutError, match="q"):
+        exchange.on_response(202, {}, b"")
+
+
+def test_exchange_raises_the_typed_error() -> None:
+    with pytest.raises(NotFoundError):
+        Exchange(make_settings(), FIRST).on_response(404, {}, b"")
+
+
+def test_exchange_retries_a_failure_before_the_first_event_only() -> None:
+    error = httpx.ReadError("reset", request=_request())
+    assert Exchange(make_settings(), FIRST).on_failure(error, Progress(0)) == replace(FIRST, delay=0.5)
+    with pytest.raises(APIConnectionError, match="after 3 event") as info:
+        Exchange(make_settings(), FIRST).on_failure(error, Progress(3, "rid"))
+    assert info.value.request_id == "rid"
+    with pytest.raises(APITimeoutError, match="stalled after 1 event"):
+        Exchange(make_settings(), FIRST).on_failure(
+            httpx.ReadTimeout("slow", request=_request()), Progress(1)
+        )
+
+
+def test_exchange_retry_budget_is_shared_by_responses_and_failures() -> None:
+    exchange = Exchange(make_settings(max_retries=2), FIRST)
+    exchange.on_response(502, {}, b"")
+    exchange.on_failure(httpx.ConnectError("refused", request=_request()))
+    with pytest.raises(ServerError, match="gave up after 2 retries"):
+        exchange.on_response(502, {}, b"")
