@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from http import HTTPStatus
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from client._error_text import (
@@ -185,11 +186,13 @@ class ResponseFormatError(NVIDIAError):
     )
 
 
-_HINTS_BY_STATUS = {
-    410: "This model has reached its end of life: choose another one from get_available_models().",
-    413: "The request is too large: send fewer or shorter messages, or smaller images.",
-    415: "The server wants 'Content-Type: application/json': do not override it in default_headers.",
-}
+_HINTS_BY_STATUS: Mapping[int, str] = MappingProxyType(
+    {
+        410: "This model has reached its end of life: choose another one from get_available_models().",
+        413: "The request is too large: send fewer or shorter messages, or smaller images.",
+        415: "The server wants 'Content-Type: application/json': do not override it in default_headers.",
+    }
+)
 
 
 def _reason(status: int) -> str:
@@ -304,20 +307,22 @@ def error_from_event(data: object, *, request_id: str | None = None) -> NVIDIAEr
     return error
 
 
-_CLASS_BY_TYPE: dict[str, type[NVIDIAError]] = {
-    "badrequesterror": BadRequestError,
-    "bad request": BadRequestError,
-    "invalid_request_error": BadRequestError,
-    "notfounderror": NotFoundError,
-    "not found": NotFoundError,
-    "too many requests": RateLimitError,
-    "ratelimiterror": RateLimitError,
-    "rate_limit_exceeded": RateLimitError,
-    "authenticationerror": AuthenticationError,
-    "unauthorized": AuthenticationError,
-    "permissiondeniederror": PermissionDeniedError,
-    "forbidden": PermissionDeniedError,
-}
+_CLASS_BY_TYPE: Mapping[str, type[NVIDIAError]] = MappingProxyType(
+    {
+        "badrequesterror": BadRequestError,
+        "bad request": BadRequestError,
+        "invalid_request_error": BadRequestError,
+        "notfounderror": NotFoundError,
+        "not found": NotFoundError,
+        "too many requests": RateLimitError,
+        "ratelimiterror": RateLimitError,
+        "rate_limit_exceeded": RateLimitError,
+        "authenticationerror": AuthenticationError,
+        "unauthorized": AuthenticationError,
+        "permissiondeniederror": PermissionDeniedError,
+        "forbidden": PermissionDeniedError,
+    }
+)
 
 
 def _class_for_type(kind: object) -> type[NVIDIAError]:

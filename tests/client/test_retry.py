@@ -272,3 +272,24 @@ def test_exchange_retry_budget_is_shared_by_responses_and_failures() -> None:
     exchange.on_failure(httpx.ConnectError("refused", request=_request()))
     with pytest.raises(ServerError, match="gave up after 2 retries"):
         exchange.on_response(502, {}, b"")
+
+
+@given(status=st.integers(400, 499).filter(lambda status: status != 429), attempt=st.integers(0, 5))
+def test_no_4xx_but_429_is_ever_retried(status: int, attempt: int) -> None:
+    decision = decide(status, {"Retry-After": "1"}, b"", attempt, make_settings(max_retries=10))
+    assert isinstance(decision, Fail)
+    assert decision.error.status == status
+
+
+@given(
+    status=st.sampled_from(sorted(RETRY_STATUSES)),
+    attempt=st.integers(0, 9),
+    retry_after=st.one_of(st.none(), st.integers(0, 10_000).map(str), st.text(max_size=8)),
+    jitter=st.floats(0.0, 1.0, exclude_max=True),
+)
+def test_retry_delays_are_bounded(status: int, attempt: int, retry_after: str | None, jitter: float) -> None:
+    headers = {} if retry_after is None else {"Retry-After": retry_after}
+    settings = make_settings(max_retries=10, jitter=lambda: jitter, retry_after_max=30.0)
+    decision = decide(status, headers, b"", attempt, settings)
+    assert isinstance(decision, Retry)
+    assert 0.0 <= decision.delay <= 30.0
