@@ -65,7 +65,9 @@ class NVIDIAError(Exception):
     Attributes: ``status`` (HTTP status, ``None`` when no response arrived), ``message`` (the
     server's own words, or ours when the server said nothing), ``request_id`` and ``body`` (the
     parsed JSON body, or its text, or ``None``). ``retries`` counts the retries spent before
-    giving up, so the message can say so.
+    giving up, so the message can say so; ``in_stream`` marks an error event that arrived inside
+    a 200 stream (``status`` is then the event's own code). The class's ``hint`` (what to do) is
+    replaced by ``hint_override`` where the situation is more specific than the status.
     """
 
     hint: ClassVar[str] = "See the message above."
@@ -86,7 +88,7 @@ class NVIDIAError(Exception):
         self.body = body
         self.retries = 0
         self.in_stream = False
-        self._hint = hint
+        self.hint_override = hint
 
     def __str__(self) -> str:
         parts = []
@@ -110,7 +112,7 @@ class NVIDIAError(Exception):
             text += f" [request id: {self.request_id}]"
         if self.retries:
             text += f" (gave up after {self.retries} {'retry' if self.retries == 1 else 'retries'})"
-        return f"{text}\n{self._hint or self.hint}"
+        return f"{text}\n{self.hint_override or self.hint}"
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only constructor arguments are not in ``args``; rebuild from the full state so

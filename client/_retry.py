@@ -32,6 +32,7 @@ from client._error_text import header, parse_retry_after_seconds
 from client._errors import (
     APIConnectionError,
     APITimeoutError,
+    AuthenticationError,
     NVIDIAError,
     RateLimitError,
     ResponseFormatError,
@@ -142,6 +143,11 @@ def decide(
     error.retries = attempt
     if isinstance(error, RateLimitError) and error.retry_after is None:
         error.retry_after = retry_after_delay(headers, settings)
+    if type(error) is AuthenticationError and not (settings.api_key or "").strip():
+        error.hint_override = (
+            "No API key was sent: set NVIDIA_API_KEY or pass api_key=... (a self-hosted NIM needs "
+            "none; then check that base_url points at it rather than at the hosted API)."
+        )
     return Fail(error)
 
 

@@ -293,3 +293,13 @@ def test_retry_delays_are_bounded(status: int, attempt: int, retry_after: str | 
     decision = decide(status, headers, b"", attempt, settings)
     assert isinstance(decision, Retry)
     assert 0.0 <= decision.delay <= 30.0
+
+
+def test_401_without_a_key_says_none_was_sent() -> None:
+    decision = decide(401, {}, b"", 0, make_settings(api_key=None))
+    assert isinstance(decision, Fail)
+    assert "No API key was sent" in str(decision.error)
+    with_key = decide(401, {}, b"", 0, make_settings(api_key="nvapi-x"))
+    assert isinstance(with_key, Fail)
+    assert "No API key was sent" not in str(with_key.error)
+    assert "NVIDIA_API_KEY" in str(with_key.error)
