@@ -10,6 +10,9 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from client._errors import (
     APIConnectionError,
@@ -23,6 +26,7 @@ from client._errors import (
     ResponseFormatError,
     ServerError,
 )
+from client._events import EventReader
 from client._http import (
     USER_AGENT,
     HTTPSettings,
@@ -684,3 +688,42 @@ async def test_async_stream_can_be_closed_early(router: respx.MockRouter, fake: 
         await events.aclose()
         with pytest.raises(StopAsyncIteration):
             await anext(events)
+
+
+# --- the reader alone: chunking never changes what a stream means ------------------------------
+
+_event_dicts = st.lists(
+    st.fixed_dictionaries(
+        {
+            "id": st.text(max_size=5),
+            "choices": st.lists(
+                st.fixed_dictionaries({"delta": st.fixed_dictionaries({"content": st.text(max_size=10)})}),
+                min_size=1,
+                max_size=2,
+            ),
+        }
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@hypothesis_settings(max_examples=100)
+@given(
+    events=_event_dicts,
+    done=st.booleans(),
+    cuts=st.lists(st.integers(0, 2000), max_size=10),
+    eol=st.sampled_from(["\n", "\r\n", "\r"]),
+)
+def test_event_reader_is_split_invariant(
+    events: list[dict[str, Any]], done: bool, cuts: list[int], eol: str
+) -> None:
+    lines = [f"data: {json.dumps(event, ensure_ascii=False)}{eol}{eol}" for event in events]
+    raw = ("".join(lines) + (f"data: [DONE]{eol}{eol}" if done else "")).encode()
+    points = sorted({min(cut, len(raw)) for cut in cuts})
+    pieces = [raw[start:end] for start, end in zip([0, *points], [*points, len(raw)], strict=True)]
+    reader = EventReader(200, SSE)
+    seen = [event for piece in pieces for event in reader.feed(piece)]
+    seen.extend(reader.finish())
+    assert seen == events
+    assert reader.done is done

@@ -21,7 +21,14 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from client._errors import APIConnectionError, APITimeoutError
-from client._http import HTTPSettings, astream_events, build_async_client, build_client, stream_events
+from client._http import (
+    HTTPSettings,
+    astream_events,
+    build_async_client,
+    build_client,
+    request_json,
+    stream_events,
+)
 
 
 def _app(gate: threading.Event) -> Starlette:
@@ -51,6 +58,27 @@ def _app(gate: threading.Event) -> Starlette:
 
         return StreamingResponse(body(), media_type="text/event-stream")
 
+    polls: dict[str, int] = {}
+
+    async def accepted(request: Request) -> Response:
+        # The hosted gateway's queue: 202 + NVCF-REQID now, the answer from the status URL later.
+        request_id = f"req-{len(polls)}"
+        polls[request_id] = 0
+        return Response(
+            b"{}", status_code=202, headers={"NVCF-REQID": request_id}, media_type="application/json"
+        )
+
+    async def status(request: Request) -> Response:
+        request_id = request.path_params["request_id"]
+        polls[request_id] += 1
+        if polls[request_id] < 3:
+            return Response(b"", status_code=202)
+        if request.headers.get("accept") == "text/event-stream":
+            return StreamingResponse(
+                iter([b'data: {"n":1}\n\n', b"data: [DONE]\n\n"]), media_type="text/event-stream"
+            )
+        return Response(b'{"done":true}', media_type="application/json")
+
     async def slow(request: Request) -> Response:
         await asyncio.sleep(0.5)
         return Response(b"{}", media_type="application/json")
@@ -61,6 +89,8 @@ def _app(gate: threading.Event) -> Starlette:
             Route("/v1/ragged", ragged, methods=["POST"]),
             Route("/v1/drop", drop, methods=["POST"]),
             Route("/v1/slow", slow, methods=["POST"]),
+            Route("/v1/accepted", accepted, methods=["POST"]),
+            Route("/status/{request_id}", status, methods=["GET"]),
         ]
     )
 
@@ -170,6 +200,14 @@ def test_read_timeout_is_typed(server_url: str) -> None:
     settings = settings_for(server_url, timeout=0.1, max_retries=0)
     with build_client(settings) as client, pytest.raises(APITimeoutError, match="ReadTimeout"):
         list(stream_events(client, settings, "slow", {}))
+
+
+def test_202_polling_over_a_real_connection(server_url: str) -> None:
+    polling_base = server_url.removesuffix("/v1") + "/status/"
+    settings = settings_for(server_url, polling_base=polling_base, poll_interval=0.0)
+    with build_client(settings) as client:
+        assert request_json(client, settings, "POST", "accepted", {}) == {"done": True}
+        assert list(stream_events(client, settings, "accepted", {})) == [{"n": 1}]
 
 
 def test_injected_client_without_base_url_still_works(server_url: str) -> None:
