@@ -46,9 +46,11 @@ def parse_json_body(status: int, headers: Mapping[str, str], body: bytes) -> dic
             request_id=request_id_from(headers),
             body=parsed,
         )
-    error = error_from_event(parsed, request_id=request_id_from(headers))
-    if error is not None:
-        raise error
+    if not parsed.get("choices"):  # only a body without choices can be an error object
+        error = error_from_event(parsed)
+        if error is not None:
+            error.request_id = error.request_id or request_id_from(headers)
+            raise error
     return parsed
 
 
