@@ -81,8 +81,25 @@ def _strip(value: Any, path: IgnorePath) -> Any:
     return value
 
 
+_SERVER_DEFAULTS: Final[dict[str, Any]] = {"stream": False}
+"""Top-level fields whose value only restates what every NIM assumes when the field is absent.
+
+langchain-nvidia-ai-endpoints sends ``"stream": false`` on every non-streamed call while the openai
+SDK and our client leave ``stream`` out; both mean the same request, so both must match one recording.
+"""
+
+
+def _restates_default(key: str, value: Any) -> bool:
+    return key in _SERVER_DEFAULTS and _same(value, _SERVER_DEFAULTS[key])
+
+
 def strip_ignored(body: Any, ignore: tuple[IgnorePath, ...]) -> Any:
-    """``body`` without the ignored paths (a new value; ``body`` is left as it was)."""
+    """``body`` as matching sees it: without the ignored paths and the defaults a client may restate.
+
+    Returns a new value; ``body`` is left as it was.
+    """
+    if isinstance(body, dict):
+        body = {key: value for key, value in body.items() if not _restates_default(key, value)}
     for path in ignore:
         body = _strip(body, path)
     return body

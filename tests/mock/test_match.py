@@ -396,3 +396,18 @@ def test_the_miss_lists_exactly_the_differing_fields(recorded: dict[str, Any], s
         assert isinstance(result, Hit)
         return
     assert sorted(line.split(":", 1)[0] for line in miss(result).diffs) == expected
+
+
+def test_an_explicit_stream_false_matches_a_recording_without_stream() -> None:
+    """langchain-nvidia-ai-endpoints sends ``"stream": false``; the openai SDK leaves it out."""
+    recorded = RecordedRequest("POST", "/v1/chat/completions", body={"model": "m", "messages": []})
+    answer = RecordedResponse(200, body=b"{}")
+    matcher = Matcher([Cassette("c", (Interaction(recorded, answer),))])
+    sent = RecordedRequest(
+        "POST", "/v1/chat/completions", body={"model": "m", "messages": [], "stream": False}
+    )
+    assert isinstance(matcher.match(sent), Hit)
+    streamed = RecordedRequest(
+        "POST", "/v1/chat/completions", body={"model": "m", "messages": [], "stream": True}
+    )
+    assert isinstance(matcher.match(streamed), Miss)
