@@ -120,7 +120,8 @@ class SSEDecoder:
             if text.startswith("\n"):
                 text = text[1:]
         if "\n" not in text and "\r" not in text:
-            self._partial.append(text)
+            if text:
+                self._partial.append(text)
             return events
         if self._partial:
             self._partial.append(text)

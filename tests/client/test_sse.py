@@ -270,3 +270,24 @@ def test_decoder_never_raises_and_split_does_not_matter(raw: bytes, cuts: list[i
     whole = decode(raw)
     assert decode(*_split(raw, cuts)) == whole
     assert all(isinstance(event, ServerSentEvent) for event in whole)
+
+
+def test_pending_is_false_after_a_crlf_split_at_the_cr() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: a\r\n\r") == [ServerSentEvent("a")]
+    assert decoder.feed(b"\n") == []
+    assert not decoder.pending
+
+
+def test_a_lone_bom_leaves_nothing_pending() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"\xef\xbb\xbf") == []
+    assert not decoder.pending
+
+
+def test_pending_tracks_an_unfinished_event() -> None:
+    decoder = SSEDecoder()
+    decoder.feed(b"data: a\n")
+    assert decoder.pending
+    assert decoder.feed(b"\n") == [ServerSentEvent("a")]
+    assert not decoder.pending
