@@ -1,0 +1,100 @@
+"""Chat completions, not streamed: plain, system prompt + multi-turn, stop/length finishes, n, logprobs."""
+
+from __future__ import annotations
+
+import pytest
+from contract_checks import assert_text_answer, assert_usage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+
+@pytest.mark.nim(cassette="chat/plain")
+def test_invoke(chat_nvidia) -> None:
+    llm = chat_nvidia(temperature=0.2, max_tokens=1024, top_p=0.7)
+    answer = llm.invoke("In one sentence, what is NVIDIA NIM?")
+    assert_text_answer(answer)
+    assert_usage(answer)
+    assert answer.id
+    assert answer.response_metadata["model_name"]
+
+
+@pytest.mark.nim(cassette="chat/plain")
+async def test_ainvoke(chat_nvidia) -> None:
+    llm = chat_nvidia(temperature=0.2, max_tokens=1024, top_p=0.7)
+    answer = await llm.ainvoke("In one sentence, what is NVIDIA NIM?")
+    assert_text_answer(answer)
+    assert_usage(answer)
+
+
+@pytest.mark.nim(cassette="chat/plain")
+def test_batch(chat_nvidia) -> None:
+    llm = chat_nvidia(temperature=0.2, max_tokens=1024, top_p=0.7)
+    answers = llm.batch(["In one sentence, what is NVIDIA NIM?"] * 2)
+    assert len(answers) == 2
+    for answer in answers:
+        assert_text_answer(answer)
+
+
+@pytest.mark.nim(cassette="chat/plain")
+async def test_abatch(chat_nvidia) -> None:
+    llm = chat_nvidia(temperature=0.2, max_tokens=1024, top_p=0.7)
+    answers = await llm.abatch(["In one sentence, what is NVIDIA NIM?"] * 2)
+    assert [type(a) for a in answers] == [AIMessage, AIMessage]
+
+
+@pytest.mark.nim(cassette="chat/multi_turn_system")
+def test_system_prompt_and_multi_turn(chat_nvidia) -> None:
+    llm = chat_nvidia(temperature=0.2, max_tokens=1024, top_p=0.7)
+    answer = llm.invoke(
+        [
+            SystemMessage("You are a terse assistant. Answer in at most two sentences."),
+            HumanMessage("What is the boiling point of water at sea level?"),
+            AIMessage("100 °C (212 °F) at standard atmospheric pressure."),
+            HumanMessage("And on the summit of Mount Everest?"),
+        ]
+    )
+    assert_text_answer(answer)
+    assert_usage(answer)
+
+
+@pytest.mark.nim(cassette="chat/length")
+def test_length_finish(chat_nvidia) -> None:
+    llm = chat_nvidia(temperature=0.5, max_tokens=16, top_p=0.7)
+    answer = llm.invoke("Write a short story about a robot who learns to paint.")
+    assert_text_answer(answer, finish="length")
+    assert answer.usage_metadata is not None
+    assert answer.usage_metadata["output_tokens"] == 16
+
+
+@pytest.mark.nim(cassette="chat/stop_sequence")
+def test_stop_sequence(chat_nvidia) -> None:
+    # temperature goes per call: the field is a float (0.0 on the wire), the recording sent JSON 0.
+    llm = chat_nvidia(max_tokens=256)
+    answer = llm.invoke(
+        "List the planets of the solar system as a numbered list.", stop=["4."], temperature=0
+    )
+    assert_text_answer(answer)
+    assert "4." not in answer.content
+
+
+@pytest.mark.nim(cassette="chat/n2")
+def test_n_choices(chat_nvidia) -> None:
+    llm = chat_nvidia(temperature=0.9, max_tokens=64, n=2)
+    result = llm.generate([[HumanMessage("Suggest a name for a pet hedgehog.")]])
+    generations = result.generations[0]
+    assert len(generations) == 2
+    for generation in generations:
+        assert isinstance(generation.text, str)
+        assert generation.text.strip()
+
+
+@pytest.mark.nim(cassette="chat/logprobs")
+def test_logprobs(chat_nvidia) -> None:
+    llm = chat_nvidia(max_tokens=32, logprobs=True, top_logprobs=2)
+    answer = llm.invoke("What is the capital of Australia? Answer in one short sentence.", temperature=0)
+    assert_text_answer(answer)
+    content = answer.response_metadata["logprobs"]["content"]
+    assert content
+    for token in content:
+        assert isinstance(token["token"], str)
+        assert token["logprob"] <= 0
+        assert 1 <= len(token["top_logprobs"]) <= 2

@@ -1,0 +1,115 @@
+"""Structured output (JSON schema, JSON mode, guided_json), images, and reasoning models."""
+
+from __future__ import annotations
+
+import pytest
+from contract_checks import assert_text_answer, assert_usage
+from langchain_core.messages import HumanMessage, SystemMessage
+
+# Given as {name, parameters}: the name goes to json_schema.name, the schema is sent as written.
+AUTHOR_SCHEMA = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "born": {"type": "integer"}, "field": {"type": "string"}},
+    "required": ["name", "born", "field"],
+    "additionalProperties": False,
+}
+PLACE_SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "country": {"type": "string"}},
+    "required": ["city", "country"],
+}
+PIXEL = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR42mMo28mAFTEMLQkAtvtLwZLdmFQAAAAASUVORK5CYII="
+)
+
+
+# temperature goes per call, as JSON 0 (an int) like the recording: the field is a float (0.0).
+@pytest.mark.nim(cassette="structured/json_schema")
+def test_json_schema(chat_nvidia) -> None:
+    llm = chat_nvidia(max_tokens=1024)
+    schema = {"name": "response", "parameters": AUTHOR_SCHEMA}
+    structured = llm.with_structured_output(schema, method="json_schema", strict=True)
+    parsed = structured.invoke(
+        "Who wrote the first published computer program? Reply as JSON.", temperature=0
+    )
+    assert set(parsed) == {"name", "born", "field"}
+    assert isinstance(parsed["name"], str)
+    assert isinstance(parsed["born"], int)
+    assert isinstance(parsed["field"], str)
+
+
+@pytest.mark.nim(cassette="structured/json_mode")
+def test_json_mode(chat_nvidia) -> None:
+    llm = chat_nvidia(max_tokens=256)
+    structured = llm.with_structured_output(None, method="json_mode")
+    result = structured.invoke(
+        [SystemMessage("Reply with a JSON object only."), HumanMessage("Give me the RGB values of teal.")],
+        temperature=0,
+    )
+    assert isinstance(result, dict)
+    assert result
+
+
+@pytest.mark.nim(cassette="structured/guided_json")
+def test_guided_json(chat_nvidia) -> None:
+    llm = chat_nvidia(max_tokens=256, structured_output_style="guided_json")
+    structured = llm.with_structured_output(
+        {"name": "place", "parameters": PLACE_SCHEMA}, method="json_schema"
+    )
+    parsed = structured.invoke(
+        "Extract the city and country from: 'I just landed in Lyon, France.'", temperature=0
+    )
+    assert isinstance(parsed["city"], str)
+    assert isinstance(parsed["country"], str)
+
+
+@pytest.mark.nim(cassette="images/base64")
+def test_image_as_data_url(chat_nvidia) -> None:
+    llm = chat_nvidia(temperature=0.2, max_tokens=512)
+    message = HumanMessage(
+        content=[
+            {"type": "text", "text": "What color is this image?"},
+            {"type": "image_url", "image_url": {"url": PIXEL}},
+        ]
+    )
+    answer = llm.invoke([message])
+    assert_text_answer(answer)
+    assert_usage(answer)
+
+
+@pytest.mark.nim(cassette="images/url")
+def test_image_by_url(chat_nvidia) -> None:
+    llm = chat_nvidia(temperature=0.2, max_tokens=512)
+    url = "https://upload.wikimedia.org/wikipedia/commons/3/3a/Cat03.jpg"
+    message = HumanMessage(
+        content=[
+            {"type": "text", "text": "What animal is in this picture?"},
+            {"type": "image_url", "image_url": {"url": url}},
+        ]
+    )
+    assert_text_answer(llm.invoke([message]))
+
+
+@pytest.mark.nim(cassette="reasoning/nonstream")
+def test_reasoning_is_kept_apart_from_the_answer(chat_nvidia) -> None:
+    llm = chat_nvidia(temperature=0.6, top_p=0.95, max_tokens=4096)
+    answer = llm.invoke("Which is larger, 9.11 or 9.9?")
+    assert_text_answer(answer)
+    reasoning = answer.additional_kwargs.get("reasoning_content")
+    assert isinstance(reasoning, str)
+    assert reasoning.strip()
+    assert "<think>" not in answer.content
+
+
+@pytest.mark.nim(cassette="reasoning/stream")
+def test_streamed_reasoning(chat_nvidia) -> None:
+    llm = chat_nvidia(temperature=0.6, top_p=0.95, max_tokens=4096)
+    chunks = list(llm.stream("Is 2027 a prime number?"))
+    answer = chunks[0]
+    for chunk in chunks[1:]:
+        answer = answer + chunk
+    assert isinstance(answer.additional_kwargs.get("reasoning_content"), str)
+    assert answer.additional_kwargs["reasoning_content"].strip()
+    assert_text_answer(answer)
+    assert_usage(answer)
