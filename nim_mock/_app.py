@@ -139,6 +139,8 @@ class _Observe:
         outcome = note.outcome
         if outcome.disconnected:
             self._metrics.disconnected()
+        if not self._logger.isEnabledFor(logging.INFO):
+            return
         line = f"{method} {scope['path']} {note.status}"
         if note.answer:
             line += f" {note.answer}"

@@ -35,7 +35,7 @@ from nim_mock._inbound import (
 from nim_mock._match import Hit, Matcher
 from nim_mock._metrics import METRICS_CONTENT_TYPE, Metrics
 from nim_mock._nim_errors import ErrorLayout, Problem, render_problem
-from nim_mock._replay import Clock, ReplayResponse, StreamOutcome
+from nim_mock._replay import Clock, ReplayResponse, StreamOutcome, wire_headers
 from nim_mock.cassette import Cassette, RecordedRequest, RecordedResponse, compact_json
 
 __all__ = ["MockSettings", "RequestNote", "build_endpoints", "note_of"]
@@ -109,6 +109,11 @@ class _Endpoints:
                 path = interaction.request.path.split("?", 1)[0]
                 recorded.setdefault(path, {}).setdefault(interaction.request.method.upper())
         self._models = tuple(models)
+        # Wire headers of every recorded response, computed once, keyed by identity (the response
+        # is kept alongside, so an id is never confused with a later object's).
+        self._wire_headers = {
+            id(i.response): (i.response, wire_headers(i.response)) for c in cassettes for i in c.interactions
+        }
         self._recorded = {path: tuple(methods) for path, methods in recorded.items()}
         self._builtin: dict[str, tuple[str, ...]] = {
             CHAT: ("POST",),
@@ -156,8 +161,9 @@ class _Endpoints:
     async def _read_json(self, request: Request) -> tuple[dict[str, Any], Problem | None]:
         """Size, content type, JSON syntax, object shape: NIM's order of refusals."""
         limit = self._settings.max_body_bytes
-        problem = check_content_length(request.headers, limit) or check_content_type(
-            request.headers.get("content-type"), self._settings.error_layout
+        headers = _headers(request)
+        problem = check_content_length(headers, limit) or check_content_type(
+            headers.get("content-type"), self._settings.error_layout
         )
         if problem is not None:
             return {}, problem
@@ -216,7 +222,7 @@ class _Endpoints:
 
     async def other(self, request: Request) -> Response:
         note = note_of(request)
-        path = request.url.path
+        path: str = request.scope["path"]
         method = request.method.upper()
         recorded = self._recorded.get(path, ())
         if method in recorded:
@@ -240,7 +246,7 @@ class _Endpoints:
 
     async def _replay_recorded_route(self, request: Request, note: RequestNote) -> Response:
         limit = self._settings.max_body_bytes
-        problem = check_content_length(request.headers, limit)
+        problem = check_content_length(_headers(request), limit)
         if problem is not None:
             return self._problem(note, problem)
         try:
@@ -288,8 +294,10 @@ class _Endpoints:
     def _respond(
         self, note: RequestNote, response: RecordedResponse, *, speed: float | None = None
     ) -> Response:
+        cached = self._wire_headers.get(id(response))
         return ReplayResponse(
             response,
+            headers=cached[1] if cached is not None and cached[0] is response else None,
             start=note.arrived,
             speed=self._settings.speed if speed is None else speed,
             clock=self._clock,
@@ -309,9 +317,9 @@ def _recorded_request(
     request: Request, *, body: Any = None, raw_body: bytes | None = None
 ) -> RecordedRequest:
     """The request in the matcher's terms: method, path with query, headers minus secrets, body."""
-    path = request.url.path
-    query = request.url.query
-    headers = {k: v for k, v in request.headers.items() if k not in _SECRET_HEADERS}
+    path: str = request.scope["path"]
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    headers = {k: v for k, v in _headers(request).items() if k not in _SECRET_HEADERS}
     return RecordedRequest(
         method=request.method.upper(),
         path=f"{path}?{query}" if query else path,
@@ -319,6 +327,20 @@ def _recorded_request(
         body=body,
         raw_body=raw_body,
     )
+
+
+def _headers(request: Request) -> dict[str, str]:
+    """The request headers as a plain dict (last value wins), read straight from the ASGI scope.
+
+    Cheaper than Starlette's ``Headers`` on the hot path, and computed once per request.
+    """
+    cached = request.scope.get("nim_mock.headers")
+    if cached is None:
+        cached = request.scope["nim_mock.headers"] = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]
+        }
+    headers: dict[str, str] = cached
+    return headers
 
 
 def build_model_list(models: Sequence[str], created: int) -> dict[str, Any]:

@@ -118,11 +118,13 @@ class ReplayResponse(Response):
         clock: Clock | None = None,
         on_lag: Callable[[float], None] | None = None,
         outcome: StreamOutcome | None = None,
+        headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         self.recorded = recorded
         self.status_code = recorded.status
         self.body = recorded.body
-        self.raw_headers = wire_headers(recorded)
+        # ``headers``: ``wire_headers(recorded)`` computed once by a caller that replays it often.
+        self.raw_headers = headers if headers is not None else wire_headers(recorded)
         self._start = start
         self._speed = speed
         self._clock: Clock = clock or MonotonicClock()
