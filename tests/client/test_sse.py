@@ -241,7 +241,11 @@ def test_any_split_of_a_valid_stream_decodes_to_the_same_events(
     events: list[tuple[str | None, list[str], str | None, bool]], eol: str, cuts: list[int], bom: bool
 ) -> None:
     raw = (b"\xef\xbb\xbf" if bom else b"") + _encode(events, [eol])
-    assert decode(*_split(raw, cuts)) == decode(raw) == _expected(events)
+    decoder = SSEDecoder()
+    incremental = [event for piece in _split(raw, cuts) for event in decoder.feed(piece)]
+    assert not decoder.pending  # every event of a well-formed stream ends with its blank line
+    assert incremental == decode(raw) == _expected(events)
+    assert decoder.flush() == []
 
 
 @settings(max_examples=100)
