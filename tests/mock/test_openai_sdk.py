@@ -146,3 +146,62 @@ def test_a_miss_raises_not_found_with_the_mocks_explanation(client: openai.OpenA
         )
     assert "no recorded interaction matches POST /v1/chat/completions" in raised.value.message
     assert raised.value.response.headers["x-nim-mock-miss"] == "1"
+
+
+def _interactions() -> list[tuple[str, int]]:
+    return [
+        (name, index) for name, cassette in BUNDLED.items() for index in range(len(cassette.interactions))
+    ]
+
+
+@pytest.mark.parametrize(("name", "index"), _interactions(), ids=[f"{n}#{i + 1}" for n, i in _interactions()])
+def test_every_bundled_interaction_goes_through_the_sdk(
+    client: openai.OpenAI, mock: tuple[Starlette, str], name: str, index: int
+) -> None:
+    """Successes parse into SDK types; HTTP errors raise its status errors, in-band ones APIError."""
+    app, base_url = mock
+    cassette = BUNDLED[name]
+    for earlier in range(index):  # earlier identical requests must be played first
+        app.state.matcher.match(cassette.interactions[earlier].request, scope=name)
+    interaction = cassette.interactions[index]
+    request, recorded = interaction.request, interaction.response
+    events = recorded.events or ()
+    in_band_error = any(b'"error"' in event.raw for event in events)
+
+    def call() -> Any:
+        if request.path == "/v1/chat/completions":
+            body = dict(request.body)
+            model, messages, stream = body.pop("model"), body.pop("messages"), body.pop("stream", None)
+            if stream:
+                return list(
+                    client.chat.completions.create(
+                        model=model, messages=messages, stream=True, extra_body=body
+                    )
+                )
+            return client.chat.completions.create(model=model, messages=messages, extra_body=body)
+        if request.path == "/v1/completions":
+            body = dict(request.body)
+            model, prompt, stream = body.pop("model"), body.pop("prompt"), body.pop("stream", None)
+            if stream:
+                return list(
+                    client.completions.create(model=model, prompt=prompt, stream=True, extra_body=body)
+                )
+            return client.completions.create(model=model, prompt=prompt, extra_body=body)
+        if request.path == "/v1/models":
+            return list(client.models.list())
+        return client.get(base_url + request.path, cast_to=object)  # e.g. the NVCF status route
+
+    if recorded.status >= 400:
+        with pytest.raises(openai.APIStatusError) as raised:
+            call()
+        assert raised.value.status_code == recorded.status
+    elif in_band_error:
+        with pytest.raises(openai.APIError):
+            call()
+    else:
+        result = call()
+        if recorded.events is not None:
+            assert result  # parsed chunks
+            assert all(hasattr(chunk, "choices") for chunk in result)
+        elif request.path == "/v1/chat/completions" and recorded.status == 200:
+            assert result.id == json.loads(recorded.body)["id"]
