@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
@@ -109,6 +110,16 @@ class HTTPSettings:
                 raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
         if not self.polling_base.lower().startswith(("http://", "https://")):
             raise ValueError(f"polling_base must be an http(s) URL ending in '/', got {self.polling_base!r}")
+        # Header problems surface here, at construction and with their name, rather than as a
+        # transport failure on the first call.
+        key = (self.api_key or "").strip()
+        if key and (not key.isascii() or not key.isprintable() or " " in key):
+            raise ValueError(
+                "api_key contains spaces or characters a header cannot carry: check NVIDIA_API_KEY or "
+                "api_key for a stray quote, newline or copy-paste artefact"
+            )
+        for name, value in self.default_headers.items():
+            _check_header(name, value)
 
 
 def build_headers(settings: HTTPSettings, *, stream: bool) -> dict[str, str]:
@@ -123,17 +134,27 @@ def build_headers(settings: HTTPSettings, *, stream: bool) -> dict[str, str]:
     }
     key = (settings.api_key or "").strip()
     if key:
-        if not key.isascii() or not key.isprintable() or " " in key:
-            raise ValueError(
-                "api_key contains spaces or characters a header cannot carry: check NVIDIA_API_KEY or "
-                "api_key for a stray quote, newline or copy-paste artefact"
-            )
         headers["Authorization"] = f"Bearer {key}"
     for name, value in settings.default_headers.items():
         for existing in [k for k in headers if k.lower() == name.lower()]:
             del headers[existing]
         headers[name] = value
     return headers
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def _check_header(name: object, value: object) -> None:
+    """Catch a bad ``default_headers`` entry here, with its name, not as a transport failure later."""
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+        raise ValueError(f"default_headers has an invalid header name {name!r}: use letters, digits and '-'")
+    if not isinstance(value, str):
+        raise ValueError(f"default_headers[{name!r}] must be a string, got {type(value).__name__}")
+    if any(char in value for char in "\r\n\0"):
+        raise ValueError(
+            f"default_headers[{name!r}] contains a line break or NUL, which a header cannot carry"
+        )
 
 
 def build_client(settings: HTTPSettings, *, transport: httpx.BaseTransport | None = None) -> httpx.Client:

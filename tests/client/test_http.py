@@ -215,7 +215,21 @@ def test_headers_with_key_and_case_insensitive_defaults(fake: FakeTime) -> None:
 
 def test_key_with_a_newline_is_a_clear_error(fake: FakeTime) -> None:
     with pytest.raises(ValueError, match="NVIDIA_API_KEY"):
-        build_headers(make_settings(fake, api_key="nvapi-a\nb"), stream=False)
+        make_settings(fake, api_key="nvapi-a\nb")
+
+
+@pytest.mark.parametrize(
+    ("headers", "fragment"),
+    [
+        ({"X Bad": "v"}, "invalid header name"),
+        ({"": "v"}, "invalid header name"),
+        ({"X-Num": 3}, "must be a string"),
+        ({"X-Inject": "a\r\nEvil: 1"}, "line break"),
+    ],
+)
+def test_bad_default_headers_are_named(fake: FakeTime, headers: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        make_settings(fake, default_headers=headers)
 
 
 def test_settings_repr_hides_the_key(fake: FakeTime) -> None:
