@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nim_mock import RunningServer, create_app
 
@@ -195,3 +197,20 @@ def test_client_leaving_mid_stream_is_counted_logged_and_harmless(
     assert len(lines) == 1
     assert lines[0].startswith("POST /v1/chat/completions 200 long#1 (client disconnected after ")
     _still_serves(http, base_url, build)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.binary(max_size=200) | st.text(max_size=80).map(str.encode),
+    content_type=st.sampled_from(["application/json", "text/plain", "application/json; charset=utf-8", ""]),
+    path=st.sampled_from([CHAT, "/v1/completions", "/v1/models", "/v1/health/ready", "/v1/zzz"]),
+)
+def test_any_body_gets_a_4xx_in_the_layout_never_a_500(
+    server: tuple[str, str], http: httpx.Client, body: bytes, content_type: str, path: str
+) -> None:
+    layout, base_url = server
+    headers = {"content-type": content_type} if content_type else {}
+    response = http.post(base_url + path, content=body, headers=headers)
+    assert 400 <= response.status_code < 500
+    fields = _error_fields(layout, response.json())
+    assert fields["code"] == response.status_code
