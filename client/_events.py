@@ -114,10 +114,10 @@ class EventReader:
             if self.done:
                 return
             data = event.data
-            if data == "[DONE]":
+            if data == "[DONE]" or (len(data) < 12 and data.strip() == "[DONE]"):
                 self.done = True
                 return
-            if not data.strip():
+            if not data or data.isspace():
                 continue  # an empty keep-alive event
             parsed = self._parse(event, truncated=final)
             self.count += 1

@@ -470,6 +470,14 @@ def test_events_after_done_are_ignored(kind: str, router: respx.MockRouter, fake
     assert collect(kind, router, make_settings(fake)) == [chunk("a")]
 
 
+def test_done_with_stray_whitespace_still_ends_the_stream(
+    kind: str, router: respx.MockRouter, fake: FakeTime
+) -> None:
+    body = sse_body(chunk("a"), done=False) + b"data:  [DONE] \n\ndata: after\n\n"
+    router.post(CHAT).mock(return_value=httpx.Response(200, headers=SSE, content=body))
+    assert collect(kind, router, make_settings(fake)) == [chunk("a")]
+
+
 def test_missing_done_ends_quietly(kind: str, router: respx.MockRouter, fake: FakeTime) -> None:
     # transformers serve: the finish chunk carries usage, then the stream just ends.
     body = sse_body(chunk("a"), chunk("b"), done=False)
