@@ -204,6 +204,21 @@ def _reason(status: int) -> str:
         return ""
 
 
+def _specific_hint(status: int, parsed: object, message: str) -> str | None:
+    """A hint sharper than the class's, where the body tells which 404 this is."""
+    if status == 404 and "not found for account" in message.lower():
+        return (
+            "The model is in the catalogue but this key's account cannot call it (or it was retired): "
+            "choose another model from get_available_models(), or use a key with access to it."
+        )
+    if status == 404 and isinstance(parsed, str):
+        return (
+            "The server has no such path (a plain-text 404, not an API error): check that base_url is "
+            "the API root ending in /v1, e.g. http://localhost:8000/v1."
+        )
+    return _HINTS_BY_STATUS.get(status)
+
+
 def class_for_status(status: int) -> type[NVIDIAError]:
     """The error class an HTTP status maps to (the table in the module docstring)."""
     if status == 401:
@@ -263,7 +278,7 @@ def error_from_response(status: int, headers: Mapping[str, str], body: bytes) ->
         "status": status,
         "request_id": request_id_from(headers, parsed),
         "body": parsed,
-        "hint": _HINTS_BY_STATUS.get(status),
+        "hint": _specific_hint(status, parsed, message),
     }
     if cls is RateLimitError:
         kwargs["retry_after"] = parse_retry_after_seconds(headers)
