@@ -69,10 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve cassettes over HTTP like a NIM")
     serve.add_argument(
         "--cassettes",
-        action="append",
+        action="extend",
+        nargs="+",
         type=Path,
         metavar="DIR",
-        help="cassette folder (repeatable); default: the bundled cassettes",
+        help="cassette folders (repeatable); default: the bundled cassettes",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000; 0 = any free port)")
@@ -84,10 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--ignore",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="PATH",
-        help="body path left out of matching for every cassette, e.g. seed or messages.*.name (repeatable)",
+        help="body paths left out of matching for every cassette, e.g. seed messages.*.name (repeatable)",
     )
     serve.add_argument(
         "--error-layout",

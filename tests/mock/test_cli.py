@@ -10,6 +10,7 @@ import io
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 
 from nim_mock import bundled_cassettes_dir, load_cassettes, save_cassette
 from nim_mock._app import harness_version
-from nim_mock.cli import main
+from nim_mock.cli import build_parser, main
 
 
 def _command() -> list[str]:
@@ -118,8 +119,6 @@ def test_a_bad_ignore_path_is_reported_not_raised(tmp_path: Path, build: Any) ->
 
 
 def test_port_in_use_is_reported(tmp_path: Path, build: Any) -> None:
-    import socket
-
     save_cassette(build.plain_chat(), tmp_path / "plain.json")
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
@@ -152,3 +151,23 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exited.value.code == 0
     assert capsys.readouterr().out.strip() == f"nim-mock (nim-harness) {harness_version()}"
+
+
+def test_serve_options_take_several_values_or_repeat() -> None:
+    args = build_parser().parse_args(
+        [
+            "serve",
+            "--cassettes",
+            "a",
+            "b",
+            "--cassettes",
+            "c",
+            "--ignore",
+            "seed",
+            "messages.*.name",
+            "--ignore",
+            "n",
+        ]
+    )
+    assert args.cassettes == [Path("a"), Path("b"), Path("c")]
+    assert args.ignore == ["seed", "messages.*.name", "n"]
