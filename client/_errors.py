@@ -211,9 +211,9 @@ def _specific_hint(status: int, parsed: object, message: str) -> str | None:
             "The model is in the catalogue but this key's account cannot call it (or it was retired): "
             "choose another model from get_available_models(), or use a key with access to it."
         )
-    if status == 404 and isinstance(parsed, str):
+    if status == 404 and (isinstance(parsed, str) or message.strip().lower() == "not found"):
         return (
-            "The server has no such path (a plain-text 404, not an API error): check that base_url is "
+            "The server has no such path (a bare 'not found', not an API error): check that base_url is "
             "the API root ending in /v1, e.g. http://localhost:8000/v1."
         )
     return _HINTS_BY_STATUS.get(status)
