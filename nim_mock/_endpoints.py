@@ -12,7 +12,6 @@ request log line and the metrics, which ``_app``'s middleware writes once the re
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from nim_mock._inbound import (
 )
 from nim_mock._match import Hit, Matcher
 from nim_mock._metrics import METRICS_CONTENT_TYPE, Metrics
+from nim_mock._model_list import build_model_list, merge_listing
 from nim_mock._nim_errors import ErrorLayout, Problem, render_problem
 from nim_mock._replay import Clock, ReplayResponse, StreamOutcome, wire_headers
 from nim_mock.cassette import Cassette, RecordedRequest, RecordedResponse, compact_json
@@ -156,7 +156,7 @@ class _Endpoints:
             problem = check_chat_shape(body)
         if problem is not None:
             return self._problem(note, problem)
-        return self._replay_or_miss(request, note, _recorded_request(request, body=body))
+        return self._replay_or_miss(note, _recorded_request(request, body=body))
 
     async def _read_json(self, request: Request) -> tuple[dict[str, Any], Problem | None]:
         """Size, content type, JSON syntax, object shape: NIM's order of refusals."""
@@ -183,7 +183,7 @@ class _Endpoints:
         result = self._matcher.match(_recorded_request(request))
         if isinstance(result, Hit):
             self._hit(note, result)
-            merged = _merge_listing(result.interaction.response, self._models)
+            merged = merge_listing(result.interaction.response, self._models)
             return self._respond(note, merged)
         note.answer = "built from the cassettes' models"
         listing = build_model_list(self._models, self._settings.created)
@@ -254,12 +254,12 @@ class _Endpoints:
         except BodyTooLarge:
             return self._problem(note, too_large(limit))
         if not raw:
-            return self._replay_or_miss(request, note, _recorded_request(request))
+            return self._replay_or_miss(note, _recorded_request(request))
         try:
             body = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):
-            return self._replay_or_miss(request, note, _recorded_request(request, raw_body=raw))
-        return self._replay_or_miss(request, note, _recorded_request(request, body=body))
+            return self._replay_or_miss(note, _recorded_request(request, raw_body=raw))
+        return self._replay_or_miss(note, _recorded_request(request, body=body))
 
     def _unknown_route_message(self, method: str, path: str) -> str:
         extra = sorted(set(self._recorded) - set(self._builtin))
@@ -271,23 +271,23 @@ class _Endpoints:
 
     # -- answering -------------------------------------------------------------------------
 
-    def _replay_or_miss(self, request: Request, note: RequestNote, recorded: RecordedRequest) -> Response:
+    def _replay_or_miss(self, note: RequestNote, recorded: RecordedRequest) -> Response:
         result = self._matcher.match(recorded)
         if isinstance(result, Hit):
             self._hit(note, result)
             return self._respond(note, result.interaction.response)
         self._metrics.unmatched()
-        note.answer = "miss: " + result.message.splitlines()[0] if result.message else "miss"
+        note.answer = ("miss: " + result.message.splitlines()[0]) if result.message else "miss"
         problem = Problem(404, "NotFoundError", result.message, headers=(("x-nim-mock-miss", "1"),))
-        return self._problem(note, problem, count_answer=False)
+        return self._problem(note, problem, as_refusal=False)
 
     def _hit(self, note: RequestNote, hit: Hit) -> None:
         self._metrics.matched()
         note.answer = f"{hit.cassette.name}#{hit.index + 1}"
 
-    def _problem(self, note: RequestNote, problem: Problem, *, count_answer: bool = True) -> Response:
+    def _problem(self, note: RequestNote, problem: Problem, *, as_refusal: bool = True) -> Response:
         status, headers, body = render_problem(problem, self._settings.error_layout)
-        if count_answer:
+        if as_refusal:
             note.answer = f"refused: {problem.message.splitlines()[0]}"
         return self._respond(note, RecordedResponse(status, tuple(headers), body), speed=0.0)
 
@@ -341,78 +341,3 @@ def _headers(request: Request) -> dict[str, str]:
         }
     headers: dict[str, str] = cached
     return headers
-
-
-def build_model_list(models: Sequence[str], created: int) -> dict[str, Any]:
-    """A vLLM ``ModelList`` as NIM 1.x serves it (``owned_by`` rewritten to ``"system"``)."""
-    return {"object": "list", "data": [_model_card(model, created) for model in models]}
-
-
-def _model_card(model: str, created: int) -> dict[str, Any]:
-    # vLLM makes a fresh random permission id per call; a hash keeps the listing stable for diffs.
-    permission_id = "modelperm-" + hashlib.sha256(model.encode("utf-8")).hexdigest()[:32]
-    return {
-        "id": model,
-        "object": "model",
-        "created": created,
-        "owned_by": "system",
-        "root": model,
-        "parent": None,
-        "max_model_len": None,
-        "permission": [
-            {
-                "id": permission_id,
-                "object": "model_permission",
-                "created": created,
-                "allow_create_engine": False,
-                "allow_sampling": True,
-                "allow_logprobs": True,
-                "allow_search_indices": False,
-                "allow_view": True,
-                "allow_fine_tuning": False,
-                "organization": "*",
-                "group": None,
-                "is_blocking": False,
-            }
-        ],
-    }
-
-
-def _merge_listing(response: RecordedResponse, models: Sequence[str]) -> RecordedResponse:
-    """A recorded listing plus the models other cassettes use, each copied from the listing's own shape.
-
-    Anything that is not a 200 JSON ``{"data": [...]}`` listing (an error, say) is replayed untouched,
-    and so is a listing that already names every model, so the recorded bytes survive exactly.
-    """
-    if response.status != 200 or response.streamed:
-        return response
-    try:
-        listing = json.loads(response.body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return response
-    data = listing.get("data") if isinstance(listing, dict) else None
-    if not isinstance(data, list) or not data or not isinstance(data[0], dict):
-        return response
-    listed = {entry.get("id") for entry in data if isinstance(entry, dict)}
-    missing = [model for model in models if model not in listed]
-    if not missing:
-        return response
-    template: dict[str, Any] = data[0]
-    listing["data"] = [*data, *(_entry_like(template, model) for model in missing)]
-    return RecordedResponse(
-        response.status, response.headers, compact_json(listing), t_headers_ms=response.t_headers_ms
-    )
-
-
-def _entry_like(template: dict[str, Any], model: str) -> dict[str, Any]:
-    """A listing entry for ``model`` with the template's keys in the template's order."""
-    entry = dict(template)
-    template_id = template.get("id")
-    entry["id"] = model
-    if "root" in entry:
-        entry["root"] = model
-    owned_by = template.get("owned_by")
-    if isinstance(template_id, str) and "/" in template_id and owned_by == template_id.split("/", 1)[0]:
-        # The hosted catalogue's owned_by is the id's organisation; follow the same rule.
-        entry["owned_by"] = model.split("/", 1)[0] if "/" in model else owned_by
-    return entry
