@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from nim_mock._inbound import check_chat_shape, check_content_type, check_object, parse_json
 from nim_mock._metrics import Metrics
+from nim_mock._model_list import build_model_list, merge_listing
 from nim_mock._nim_errors import Problem, bad_request, check_error_layout, error_body, render_problem
 from nim_mock._replay import COMPUTED_HEADERS, wire_headers
 from nim_mock.cassette import Event, RecordedResponse
@@ -159,3 +160,38 @@ def test_shape_checks() -> None:
     assert check_chat_shape({"messages": [{"role": "user", "content": "x"}]}) is None
     for body in ({}, {"messages": []}, {"messages": None}, {"messages": {"role": "user"}}):
         assert check_chat_shape(body) is not None
+
+
+def test_merge_listing_leaves_anything_but_a_listing_untouched() -> None:
+    untouched = [
+        RecordedResponse(401, body=b'{"data": [{"id": "a/b"}]}'),
+        RecordedResponse(200, body=b"not json"),
+        RecordedResponse(200, body=b'{"data": []}'),
+        RecordedResponse(200, body=b'["a/b"]'),
+        RecordedResponse(200, events=(Event(0.0, b"data: {}\n\n"),)),
+    ]
+    for response in untouched:
+        assert merge_listing(response, ["x/new"]) is response
+
+
+def test_merge_listing_copies_the_first_entrys_key_order() -> None:
+    entry = {"owned_by": "meta", "id": "meta/a", "object": "model", "created": 7}
+    listing = RecordedResponse(
+        200, (("content-type", "application/json"),), json.dumps({"data": [entry]}).encode()
+    )
+    merged = merge_listing(listing, ["meta/a", "nvidia/b", "plain"])
+    data = json.loads(merged.body)["data"]
+    assert [list(e) for e in data] == [list(entry)] * 3
+    assert [(e["id"], e["owned_by"]) for e in data] == [
+        ("meta/a", "meta"),
+        ("nvidia/b", "nvidia"),
+        ("plain", "meta"),
+    ]
+    assert merged.headers == listing.headers
+
+
+def test_built_model_list_is_stable_and_nim_shaped() -> None:
+    first = build_model_list(["a/b", "c/d"], created=5)
+    assert first == build_model_list(["a/b", "c/d"], created=5)
+    assert [card["owned_by"] for card in first["data"]] == ["system", "system"]
+    assert first["data"][0]["permission"][0]["id"] != first["data"][1]["permission"][0]["id"]
