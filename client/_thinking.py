@@ -35,6 +35,11 @@ class ThinkSplitter:
         self._state = _UNDECIDED
         self._held = ""
 
+    @property
+    def passing(self) -> bool:
+        """True once all further text is plain content (no tag pending, nothing held back)."""
+        return self._state == _PASS
+
     def feed(self, text: str) -> tuple[str, str]:
         if self._state == _PASS:
             return "", text
