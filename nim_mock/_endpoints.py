@@ -168,7 +168,7 @@ class _Endpoints:
         if problem is not None:
             return {}, problem
         try:
-            raw = await read_body(request.stream(), limit)
+            raw = await read_body(request.receive, limit)
         except BodyTooLarge:
             return {}, too_large(limit)
         body, problem = parse_json(raw)
@@ -250,7 +250,7 @@ class _Endpoints:
         if problem is not None:
             return self._problem(note, problem)
         try:
-            raw = await read_body(request.stream(), limit)
+            raw = await read_body(request.receive, limit)
         except BodyTooLarge:
             return self._problem(note, too_large(limit))
         if not raw:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -9,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nim_mock._inbound import check_chat_shape, check_content_type, check_object, parse_json
+from nim_mock._inbound import (
+    BodyTooLarge,
+    check_chat_shape,
+    check_content_type,
+    check_object,
+    parse_json,
+    read_body,
+)
 from nim_mock._metrics import Metrics
 from nim_mock._model_list import build_model_list, merge_listing
 from nim_mock._nim_errors import Problem, bad_request, check_error_layout, error_body, render_problem
@@ -195,3 +203,31 @@ def test_built_model_list_is_stable_and_nim_shaped() -> None:
     assert first == build_model_list(["a/b", "c/d"], created=5)
     assert [card["owned_by"] for card in first["data"]] == ["system", "system"]
     assert first["data"][0]["permission"][0]["id"] != first["data"][1]["permission"][0]["id"]
+
+
+def _receiver(messages: list[dict[str, Any]]) -> Any:
+    queue = list(messages)
+
+    async def receive() -> dict[str, Any]:
+        return queue.pop(0)
+
+    return receive
+
+
+@given(st.lists(st.binary(max_size=40), min_size=1, max_size=8), st.integers(min_value=0, max_value=200))
+def test_read_body_joins_chunks_and_stops_past_the_limit(chunks: list[bytes], limit: int) -> None:
+    messages = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)
+    ]
+    whole = b"".join(chunks)
+    if len(whole) > limit:
+        with pytest.raises(BodyTooLarge):
+            asyncio.run(read_body(_receiver(messages), limit))
+    else:
+        assert asyncio.run(read_body(_receiver(messages), limit)) == whole
+
+
+def test_read_body_ends_early_when_the_client_leaves() -> None:
+    messages = [{"type": "http.request", "body": b"ab", "more_body": True}, {"type": "http.disconnect"}]
+    assert asyncio.run(read_body(_receiver(messages), 100)) == b"ab"
+    assert asyncio.run(read_body(_receiver([{"type": "http.disconnect"}]), 100)) == b""
