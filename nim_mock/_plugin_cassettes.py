@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 __all__ = [
+    "BUNDLED_PREFIX",
     "MARKER_HELP",
     "MarkerError",
     "NimMarker",
@@ -28,9 +29,12 @@ __all__ = [
 
 MARKER_HELP: Final = (
     "nim(cassette=None, model=None, ignore=()): name the cassette this test replays or records "
-    "(a path under the cassette folder, without .json; tests may share one), the model it asks for, "
-    "and extra request-body paths left out of matching."
+    "(a path under the cassette folder, without .json; tests may share one; 'bundled:chat/plain' "
+    "replays one shipped with nim-harness), the model it asks for, and extra request-body paths left "
+    "out of matching."
 )
+BUNDLED_PREFIX: Final = "bundled:"
+"""Marks a cassette name as one of those shipped with nim-harness (read-only, replay only)."""
 
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._\-\[\]=+,@]")
 _MAX_COMPONENT: Final = 120
@@ -47,6 +51,8 @@ class NimMarker:
     cassette: str | None = None
     model: str | None = None
     ignore: tuple[str, ...] = ()
+    bundled: bool = False
+    """``cassette`` names one of the cassettes shipped with nim-harness, not one of the project's."""
 
 
 def safe_component(text: str) -> str:
@@ -102,6 +108,9 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> NimMarker:
         raise MarkerError(f"nim(cassette=...) must be a string, got {type(cassette).__name__}")
     if model is not None and (not isinstance(model, str) or not model.strip()):
         raise MarkerError(f"nim(model=...) must be a non-empty string, got {model!r}")
+    bundled = False
+    if isinstance(cassette, str) and cassette.startswith(BUNDLED_PREFIX):
+        bundled, cassette = True, cassette.removeprefix(BUNDLED_PREFIX)
     if isinstance(ignore, str):
         ignore = (ignore,)
     if not isinstance(ignore, (list, tuple)) or not all(isinstance(p, str) and p for p in ignore):
@@ -110,6 +119,7 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> NimMarker:
         cassette=_check_name(cassette) if cassette is not None else None,
         model=model,
         ignore=tuple(ignore),
+        bundled=bundled,
     )
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from nim_mock._persist import load_cassette, save_cassette
+from nim_mock._persist import bundled_cassettes_dir, load_cassette, save_cassette
 from nim_mock._plugin_cassettes import (
     MarkerError,
     NimMarker,
@@ -106,7 +106,12 @@ def nim_test(request: pytest.FixtureRequest, nim_settings: Settings) -> NimTest:
         pytest.fail(str(error), pytrace=False)
     module, _, qualified = node.nodeid.partition("::")
     name = marker.cassette or derive_cassette_name(module, qualified or node.name)
-    return NimTest(node.nodeid, name, cassette_path(nim_settings.cassettes, name), marker)
+    return NimTest(node.nodeid, name, cassette_path(_folder(marker, nim_settings), name), marker)
+
+
+def _folder(marker: NimMarker, settings: Settings) -> Path:
+    """The folder a test's cassette lives in: the project's, or the bundled one for ``bundled:`` names."""
+    return bundled_cassettes_dir() if marker.bundled else settings.cassettes
 
 
 @pytest.fixture
@@ -119,7 +124,7 @@ def _cassette_models(test: NimTest, settings: Settings) -> tuple[str, ...]:
     if settings.mode is not Mode.MOCK or not test.path.is_file():
         return ()
     try:
-        return load_cassette(test.path, root=settings.cassettes).models
+        return load_cassette(test.path, root=_folder(test.marker, settings)).models
     except CassetteError:
         return ()  # nim_base_url reports the broken file; the model is not the place to fail
 
@@ -139,7 +144,7 @@ def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
         )
         pytest.fail(missing_cassette_message(test.path, command), pytrace=False)
     try:
-        cassette = load_cassette(test.path, root=settings.cassettes)
+        cassette = load_cassette(test.path, root=_folder(test.marker, settings))
     except CassetteError as error:
         pytest.fail(f"nim-harness: cannot replay {test.path}: {error}", pytrace=False)
     return create_app([cassette], speed=settings.speed, ignore=test.marker.ignore)
@@ -189,6 +194,13 @@ def nim_base_url(request: pytest.FixtureRequest, nim_test: NimTest, nim_settings
     if settings.mode is Mode.MOCK:
         app, api_path = _mock_app(nim_test, settings, config), _API_PATH
     else:
+        if nim_test.marker.bundled:
+            pytest.fail(
+                f"nim-harness: bundled:{nim_test.name} is a cassette shipped with nim-harness and is "
+                "replayed only; to record this test, name a cassette of your own "
+                f"(@pytest.mark.nim(cassette={nim_test.name!r}))",
+                pytrace=False,
+            )
         assert settings.endpoint is not None
         origin, api_path = endpoint_parts(settings.endpoint)
         app = create_recording_app(origin, recording)
@@ -226,6 +238,7 @@ def chat_nvidia(
     def build(**overrides: Any) -> ChatNVIDIA:
         options: dict[str, Any] = {"model": nim_model, "base_url": nim_base_url}
         if nim_settings.mode is Mode.MOCK:
+            options["api_key"] = None  # a real NVIDIA_API_KEY has no business travelling to the mock
             sync_client = httpx.Client(transport=GuardedTransport())
             async_client = httpx.AsyncClient(transport=GuardedAsyncTransport())
             made.extend((sync_client, async_client))

@@ -57,6 +57,9 @@ def test_marker_arguments() -> None:
     marker = parse_marker((), {"cassette": "chat/plain.json", "model": "org/m", "ignore": "seed"})
     assert marker == NimMarker(cassette="chat/plain", model="org/m", ignore=("seed",))
     assert cassette_path(Path("/c"), "chat/plain") == Path("/c/chat/plain.json")
+    assert parse_marker((), {"cassette": "bundled:errors/gateway_429_retry"}) == NimMarker(
+        cassette="errors/gateway_429_retry", bundled=True
+    )
 
 
 @pytest.mark.parametrize(
@@ -66,6 +69,7 @@ def test_marker_arguments() -> None:
         ((), {"casette": "x"}, "unknown argument(s) casette; it takes: cassette, model, ignore"),
         ((), {"cassette": "../outside"}, "no leading '/', no '..'"),
         ((), {"cassette": "/abs"}, "no leading '/', no '..'"),
+        ((), {"cassette": "bundled:../x"}, "no leading '/', no '..'"),
         ((), {"cassette": ""}, "give a relative name"),
         ((), {"cassette": 3}, "must be a string"),
         ((), {"model": ""}, "non-empty string"),

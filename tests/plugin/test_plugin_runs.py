@@ -175,6 +175,26 @@ def test_typo(nim_base_url):
     )
 
 
+def test_bundled_cassettes_replay_without_copying(project: pytest.Pytester, upstream: str) -> None:
+    project.makepyfile(
+        """
+import pytest
+from nim_mock._persist import bundled_cassettes_dir
+
+@pytest.mark.nim(cassette="bundled:models/list")
+def test_listing(nim_http_client, nim_cassette, nim_model):
+    assert nim_cassette == bundled_cassettes_dir() / "models" / "list.json"
+    assert nim_http_client.get("models").json()["object"] == "list"
+"""
+    )
+    run(project).assert_outcomes(passed=1)
+    recorded = run(project, f"--nim-endpoint={upstream}/v1", mode="record")
+    recorded.assert_outcomes(errors=1)
+    recorded.stdout.fnmatch_lines(
+        ["*bundled:models/list is a cassette shipped with nim-harness and is replayed only*"]
+    )
+
+
 def test_marker_model_overrides_the_cassette_model(project: pytest.Pytester) -> None:
     project.makepyfile(
         """
