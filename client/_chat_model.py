@@ -142,6 +142,8 @@ class ChatNVIDIA(BaseChatModel):
             polling_base=self.polling_base,
         )
         self._client, self._aclient = self.http_client, self.http_async_client
+        if self.thinking_mode is not None and self.model:
+            self._thinking_control(self.model)  # an impossible switch fails here, not at the first call
 
     def _http(self) -> httpx.Client:
         """The pooled sync client, built on first use: building one loads TLS certificates
@@ -206,6 +208,11 @@ class ChatNVIDIA(BaseChatModel):
         if stop is not None:
             call["stop"] = stop
         params = merge_params(self._default_params, self.model_kwargs, call)
+        if stream and int(params.get("n", 1)) > 1:
+            raise ValueError(
+                f"n={params['n']} asks for several answers, but a stream carries one; "
+                "use invoke()/generate() for n > 1, or stream with n=1"
+            )
         return build(
             messages,
             model=model,

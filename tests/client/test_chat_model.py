@@ -272,3 +272,27 @@ def test_payload_is_compact_json() -> None:
         llm(mock).invoke("é")
         raw = mock.calls.last.request.content
     assert raw == json.dumps(json.loads(raw), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def test_streaming_several_answers_is_refused_before_sending() -> None:
+    with router() as mock:
+        mock.post("/chat/completions").respond(200, json=completion())
+        with pytest.raises(ValueError, match="n=2"):
+            list(llm(mock, n=2).stream("x"))
+        assert mock.calls.call_count == 0
+
+
+def test_streaming_flag_makes_invoke_stream() -> None:
+    with router() as mock:
+        mock.post("/chat/completions").mock(return_value=sse_response(text_stream("a", "b")))
+        message = llm(mock, streaming=True).invoke("x")
+        assert sent_json(mock)["stream"] is True
+    assert message.content == "ab"
+    assert message.usage_metadata == {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7}
+
+
+def test_model_override_per_call() -> None:
+    with router() as mock:
+        mock.post("/chat/completions").respond(200, json=completion())
+        llm(mock).invoke("x", model="other/model")
+        assert sent_json(mock)["model"] == "other/model"

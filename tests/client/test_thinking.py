@@ -96,9 +96,16 @@ def test_thinking_mode_needs_a_model_with_a_known_switch() -> None:
         model.with_thinking_mode(True)
 
 
-def test_thinking_mode_field_on_unknown_model_fails_at_call() -> None:
+def test_thinking_mode_field_on_unknown_model_fails_at_construction() -> None:
+    with router() as mock, pytest.raises(ValueError, match="model_kwargs"):
+        llm(mock, model="someone/unknown", thinking_mode=True)
+
+
+def test_thinking_mode_on_a_local_nim_fails_before_sending() -> None:
+    listing = {"data": [{"id": "local/only"}]}
     with router() as mock:
+        mock.get("/models").respond(200, json=listing)
         mock.post("/chat/completions").respond(200, json=completion())
-        with pytest.raises(ValueError, match="model_kwargs"):
-            llm(mock, model="someone/unknown", thinking_mode=True).invoke("x")
-        assert mock.calls.call_count == 0
+        with pytest.raises(ValueError, match="no known thinking switch"):
+            llm(mock, model=None, thinking_mode=True).invoke("x")
+        assert [call.request.method for call in mock.calls] == ["GET"]
