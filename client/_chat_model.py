@@ -203,6 +203,7 @@ class ChatNVIDIA(BaseChatModel):
     ) -> dict[str, Any]:
         call = dict(kwargs)
         call.pop("model", None)  # already resolved by the caller (see _model_name)
+        call.pop("stream_usage", None)  # read by the shells through _wants_usage
         enabled = call.pop("thinking_mode", self.thinking_mode)
         thinking = (self._thinking_control(model), bool(enabled)) if enabled is not None else None
         if stop is not None:
@@ -218,9 +219,13 @@ class ChatNVIDIA(BaseChatModel):
             model=model,
             params=params,
             stream=stream,
-            stream_usage=self.stream_usage,
+            stream_usage=self._wants_usage(kwargs),
             thinking=thinking,
         )
+
+    def _wants_usage(self, kwargs: Mapping[str, Any]) -> bool:
+        """``stream(..., stream_usage=False)`` overrides the field for one call."""
+        return bool(kwargs.get("stream_usage", self.stream_usage))
 
     @staticmethod
     def _thinking_control(model: str | None) -> ThinkingControl:
@@ -289,7 +294,9 @@ class ChatNVIDIA(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         body = self._body(messages, stop, kwargs, model=self._model_name(kwargs), stream=True)
-        for chunk in iter_chunks(stream_events(self._http(), self._settings, _CHAT, body), self.stream_usage):
+        for chunk in iter_chunks(
+            stream_events(self._http(), self._settings, _CHAT, body), self._wants_usage(kwargs)
+        ):
             if run_manager is not None:
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
@@ -303,7 +310,7 @@ class ChatNVIDIA(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         body = self._body(messages, stop, kwargs, model=await self._amodel_name(kwargs), stream=True)
         async for chunk in aiter_chunks(
-            astream_events(self._ahttp(), self._settings, _CHAT, body), self.stream_usage
+            astream_events(self._ahttp(), self._settings, _CHAT, body), self._wants_usage(kwargs)
         ):
             if run_manager is not None:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)

@@ -296,3 +296,13 @@ def test_model_override_per_call() -> None:
         mock.post("/chat/completions").respond(200, json=completion())
         llm(mock).invoke("x", model="other/model")
         assert sent_json(mock)["model"] == "other/model"
+
+
+def test_stream_usage_per_call() -> None:
+    with router() as mock:
+        mock.post("/chat/completions").mock(return_value=sse_response(text_stream("a")))
+        chunks = list(llm(mock).stream("x", stream_usage=False))
+        body = sent_json(mock)
+    assert "stream_options" not in body
+    assert "stream_usage" not in body
+    assert all(c.usage_metadata is None for c in chunks)
