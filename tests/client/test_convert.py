@@ -143,3 +143,30 @@ def test_unsupported_blocks_say_what_to_use(block: dict[str, Any], message: str)
 def test_function_message_is_refused() -> None:
     with pytest.raises(ValueError, match="ToolMessage"):
         to_wire([FunctionMessage(content="x", name="f")])
+
+
+image_urls = st.sampled_from(["https://example.org/a.png", "data:image/png;base64,iVBORw0KGgo="])
+wire_blocks = st.lists(
+    st.one_of(
+        st.builds(lambda t: {"type": "text", "text": t}, text),
+        st.builds(lambda u: {"type": "image_url", "image_url": {"url": u}}, image_urls),
+        st.builds(
+            lambda u, d: {"type": "image_url", "image_url": {"url": u, "detail": d}},
+            image_urls,
+            st.sampled_from(["low", "high", "auto"]),
+        ),
+    ),
+    min_size=1,
+    max_size=4,
+)
+wire_messages = st.one_of(
+    st.builds(lambda c: {"role": "user", "content": c}, text | wire_blocks),
+    st.builds(lambda c: {"role": "system", "content": c}, text),
+    st.builds(lambda c, i: {"role": "tool", "content": c, "tool_call_id": i}, text, ids),
+)
+
+
+@settings(max_examples=100)
+@given(wire_messages)
+def test_wire_round_trip_keeps_content_blocks(wire: dict[str, Any]) -> None:
+    assert to_wire([from_wire(wire)]) == [wire]
