@@ -1,3 +1,1 @@
-"""Plugin tests drive whole pytest runs through ``pytester`` (in-process where possible)."""
-
-pytest_plugins = ["pytester"]
+"""Plugin tests drive whole pytest runs through ``pytester`` (loaded by the root conftest.py)."""
