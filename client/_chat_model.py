@@ -123,13 +123,7 @@ class ChatNVIDIA(BaseChatModel):
             raise ValueError(
                 f"model_kwargs holds {clash}, which are fields: pass them as ChatNVIDIA({clash[0]}=...)"
             )
-        resolved = resolve_from_env(values, os.environ)
-        if not resolved.get("model") and is_hosted(resolved["base_url"]):
-            raise ValueError(
-                "model is required for the hosted NVIDIA API catalogue, e.g. "
-                "ChatNVIDIA(model='meta/llama-3.1-8b-instruct'); see get_available_models()"
-            )
-        return resolved
+        return resolve_from_env(values, os.environ)
 
     def model_post_init(self, context: Any, /) -> None:
         key = self.api_key.get_secret_value() if self.api_key is not None else None
@@ -249,19 +243,31 @@ class ChatNVIDIA(BaseChatModel):
         )
         return self._served_model
 
+    def _known_model(self, kwargs: Mapping[str, Any]) -> str | None:
+        """The call's ``model=`` override or the configured model, if either is set.
+
+        The hosted catalogue serves hundreds of models, so there a missing model is an error
+        (raised before anything is sent) rather than a guess.
+        """
+        name = kwargs.get("model") or self.model or self._served_model
+        if name is None and is_hosted(self.base_url):
+            raise ValueError(
+                "model is required for the hosted NVIDIA API catalogue, e.g. "
+                "ChatNVIDIA(model='meta/llama-3.1-8b-instruct'); get_available_models() lists them"
+            )
+        return str(name) if name else None
+
     def _model_name(self, kwargs: Mapping[str, Any]) -> str:
-        """The call's ``model=`` override, the configured model, or the local NIM's only model."""
-        if kwargs.get("model"):
-            return str(kwargs["model"])
-        if self.model or self._served_model:
-            return self.model or str(self._served_model)
+        """The known model, or else the one model a local NIM serves."""
+        known = self._known_model(kwargs)
+        if known is not None:
+            return known
         return self._pick_served(request_json(self._http(), self._settings, "GET", "models"))
 
     async def _amodel_name(self, kwargs: Mapping[str, Any]) -> str:
-        if kwargs.get("model"):
-            return str(kwargs["model"])
-        if self.model or self._served_model:
-            return self.model or str(self._served_model)
+        known = self._known_model(kwargs)
+        if known is not None:
+            return known
         return self._pick_served(await arequest_json(self._ahttp(), self._settings, "GET", "models"))
 
     # -- I/O shells -----------------------------------------------------------------------------

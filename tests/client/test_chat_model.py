@@ -208,9 +208,16 @@ def test_bad_base_url_in_environment_is_named(monkeypatch: pytest.MonkeyPatch) -
         ChatNVIDIA(model=MODEL)
 
 
-def test_hosted_catalogue_needs_a_model() -> None:
-    with pytest.raises(ValueError, match="model is required"):
-        ChatNVIDIA(base_url="https://integrate.api.nvidia.com/v1")
+def test_hosted_catalogue_needs_a_model_to_chat_but_not_to_list() -> None:
+    hosted = "https://integrate.api.nvidia.com/v1"
+    with router() as mock:
+        route = mock.get(f"{hosted}/models").respond(200, json={"data": [{"id": MODEL}]})
+        transport = httpx.MockTransport(mock.handler)
+        model = ChatNVIDIA(base_url=hosted, api_key="nvapi-x", http_client=httpx.Client(transport=transport))
+        assert [m.id for m in model.get_available_models()] == [MODEL]
+        with pytest.raises(ValueError, match="model is required"):
+            model.invoke("x")
+        assert route.call_count == 1
 
 
 def test_local_nim_without_model_uses_the_one_served(caplog: pytest.LogCaptureFixture) -> None:
