@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from langchain_core.messages import (
@@ -29,7 +30,7 @@ from langchain_core.messages.tool import invalid_tool_call, tool_call
 
 from client._thinking import split_whole
 
-_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+_ROLES = MappingProxyType({"human": "user", "ai": "assistant", "system": "system", "tool": "tool"})
 
 
 def to_wire(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:

@@ -115,9 +115,9 @@ def apply_thinking(
         merged = copy.deepcopy(params)
         for key, value in setting.items():
             if isinstance(value, dict) and isinstance(merged.get(key), dict):
-                merged[key] = {**merged[key], **value}
+                merged[key] = {**merged[key], **copy.deepcopy(value)}
             else:
-                merged[key] = value
+                merged[key] = copy.deepcopy(value)  # the catalogue's own dicts never reach a payload
         return messages, merged
     prefix = str(setting)
     if messages and messages[0].get("role") == "system" and isinstance(messages[0].get("content"), str):

@@ -9,6 +9,7 @@ that is not among the bound tools is refused before anything is sent.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from langchain_core.tools import BaseTool
@@ -17,7 +18,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 ToolLike = Mapping[str, Any] | type | Callable[..., Any] | BaseTool
 ToolChoice = str | bool | Mapping[str, Any] | None
 
-_KEYWORDS = {"auto": "auto", "none": "none", "required": "required", "any": "required"}
+_KEYWORDS = MappingProxyType({"auto": "auto", "none": "none", "required": "required", "any": "required"})
 
 
 def format_tools(tools: Sequence[ToolLike]) -> list[dict[str, Any]]:
