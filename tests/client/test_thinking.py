@@ -109,3 +109,21 @@ def test_thinking_mode_on_a_local_nim_fails_before_sending() -> None:
         with pytest.raises(ValueError, match="no known thinking switch"):
             llm(mock, model=None, thinking_mode=True).invoke("x")
         assert [call.request.method for call in mock.calls] == ["GET"]
+
+
+def test_v1_output_streams_reasoning_then_text_blocks() -> None:
+    events = [
+        chunk({"role": "assistant", "content": ""}),
+        chunk({"reasoning_content": "why"}),
+        chunk({"content": "so"}),
+        chunk({}, finish_reason="stop"),
+    ]
+    with router() as mock:
+        mock.post("/chat/completions").mock(return_value=sse_response(events))
+        total = AIMessageChunk(content=[])
+        for piece in llm(mock, output_version="v1").stream("x"):
+            total = total + piece
+    assert total.content == [
+        {"type": "reasoning", "reasoning": "why", "index": 0},
+        {"type": "text", "text": "so", "index": 1},
+    ]
