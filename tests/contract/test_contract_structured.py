@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from contract_checks import assert_text_answer, assert_usage
+from contract_checks import WEATHER_TOOL, assert_text_answer, assert_usage
 from langchain_core.messages import HumanMessage, SystemMessage
 
 # Given as {name, parameters}: the name goes to json_schema.name, the schema is sent as written.
@@ -113,3 +113,13 @@ def test_streamed_reasoning(chat_nvidia) -> None:
     assert answer.additional_kwargs["reasoning_content"].strip()
     assert_text_answer(answer)
     assert_usage(answer)
+
+
+@pytest.mark.nim(cassette="tools/named")
+def test_function_calling(chat_nvidia) -> None:
+    llm = chat_nvidia(temperature=0.2, max_tokens=1024)
+    structured = llm.with_structured_output(WEATHER_TOOL, method="function_calling")
+    parsed = structured.invoke("Check the weather in Berlin for me, in fahrenheit.")
+    assert isinstance(parsed, dict)
+    assert isinstance(parsed["city"], str)
+    assert parsed.get("unit", "celsius") in ("celsius", "fahrenheit")

@@ -1,0 +1,47 @@
+"""The same contract against ``transformers serve`` (the live target CI runs): a server that is not a NIM.
+
+Its recordings differ from a NIM's (no ``[DONE]``, usage inside the finish chunk, a whole tool call
+in one chunk); the contract the client promises must hold all the same.
+"""
+
+from __future__ import annotations
+
+import pytest
+from contract_checks import assert_text_answer, assert_tool_calls, assert_usage
+
+CITY_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get the weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+@pytest.mark.nim(cassette="transformers/nonstream")
+def test_invoke(chat_nvidia) -> None:
+    answer = chat_nvidia(max_tokens=32).invoke("Say hello")
+    assert_text_answer(answer, finish=("stop", "length"))
+    assert_usage(answer)
+
+
+@pytest.mark.nim(cassette="transformers/stream")
+def test_stream(chat_nvidia) -> None:
+    chunks = list(chat_nvidia(max_tokens=8).stream("Say hello"))
+    answer = chunks[0]
+    for chunk in chunks[1:]:
+        answer = answer + chunk
+    assert answer.content
+    assert answer.response_metadata["finish_reason"] in ("stop", "length")
+    assert_usage(answer)
+
+
+@pytest.mark.nim(cassette="transformers/stream_tool_call")
+def test_streamed_named_tool_call(chat_nvidia) -> None:
+    llm = chat_nvidia(max_tokens=32, stream_usage=False).bind_tools([CITY_TOOL], tool_choice="get_weather")
+    chunks = list(llm.stream("Weather in Paris?"))
+    answer = chunks[0]
+    for chunk in chunks[1:]:
+        answer = answer + chunk
+    assert_tool_calls(answer, "get_weather")
