@@ -156,6 +156,44 @@ def test_escape(nim_http_client):
     )
 
 
+def test_chat_nvidia_is_guarded_too(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+import pytest
+from nim_mock._plugin_guard import NetworkBlockedError
+
+@pytest.mark.nim(cassette="chat/plain")
+def test_sync(chat_nvidia):
+    llm = chat_nvidia(base_url="https://integrate.api.nvidia.com/v1")
+    with pytest.raises(NetworkBlockedError, match="integrate.api.nvidia.com"):
+        llm.invoke("hi")
+
+@pytest.mark.nim(cassette="chat/plain")
+async def test_async(chat_nvidia):
+    llm = chat_nvidia(base_url="https://integrate.api.nvidia.com/v1")
+    with pytest.raises(NetworkBlockedError, match="integrate.api.nvidia.com"):
+        await llm.ainvoke("hi")
+"""
+    )
+    run(project, "--asyncio-mode=auto").assert_outcomes(passed=2)
+
+
+def test_a_broken_cassette_fails_naming_the_file(project: pytest.Pytester) -> None:
+    broken = project.path / "cassettes" / "chat" / "broken.json"
+    broken.write_text('{"format": "nim-harness.cassette", "version": 99, "interactions": []}')
+    project.makepyfile(
+        """
+import pytest
+@pytest.mark.nim(cassette="chat/broken")
+def test_it(nim_base_url):
+    pass
+"""
+    )
+    result = run(project)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*nim-harness: cannot replay */cassettes/chat/broken.json: *version*"])
+
+
 def test_the_marker_is_registered_and_checked(project: pytest.Pytester) -> None:
     run(project, "--markers").stdout.fnmatch_lines(
         ["@pytest.mark.nim(cassette=None, model=None, ignore=()):*"]
