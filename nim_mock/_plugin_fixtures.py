@@ -28,6 +28,7 @@ from nim_mock._plugin_cassettes import (
     derive_cassette_name,
     parse_marker,
 )
+from nim_mock._plugin_drift import describe_drift
 from nim_mock._plugin_guard import GuardedAsyncTransport, GuardedTransport
 from nim_mock._plugin_modes import (
     choose_model,
@@ -38,6 +39,7 @@ from nim_mock._plugin_modes import (
 )
 from nim_mock._plugin_options import Mode, Settings
 from nim_mock._plugin_server import SessionServer
+from nim_mock._plugin_tee import TeeAsyncTransport, TeeTransport
 from nim_mock._record import Recording, create_recording_app
 from nim_mock._redact import Redactor
 from nim_mock.cassette import Cassette, CassetteError
@@ -46,8 +48,9 @@ if TYPE_CHECKING:
     from client import ChatNVIDIA
 
 __all__ = [
+    "DRIFT_KEY",
     "PREFIX_KEY",
-    "RECORDED_KEY",
+    "RECORDED_PATH_KEY",
     "REPORTS_KEY",
     "SERVER_KEY",
     "SETTINGS_KEY",
@@ -56,6 +59,7 @@ __all__ = [
     "nim_base_url",
     "nim_cassette",
     "nim_http_client",
+    "nim_live_copy",
     "nim_mode",
     "nim_model",
     "nim_settings",
@@ -64,13 +68,19 @@ __all__ = [
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 SERVER_KEY = pytest.StashKey[SessionServer]()
-RECORDED_KEY = pytest.StashKey[list[Path]]()
 REPORTS_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
 PREFIX_KEY = pytest.StashKey[str]()
+DRIFT_KEY = pytest.StashKey[tuple[str, list[str]]]()
+"""Per test: its cassette's name and the drift lines found (live mode)."""
+RECORDED_PATH_KEY = pytest.StashKey[Path]()
+"""Per test: the cassette record mode wrote."""
 
 _API_PATH = "/v1"
 """The API root under the mock: cassettes hold ``/v1/...`` paths, as every NIM serves them."""
 _RECORD_WAIT_S = 30.0
+_DRIFT_WAIT_S = 5.0
+_CLIENT_TIMEOUT_S = 60.0
+"""ChatNVIDIA's own default timeout, used for the clients the fixtures inject."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +160,7 @@ def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
     return create_app([cassette], speed=settings.speed, ignore=test.marker.ignore)
 
 
-def _save_recording(test: NimTest, settings: Settings, recording: Recording, config: pytest.Config) -> None:
+def _save_recording(test: NimTest, settings: Settings, recording: Recording, node: pytest.Item) -> None:
     if not recording.wait_idle(_RECORD_WAIT_S):
         pytest.fail(
             f"nim-harness: an exchange was still running {_RECORD_WAIT_S:g}s after the test; not saved"
@@ -169,7 +179,7 @@ def _save_recording(test: NimTest, settings: Settings, recording: Recording, con
         save_cassette(Redactor(settings.redact).cassette(cassette), test.path)
     except CassetteError as error:
         pytest.fail(f"nim-harness did not write {test.path}: {error}", pytrace=False)
-    config.stash.setdefault(RECORDED_KEY, []).append(test.path)
+    node.stash[RECORDED_PATH_KEY] = test.path
 
 
 def _test_passed(node: pytest.Item) -> bool:
@@ -211,24 +221,57 @@ def nim_base_url(request: pytest.FixtureRequest, nim_test: NimTest, nim_settings
     finally:
         server.mounts.unmount(prefix)
     if settings.mode is Mode.RECORD and _test_passed(request.node):
-        _save_recording(nim_test, settings, recording, config)
+        _save_recording(nim_test, settings, recording, request.node)
+
+
+def _transports(
+    settings: Settings, copy: Recording
+) -> tuple[httpx.BaseTransport, httpx.AsyncBaseTransport] | None:
+    """What the fixtures' clients send through: the guard (mock), a copying tee (live), or plain httpx."""
+    if settings.mode is Mode.MOCK:
+        return GuardedTransport(), GuardedAsyncTransport()
+    if settings.mode is Mode.LIVE:
+        return TeeTransport(copy), TeeAsyncTransport(copy)
+    return None  # record: the recording proxy already sees everything
 
 
 @pytest.fixture
-def nim_http_client(nim_base_url: str, nim_settings: Settings) -> Iterator[httpx.Client]:
+def nim_live_copy(
+    request: pytest.FixtureRequest, nim_test: NimTest, nim_settings: Settings
+) -> Iterator[Recording]:
+    """Live mode: what this test's fixture-built clients exchanged, compared with its cassette at the end."""
+    copy = Recording()
+    yield copy
+    if nim_settings.mode is not Mode.LIVE or not nim_test.path.is_file():
+        return
+    copy.wait_idle(_DRIFT_WAIT_S)
+    try:
+        cassette = load_cassette(nim_test.path, root=_folder(nim_test.marker, nim_settings))
+    except CassetteError:
+        return  # nothing trustworthy to compare with; mock mode reports the broken file
+    lines = describe_drift(cassette.interactions, copy.interactions)
+    if lines:
+        request.node.stash[DRIFT_KEY] = (nim_test.name, lines)
+
+
+@pytest.fixture
+def nim_http_client(
+    nim_base_url: str, nim_settings: Settings, nim_live_copy: Recording
+) -> Iterator[httpx.Client]:
     """An ``httpx.Client`` on ``nim_base_url``; in mock mode it refuses every host but loopback."""
-    transport = GuardedTransport() if nim_settings.mode is Mode.MOCK else None
-    with httpx.Client(base_url=nim_base_url, transport=transport) as client:
+    transports = _transports(nim_settings, nim_live_copy)
+    with httpx.Client(base_url=nim_base_url, transport=transports[0] if transports else None) as client:
         yield client
 
 
 @pytest.fixture
 def chat_nvidia(
-    nim_base_url: str, nim_model: str, nim_settings: Settings
+    nim_base_url: str, nim_model: str, nim_settings: Settings, nim_live_copy: Recording
 ) -> Iterator[Callable[..., ChatNVIDIA]]:
     """A factory: ``chat_nvidia(**overrides)`` returns ``client.ChatNVIDIA`` wired to this test's endpoint.
 
-    In mock mode its HTTP clients carry the network guard. Keyword arguments override any field
+    In mock mode its HTTP clients carry the network guard, in live mode a tee that lets the plugin
+    compare the answers with the cassette. Keyword arguments override any field
     (``chat_nvidia(temperature=0, max_tokens=32)``); clients the factory built are closed afterwards.
     """
     from client import ChatNVIDIA  # lazily: the plugin must load even where the client cannot
@@ -239,13 +282,17 @@ def chat_nvidia(
         options: dict[str, Any] = {"model": nim_model, "base_url": nim_base_url}
         if nim_settings.mode is Mode.MOCK:
             options["api_key"] = None  # a real NVIDIA_API_KEY has no business travelling to the mock
-            sync_client = httpx.Client(transport=GuardedTransport())
-            async_client = httpx.AsyncClient(transport=GuardedAsyncTransport())
+        elif nim_settings.api_key:
+            options["api_key"] = nim_settings.api_key
+        transports = _transports(nim_settings, nim_live_copy)
+        if transports is not None:
+            # An injected client keeps its own timeout: give it the one ChatNVIDIA would have used.
+            timeout = httpx.Timeout(overrides.get("timeout", _CLIENT_TIMEOUT_S))
+            sync_client = httpx.Client(transport=transports[0], timeout=timeout)
+            async_client = httpx.AsyncClient(transport=transports[1], timeout=timeout)
             made.extend((sync_client, async_client))
             options["http_client"] = sync_client
             options["http_async_client"] = async_client
-        elif nim_settings.api_key:
-            options["api_key"] = nim_settings.api_key
         options.update(overrides)
         return ChatNVIDIA(**options)
 

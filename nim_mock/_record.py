@@ -30,7 +30,14 @@ from starlette.routing import Route
 
 from nim_mock.cassette import Event, Interaction, RecordedRequest, RecordedResponse
 
-__all__ = ["EventSplitter", "Recording", "RecordingProxy", "RecordingSink", "create_recording_app"]
+__all__ = [
+    "EventSplitter",
+    "Recording",
+    "RecordingProxy",
+    "RecordingSink",
+    "create_recording_app",
+    "recorded_request",
+]
 
 _HOP_BY_HOP: Final = frozenset(
     {
@@ -150,9 +157,10 @@ def _stored_request_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str
     return {name.lower(): value for name, value in headers if name.lower() not in _NOT_STORED_REQUEST}
 
 
-def _recorded_request(
+def recorded_request(
     method: str, path: str, headers: Iterable[tuple[str, str]], body: bytes
 ) -> RecordedRequest:
+    """A request as a cassette stores it: JSON body parsed, hop-by-hop and noisy headers left out."""
     parsed: object | None = None
     raw: bytes | None = None
     if body:
@@ -202,7 +210,7 @@ class RecordingProxy:
             raise
         query = request.scope.get("query_string", b"").decode("latin-1")
         path = request.scope["path"] + (f"?{query}" if query else "")
-        recorded = _recorded_request(request.method, path, request.headers.items(), body)
+        recorded = recorded_request(request.method, path, request.headers.items(), body)
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
         headers.append(("accept-encoding", "identity"))
         client = httpx.AsyncClient(transport=self._transport, timeout=self._timeout, verify=self._ssl)

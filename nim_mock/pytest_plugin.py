@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator
+from typing import Any
 
 import pytest
 
 from nim_mock._plugin_cassettes import MARKER_HELP
 from nim_mock._plugin_fixtures import (
+    DRIFT_KEY,
     PREFIX_KEY,
-    RECORDED_KEY,
+    RECORDED_PATH_KEY,
     REPORTS_KEY,
     SERVER_KEY,
     SETTINGS_KEY,
@@ -27,6 +29,7 @@ from nim_mock._plugin_fixtures import (
     nim_base_url,
     nim_cassette,
     nim_http_client,
+    nim_live_copy,
     nim_mode,
     nim_model,
     nim_settings,
@@ -41,6 +44,7 @@ __all__ = [
     "nim_base_url",
     "nim_cassette",
     "nim_http_client",
+    "nim_live_copy",
     "nim_mode",
     "nim_model",
     "nim_settings",
@@ -105,6 +109,12 @@ def pytest_runtest_makereport(
     """Keep each phase's report (record mode writes only after a pass) and show mock misses on failure."""
     report = yield
     item.stash.setdefault(REPORTS_KEY, {})[report.when] = report
+    if report.when == "teardown":
+        # user_properties travel with the report, so under xdist they reach the controlling process.
+        if RECORDED_PATH_KEY in item.stash:
+            report.user_properties.append(("nim_recorded", str(item.stash[RECORDED_PATH_KEY])))
+        if DRIFT_KEY in item.stash:
+            report.user_properties.append(("nim_drift", item.stash[DRIFT_KEY]))
     prefix = item.stash.get(PREFIX_KEY, None)
     if report.failed and prefix is not None:
         misses = item.config.stash[SERVER_KEY].mounts.misses(prefix)
@@ -120,9 +130,29 @@ def pytest_runtest_makereport(
     return report
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    recorded = config.stash.get(RECORDED_KEY, [])
+def _gathered(terminalreporter: pytest.TerminalReporter, name: str) -> list[tuple[str, Any]]:
+    """Every (node id, value) a teardown report carried under ``name``; xdist workers' reports included."""
+    found = []
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for key, value in getattr(report, "user_properties", ()):
+                if key == name:
+                    found.append((report.nodeid, value))
+    return sorted(found, key=lambda pair: pair[0])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    recorded = _gathered(terminalreporter, "nim_recorded")
     if recorded:
         terminalreporter.write_sep("-", f"nim-harness recorded {len(recorded)} cassette(s)")
-        for path in recorded:
-            terminalreporter.write_line(str(path))
+        for _, path in recorded:
+            terminalreporter.write_line(path)
+    drift = _gathered(terminalreporter, "nim_drift")
+    if drift:
+        terminalreporter.write_sep(
+            "-", f"nim-harness drift: {len(drift)} live answer(s) differ from their cassette"
+        )
+        for nodeid, (name, lines) in drift:
+            terminalreporter.write_line(f"{nodeid} (cassette {name}):")
+            for line in lines:
+                terminalreporter.write_line(f"    {line}")

@@ -349,6 +349,42 @@ def test_dies(nim_http_client):
     assert not (project.path / "cassettes" / "rec" / "dies.json").exists()
 
 
+def test_live_mode_reports_drift_from_the_cassette(project: pytest.Pytester, upstream: str) -> None:
+    project.makepyfile(
+        test_drift="""
+import pytest
+BODY = {"model": "up/model", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+
+@pytest.mark.nim(cassette="drift/stream")
+def test_stream(nim_http_client):
+    with nim_http_client.stream("POST", "chat/completions", json=BODY) as r:
+        r.read()
+"""
+    )
+    endpoint = f"--nim-endpoint={upstream}/v1"
+    run(project, endpoint, mode="record").assert_outcomes(passed=1)
+    same = run(project, endpoint, mode="live")
+    same.assert_outcomes(passed=1)
+    assert "nim-harness drift" not in same.stdout.str()
+    # Pretend the server used to answer differently: another finish reason, and a field now gone.
+    path = project.path / "cassettes" / "drift" / "stream.json"
+    document = json.loads(path.read_text())
+    events = document["interactions"][0]["response"]["events"]
+    events[-2]["data"]["choices"][0]["finish_reason"] = "length"
+    events[-2]["data"]["system_fingerprint"] = "fp"
+    path.write_text(json.dumps(document))
+    drifted = run(project, endpoint, mode="live")
+    drifted.assert_outcomes(passed=1)
+    drifted.stdout.fnmatch_lines(
+        [
+            "*- nim-harness drift: 1 live answer(s) differ from their cassette -*",
+            "test_drift.py::test_stream (cassette drift/stream):",
+            "    #1 POST /v1/chat/completions: finish reasons: recorded ['length'], live ['stop']",
+            "    #1 POST /v1/chat/completions: no longer sent: system_fingerprint",
+        ]
+    )
+
+
 OUTCOMES_TEST = (
     SHARED_TEST
     + """
