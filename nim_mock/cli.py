@@ -1,13 +1,15 @@
-"""``nim-mock``: serve cassettes as a mock NIM, or list what a cassette folder holds.
+"""``nim-mock``: serve cassettes as a mock NIM, record new ones through a proxy, list or lint them.
 
     nim-mock serve [--cassettes DIR ...] [--host 127.0.0.1] [--port 8000] [--speed S]
                    [--ignore PATH ...] [--error-layout nim|vllm]
+    nim-mock record --upstream URL [--cassettes DIR] [--host 127.0.0.1] [--port 8000] [--redact VALUE ...]
     nim-mock list [DIR ...]
+    nim-mock check [DIR ...] [--tests PATH ...] [--rootdir DIR]
     nim-mock --version
 
 Exit codes: 0 success (Ctrl-C included: stopping the server is the normal way to end it),
-2 bad arguments or a bad cassette (the message says which file, which field and what to do).
-The user never sees a traceback for their own mistakes.
+1 ``check`` found problems, 2 bad arguments or a bad cassette (the message says which file, which
+field and what to do). The user never sees a traceback for their own mistakes.
 """
 
 from __future__ import annotations
@@ -16,25 +18,34 @@ import argparse
 import asyncio
 import logging
 import math
+import os
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 import uvicorn
 
 from nim_mock._app import LOGGER_NAME, create_app, harness_version
+from nim_mock._check import check_folders
 from nim_mock._listing import format_listing
 from nim_mock._nim_errors import ERROR_LAYOUTS
 from nim_mock._persist import bundled_cassettes_dir, load_cassettes
+from nim_mock._record import create_recording_app
+from nim_mock._record_writer import CassetteWriter
 from nim_mock._server import bind_socket, uvicorn_config
 from nim_mock.cassette import Cassette, CassetteError
 
 __all__ = ["build_parser", "main"]
 
 EXIT_OK = 0
+EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
+REDACT_ENV = "NIM_REDACT"
+"""Comma-separated values to redact, as the pytest plugin reads it; the CLI adds them to --redact."""
+API_KEY_ENV = "NVIDIA_API_KEY"
 
 
 def _speed(text: str) -> float:
@@ -101,11 +112,80 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="show what cassette folders hold")
     listing.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="default: the bundled cassettes")
+    _add_record(commands)
+    _add_check(commands)
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Run the CLI; returns the exit code (the console script exits with it)."""
+def _add_record(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    record = commands.add_parser(
+        "record",
+        help="a recording proxy: forward every request to --upstream, write one cassette per exchange",
+        description="Point any OpenAI-compatible client at the printed URL; each finished exchange is "
+        "written, redacted, to --cassettes as <NNNN>-<method>-<path>[-<model>].json. A failed exchange "
+        "(upstream unreachable or dropped mid-stream) writes nothing and is logged. Ctrl-C stops.",
+    )
+    record.add_argument(
+        "--upstream",
+        required=True,
+        metavar="URL",
+        help="the real server's base URL, e.g. http://127.0.0.1:8000/v1",
+    )
+    record.add_argument(
+        "--cassettes",
+        type=Path,
+        default=Path("cassettes"),
+        metavar="DIR",
+        help="where to write (default: cassettes)",
+    )
+    record.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    record.add_argument("--port", type=_port, default=8000, help="port (default: 8000; 0 = any free port)")
+    record.add_argument(
+        "--redact",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="VALUE",
+        help=f"extra values to replace by REDACTED (repeatable; also ${REDACT_ENV}, comma-separated, and "
+        f"${API_KEY_ENV}); keys, Authorization, api-key and cookies are always replaced",
+    )
+
+
+def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = commands.add_parser(
+        "check",
+        help="lint cassettes: format, secrets, unparsable events, timing, and (with --tests) orphans",
+        description="Prints one line per problem (path: field: problem); exits 1 on any, 0 when clean.",
+    )
+    check.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="default: the bundled cassettes")
+    check.add_argument(
+        "--tests",
+        action="extend",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="test files or folders; cassettes none of them uses are reported as orphans",
+    )
+    check.add_argument(
+        "--rootdir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="pytest's rootdir, for the cassette names derived from test paths (default: the current folder)",
+    )
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Run the CLI; returns the exit code (the console script exits with it).
+
+    ``env`` is read only by ``record`` (extra values to redact); it defaults to ``os.environ``.
+    """
     stdout = out or sys.stdout
     stderr = err or sys.stderr
     args = build_parser().parse_args(argv)
@@ -114,12 +194,82 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             cassettes = load_cassettes(args.dirs or [bundled_cassettes_dir()])
             stdout.write(format_listing(cassettes))
             return EXIT_OK
+        if args.command == "check":
+            return _check(args, stdout, stderr)
+        if args.command == "record":
+            return _record(args, stdout, stderr, os.environ if env is None else env)
         return _serve(args, stdout, stderr)
     except CassetteError as error:
         stderr.write(f"nim-mock: {error}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_OK
+
+
+def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    dirs = args.dirs or [bundled_cassettes_dir()]
+    count, problems = check_folders(dirs, args.tests, args.rootdir)
+    for problem in problems:
+        stdout.write(f"{problem}\n")
+    n = len(problems)
+    files = f"{count} cassette{'s' if count != 1 else ''}"
+    stderr.write(f"nim-mock check: {files}, {n or 'no'} problem{'s' if n != 1 else ''}\n")
+    return EXIT_PROBLEMS if problems else EXIT_OK
+
+
+def _upstream_parts(upstream: str) -> tuple[str, str] | None:
+    """(origin, API path) of a base URL, or ``None`` when it is not an http(s) URL."""
+    parts = urlsplit(upstream)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/")
+
+
+def _record(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, env: Mapping[str, str]) -> int:
+    try:
+        parts = _upstream_parts(args.upstream)
+    except ValueError:
+        parts = None
+    if parts is None:
+        stderr.write(
+            f"nim-mock: --upstream {args.upstream!r} is not an http(s) URL; give the server's base URL, "
+            "e.g. http://127.0.0.1:8000/v1\n"
+        )
+        return EXIT_USAGE
+    if args.cassettes.exists() and not args.cassettes.is_dir():
+        stderr.write(
+            f"nim-mock: --cassettes {args.cassettes} is a file; give a folder to write cassettes into\n"
+        )
+        return EXIT_USAGE
+    origin, api_path = parts
+    redact = [*args.redact, *env.get(REDACT_ENV, "").split(","), env.get(API_KEY_ENV, "")]
+
+    def log(line: str) -> None:
+        print(f"nim-mock: {line}", file=stderr, flush=True)
+
+    writer = CassetteWriter(args.cassettes, args.upstream, log, tuple(v.strip() for v in redact if v.strip()))
+    app = create_recording_app(origin, writer)
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as error:
+        stderr.write(f"nim-mock: cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
+        return EXIT_USAGE
+    server = uvicorn.Server(uvicorn_config(app, log_level="warning"))
+    host, port = sock.getsockname()[:2]
+    shown_host = f"[{host}]" if ":" in host else host
+    announce = (
+        f"nim-mock: recording http://{shown_host}:{port}{api_path} -> {origin}{api_path} "
+        f"into {args.cassettes} (Ctrl-C stops)"
+    )
+    try:
+        asyncio.run(_run_until_stopped(server, sock, lambda: print(announce, file=stdout, flush=True)))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    lost = f", {writer.in_flight} cut short by the stop" if writer.in_flight else ""
+    log(f"stopped: {len(writer.written)} written, {len(writer.failed)} failed{lost}")
+    return EXIT_OK
 
 
 def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
