@@ -1,1 +1,32 @@
-"""Plugin tests drive whole pytest runs through ``pytester`` (loaded by the root conftest.py)."""
+"""Plugin tests drive whole pytest runs through ``pytester`` (in-process where possible)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from plugin_upstream import upstream_app
+
+from nim_mock._persist import bundled_cassettes_dir
+from nim_mock._server import RunningServer
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A project with an ini file and the bundled ``chat/plain`` cassette under ``cassettes/``."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    target = pytester.path / "cassettes" / "chat" / "plain.json"
+    target.parent.mkdir(parents=True)
+    shutil.copy(bundled_cassettes_dir() / "chat" / "plain.json", target)
+    return pytester
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    """A slow-streaming upstream on a real loopback socket (see ``plugin_upstream``)."""
+    server = RunningServer(upstream_app(0.25))
+    yield server.start()
+    server.stop()
