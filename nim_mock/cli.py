@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
+import httpx
 import uvicorn
 
 from nim_mock._app import LOGGER_NAME, create_app, harness_version
@@ -217,6 +218,10 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 
+def _not_an_upstream_failure(record: logging.LogRecord) -> bool:
+    return not (record.exc_info and isinstance(record.exc_info[1], httpx.HTTPError))
+
+
 def _upstream_parts(upstream: str) -> tuple[str, str] | None:
     """(origin, API path) of a base URL, or ``None`` when it is not an http(s) URL."""
     parts = urlsplit(upstream)
@@ -255,6 +260,10 @@ def _record(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, env: Mappi
         stderr.write(f"nim-mock: cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
         return EXIT_USAGE
     server = uvicorn.Server(uvicorn_config(app, log_level="warning"))
+    # A dropped upstream is re-raised to cut the client's response short; our FAILED line already
+    # reports it, so uvicorn's traceback for it is noise. Other exceptions keep theirs.
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    uvicorn_errors.addFilter(_not_an_upstream_failure)
     host, port = sock.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host
     announce = (
@@ -266,6 +275,7 @@ def _record(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, env: Mappi
     except KeyboardInterrupt:
         pass
     finally:
+        uvicorn_errors.removeFilter(_not_an_upstream_failure)
         sock.close()
     lost = f", {writer.in_flight} cut short by the stop" if writer.in_flight else ""
     log(f"stopped: {len(writer.written)} written, {len(writer.failed)} failed{lost}")

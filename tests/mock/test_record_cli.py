@@ -1,0 +1,525 @@
+"""``nim-mock record``: the console script as a user runs it, in front of a real uvicorn upstream.
+
+The upstream is a small Starlette app on a loopback port whose stream can be held before its last
+event (a gate the test opens), so "the client sees the first event before the last is sent" is
+shown by order, not by timing. The proxy runs as a subprocess per module (announce line, one log
+line per exchange, Ctrl-C at teardown must exit 0 without a traceback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from nim_mock import create_app, load_cassettes, serve_in_thread
+from nim_mock._check import check_folders
+from nim_mock.cli import main
+
+MODEL = "local/tiny-qwen2"
+LISTED = "hunter2-listed-value"  # passed with --redact: a secret of no recognisable shape
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+    data = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": MODEL,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
+
+
+@dataclass
+class Upstream:
+    """The real server the proxy forwards to; ``gate`` holds its stream before the last event."""
+
+    url: str = ""
+    gate: threading.Event = field(default_factory=threading.Event)
+    served: list[str] = field(default_factory=list)
+
+    def app(self) -> Starlette:
+        async def chat(request: Request) -> Response:
+            body = json.loads(await request.body())
+            if not body.get("stream"):
+                return JSONResponse(
+                    {
+                        "id": "chatcmpl-2",
+                        "object": "chat.completion",
+                        "created": 1,
+                        "model": MODEL,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": "Hi."},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    }
+                )
+            return StreamingResponse(self._stream(), media_type="text/event-stream")
+
+        async def echo(request: Request) -> Response:
+            """Everything the request carried, sent back in the body and a set-cookie header."""
+            received = {
+                "headers": dict(request.headers),
+                "query": request.url.query,
+                "body": (await request.body()).decode("utf-8", "replace"),
+            }
+            cookie = request.headers.get("cookie")
+            return JSONResponse({"echo": received}, headers={"set-cookie": cookie} if cookie else None)
+
+        async def drop(request: Request) -> Response:
+            async def events() -> AsyncIterator[bytes]:
+                yield _chunk({"role": "assistant", "content": ""})
+                yield _chunk({"content": "partial"})
+                await asyncio.sleep(0.05)
+                raise ConnectionAbortedError("upstream dies mid-stream (on purpose)")
+
+            return StreamingResponse(events(), media_type="text/event-stream")
+
+        async def leaky(request: Request) -> Response:
+            return JSONResponse({"cookie": "session=f00dfeed1234abcd"})
+
+        async def models(request: Request) -> Response:
+            return JSONResponse(
+                {"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "me"}]}
+            )
+
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", chat, methods=["POST"]),
+                Route("/v1/echo", echo, methods=["POST", "GET"]),
+                Route("/v1/drop", drop, methods=["POST"]),
+                Route("/v1/leaky", leaky),
+                Route("/v1/models", models),
+            ]
+        )
+
+    async def _stream(self) -> AsyncIterator[bytes]:
+        yield _chunk({"role": "assistant", "content": ""})
+        for word in ("Hello", " from", " upstream"):
+            yield _chunk({"content": word})
+        await asyncio.to_thread(self.gate.wait, 10.0)  # the last event waits for the test
+        self.served.append("last event sent")
+        yield _chunk({"content": ""}, "stop")
+        yield b"data: [DONE]\n\n"
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).parent / "nim-mock"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("nim-mock")
+    return [found] if found else [sys.executable, "-m", "nim_mock.cli"]
+
+
+@dataclass
+class Proxy:
+    process: subprocess.Popen[str]
+    url: str
+    folder: Path
+    lines: queue.Queue[str] = field(default_factory=queue.Queue)
+    seen: list[str] = field(default_factory=list)
+
+    def files(self) -> set[Path]:
+        return set(self.folder.rglob("*"))
+
+    def next_line(self, timeout: float = 10.0) -> str:
+        line = self.lines.get(timeout=timeout)
+        self.seen.append(line)
+        return line
+
+
+def _start_proxy(upstream: str, folder: Path, *extra: str) -> Proxy:
+    env = {k: v for k, v in os.environ.items() if k not in ("NVIDIA_API_KEY", "NIM_REDACT")}
+    process = subprocess.Popen(
+        [*_command(), "record", "--upstream", upstream, "--cassettes", str(folder), "--port", "0", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    banner = process.stdout.readline()
+    found = re.search(r"recording (http://127\.0\.0\.1:\d+/v1) -> ", banner)
+    if not found:
+        process.kill()
+        raise AssertionError(f"no banner: {banner!r} {process.stderr.read()!r}")
+    proxy = Proxy(process, found.group(1), folder)
+    stderr = process.stderr
+
+    def pump() -> None:
+        for line in stderr:
+            proxy.lines.put(line.rstrip("\n"))
+
+    threading.Thread(target=pump, daemon=True).start()
+    return proxy
+
+
+def _stop(proxy: Proxy) -> str:
+    """Ctrl-C, as a user stops it: exit 0, no traceback; returns the rest of its log."""
+    proxy.process.send_signal(signal.SIGINT)
+    assert proxy.process.wait(timeout=10) == 0
+    time.sleep(0.05)
+    rest = []
+    while not proxy.lines.empty():
+        rest.append(proxy.lines.get())
+    log = "\n".join([*proxy.seen, *rest])
+    assert "Traceback" not in log
+    return log
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[Upstream]:
+    server = Upstream()
+    server.gate.set()
+    with serve_in_thread(server.app()) as url:
+        server.url = url
+        yield server
+
+
+@pytest.fixture(scope="module")
+def proxy(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+    running = _start_proxy(upstream.url + "/v1", tmp_path_factory.mktemp("recorded"), "--redact", LISTED)
+    yield running
+    log = _stop(running)
+    assert re.search(r"stopped: \d+ written, \d+ failed", log)
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=10.0) as client:
+        yield client
+
+
+def _chat(stream: bool = True, content: str = "Hi") -> dict[str, Any]:
+    return {"model": MODEL, "messages": [{"role": "user", "content": content}], "stream": stream}
+
+
+def test_the_first_event_reaches_the_client_before_the_upstream_sends_the_last(
+    proxy: Proxy, upstream: Upstream, http: httpx.Client
+) -> None:
+    upstream.gate.clear()
+    try:
+        received: list[bytes] = []
+        with http.stream("POST", proxy.url + "/chat/completions", json=_chat()) as response:
+            chunks = response.iter_bytes()
+            while b"Hello" not in b"".join(received):
+                received.append(next(chunks))
+            assert upstream.served == []  # the upstream is still holding its last event
+            upstream.gate.set()
+            received.extend(chunks)
+    finally:
+        upstream.gate.set()
+    assert upstream.served == ["last event sent"]
+    assert b"".join(received).endswith(b"data: [DONE]\n\n")
+    line = proxy.next_line()
+    assert re.fullmatch(
+        r"nim-mock: POST /v1/chat/completions 200, 6 events, first [\d.]+ ms, last [\d.]+ ms: wrote .*\.json",
+        line,
+    )
+    path = Path(line.rsplit("wrote ", 1)[1])
+    assert path.name.endswith("-post-v1-chat-completions-local-tiny-qwen2.json")
+    events = (
+        next(c for c in load_cassettes([proxy.folder]) if c.name == path.stem).interactions[0].response.events
+    )
+    assert events is not None
+    assert b"".join(e.raw for e in events) == b"".join(received)  # byte for byte, as relayed
+    assert [e.t_ms for e in events] == sorted(e.t_ms for e in events)
+
+
+def test_each_exchange_gets_its_own_file_and_log_line_and_replays(proxy: Proxy, http: httpx.Client) -> None:
+    before = proxy.files()
+    plain = http.post(proxy.url + "/chat/completions", json=_chat(stream=False, content="plain please"))
+    listing = http.get(proxy.url + "/models")
+    assert (plain.status_code, listing.status_code) == (200, 200)
+    first, second = proxy.next_line(), proxy.next_line()
+    assert re.fullmatch(
+        r"nim-mock: POST /v1/chat/completions 200, \d+ bytes, headers at [\d.]+ ms: wrote .*", first
+    )
+    assert re.fullmatch(r"nim-mock: GET /v1/models 200, \d+ bytes, headers at [\d.]+ ms: wrote .*", second)
+    new = sorted(p.name for p in proxy.files() - before)
+    assert len(new) == 2
+    assert re.fullmatch(r"\d{4}-post-v1-chat-completions-local-tiny-qwen2\.json", new[0])
+    assert re.fullmatch(r"\d{4}-get-v1-models\.json", new[1])
+    assert int(new[1][:4]) == int(new[0][:4]) + 1
+    # what was recorded is what `nim-mock serve` replays
+    with serve_in_thread(create_app(load_cassettes([proxy.folder]))) as mock:
+        replayed = http.post(mock + "/v1/chat/completions", json=_chat(stream=False, content="plain please"))
+        assert replayed.content == plain.content
+        assert http.get(mock + "/v1/models").content == listing.content
+
+
+def test_an_existing_cassette_is_never_overwritten(
+    upstream: Upstream, tmp_path: Path, http: httpx.Client
+) -> None:
+    taken = tmp_path / "0001-get-v1-models.json"
+    taken.write_text("not mine")
+    proxy = _start_proxy(upstream.url + "/v1", tmp_path)
+    try:
+        assert http.get(proxy.url + "/models").status_code == 200
+        assert proxy.next_line().endswith("0002-get-v1-models.json")
+    finally:
+        log = _stop(proxy)
+    assert taken.read_text() == "not mine"
+    assert "stopped: 1 written, 0 failed" in log
+
+
+def test_openai_sdk_and_chat_nvidia_record_through_the_proxy(proxy: Proxy) -> None:
+    from client import ChatNVIDIA
+
+    sdk = openai.OpenAI(base_url=proxy.url, api_key="local-key-not-a-secret-shape-1234", max_retries=0)
+    words = [
+        c.choices[0].delta.content
+        for c in sdk.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "sdk"}], stream=True
+        )
+        if c.choices
+    ]
+    assert "".join(w or "" for w in words) == "Hello from upstream"
+    assert ": wrote " in proxy.next_line()
+    llm = ChatNVIDIA(
+        model=MODEL, base_url=proxy.url, api_key="local-key-not-a-secret-shape-1234", max_retries=0
+    )
+    assert llm.invoke("nvidia").content == "Hi."
+    written = proxy.next_line()
+    assert ": wrote " in written
+    # the key the clients sent has no known shape, yet it never reaches disk
+    for path in proxy.folder.glob("*.json"):
+        assert "local-key-not-a-secret-shape-1234" not in path.read_text()
+
+
+# -- secrets ---------------------------------------------------------------------------------------
+
+token = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=16, max_size=40)
+
+
+@st.composite
+def secrets_request(draw: st.DrawFn) -> tuple[dict[str, str], str, dict[str, Any], list[str]]:
+    """Headers, a query and a body carrying fake keys, and the secret strings that must not be stored."""
+    nvapi = "nvapi-" + draw(token)
+    bearer = draw(token)
+    api_key = draw(token)
+    cookie = draw(token)
+    query_key = draw(token)
+    headers: dict[str, str] = {}
+    secret_values = [nvapi]
+    if draw(st.booleans()):
+        headers["authorization"] = f"Bearer {bearer}"
+        secret_values.append(bearer)
+    if draw(st.booleans()):
+        headers["api-key"] = api_key
+        secret_values.append(api_key)
+    if draw(st.booleans()):
+        headers["cookie"] = f"session={cookie}"
+        secret_values.append(cookie)
+    where = draw(st.sampled_from(["header", "body", "query", "key"]))
+    listed_in = draw(st.sampled_from(["header", "body"]))
+    headers[draw(st.sampled_from(["x-note", "x-trace"]))] = (
+        f"id {nvapi}" if where == "header" else "plain"
+    ) + (f" {LISTED}" if listed_in == "header" else "")
+    text = draw(st.text(max_size=20))
+    body: dict[str, Any] = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": text + (f" use {nvapi}" if where == "body" else "")}],
+        "note": LISTED if listed_in == "body" else "none",
+    }
+    if where == "key":
+        body[nvapi] = "a key as a key"
+    query = f"api_key={query_key}&token={nvapi if where == 'query' else 'x'}"
+    secret_values.append(query_key)
+    return headers, query, body, [*secret_values, LISTED]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=secrets_request())
+def test_fake_keys_never_reach_disk(proxy: Proxy, case: Any) -> None:
+    headers, query, body, secret_values = case
+    before = proxy.files()
+    with httpx.Client(timeout=10.0) as http:  # fresh: no cookie jar carried over from another example
+        response = http.post(f"{proxy.url}/echo?{query}", headers=headers, json=body)
+    assert response.status_code == 200
+    line = proxy.next_line()
+    assert ": wrote " in line, line
+    new = proxy.files() - before
+    assert len(new) == 1
+    stored = next(iter(new)).read_bytes()
+    for value in secret_values:
+        for form in (value, json.dumps(value)[1:-1]):
+            assert form.encode() not in stored, f"{form!r} reached disk"
+    assert b"REDACTED" in stored
+
+
+def test_a_secret_that_survives_redaction_is_refused_and_nothing_written(
+    proxy: Proxy, http: httpx.Client
+) -> None:
+    before = proxy.files()
+    assert http.get(proxy.url + "/leaky").status_code == 200  # the client still gets its answer
+    line = proxy.next_line()
+    assert "GET /v1/leaky 200" in line
+    assert "NOT WRITTEN" in line
+    assert "cookie header" in line
+    assert "f00dfeed1234abcd" not in line
+    assert proxy.files() == before
+
+
+# -- failures leave no file --------------------------------------------------------------------------
+
+
+def test_an_upstream_dropping_mid_stream_leaves_no_file(proxy: Proxy, http: httpx.Client) -> None:
+    before = proxy.files()
+    with pytest.raises(httpx.HTTPError), http.stream("POST", proxy.url + "/drop", json=_chat()) as response:
+        for _ in response.iter_bytes():
+            pass
+    line = proxy.next_line()
+    assert line.startswith("nim-mock: FAILED POST ")
+    assert "/v1/drop: the upstream dropped the response mid-way" in line
+    assert line.endswith("; nothing recorded")
+    assert proxy.files() == before  # no cassette, no temporary file
+
+
+UPSTREAM_SCRIPT = """
+import socket, sys, time
+sock = socket.create_server(("127.0.0.1", 0))
+print(sock.getsockname()[1], flush=True)
+conn, _ = sock.accept()
+conn.recv(65536)
+conn.sendall(b"HTTP/1.1 200 OK\\r\\ncontent-type: text/event-stream\\r\\n")
+conn.sendall(b"transfer-encoding: chunked\\r\\n\\r\\n")
+event = b'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\\n\\n'
+conn.sendall(b"%x\\r\\n%s\\r\\n" % (len(event), event))
+time.sleep(60)
+"""
+
+
+def _read_killing_after_first_event(http: httpx.Client, url: str, server: subprocess.Popen[str]) -> None:
+    with http.stream("POST", url, json=_chat()) as response:
+        chunks = response.iter_bytes()
+        assert b'"content":"a"' in next(chunks)
+        server.kill()  # the upstream process dies mid-stream
+        for _ in chunks:
+            pass
+
+
+def test_a_killed_upstream_process_leaves_no_file(tmp_path: Path, http: httpx.Client) -> None:
+    script = tmp_path / "upstream.py"
+    script.write_text(UPSTREAM_SCRIPT)
+    server = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        folder = tmp_path / "out"
+        proxy = _start_proxy(f"http://127.0.0.1:{port}/v1", folder)
+        try:
+            with pytest.raises(httpx.HTTPError):
+                _read_killing_after_first_event(http, proxy.url + "/chat/completions", server)
+            line = proxy.next_line()
+            assert line.startswith("nim-mock: FAILED POST ")
+            assert "nothing recorded" in line
+        finally:
+            log = _stop(proxy)
+        assert "stopped: 0 written, 1 failed" in log
+        assert not folder.exists() or list(folder.rglob("*")) == []
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_an_unreachable_upstream_gets_a_502_and_no_file(tmp_path: Path, http: httpx.Client) -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    proxy = _start_proxy(f"http://127.0.0.1:{port}/v1", tmp_path / "out")
+    try:
+        answer = http.get(proxy.url + "/models")
+        assert answer.status_code == 502
+        assert "upstream unreachable" in answer.json()["error"]["message"]
+        assert "upstream unreachable" in proxy.next_line()
+    finally:
+        _stop(proxy)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_written_cassettes_pass_check(proxy: Proxy, http: httpx.Client) -> None:
+    http.post(proxy.url + "/chat/completions", json=_chat())
+    proxy.next_line()
+    count, problems = check_folders([proxy.folder])
+    assert count >= 1
+    assert problems == []
+
+
+# -- usage errors ----------------------------------------------------------------------------------
+
+
+def _run(argv: list[str]) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, out=out, err=err, env={})
+    assert out.getvalue() == ""
+    return code, err.getvalue()
+
+
+def test_an_upstream_that_is_not_a_url_exits_2(tmp_path: Path) -> None:
+    for bad in ("localhost:8000", "ftp://host/v1", "http://"):
+        code, err = _run(["record", "--upstream", bad, "--cassettes", str(tmp_path)])
+        assert code == 2
+        assert "is not an http(s) URL" in err
+
+
+def test_a_file_as_the_cassette_folder_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    code, err = _run(["record", "--upstream", "http://127.0.0.1:9/v1", "--cassettes", str(tmp_path / "file")])
+    assert code == 2
+    assert "give a folder" in err
+
+
+def test_a_port_in_use_exits_2(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        code, err = _run(
+            [
+                "record",
+                "--upstream",
+                "http://127.0.0.1:9/v1",
+                "--cassettes",
+                str(tmp_path),
+                "--port",
+                str(port),
+            ]
+        )
+    assert code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_upstream_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["record"])
+    assert exited.value.code == 2
+    assert "--upstream" in capsys.readouterr().err
