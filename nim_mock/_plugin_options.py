@@ -94,6 +94,14 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         "replay pace in mock mode: 0 sends every event at once (default), 1 keeps the recorded timing.",
     ),
     OptionSpec(
+        "missing",
+        "--nim-missing",
+        "nim_missing",
+        ("NIM_MISSING",),
+        "what a mock-mode test without a cassette does: fail (default) or skip (for a run on a folder "
+        "freshly recorded from a server that could not answer every test).",
+    ),
+    OptionSpec(
         "model",
         "--nim-model",
         "nim_model",
@@ -118,6 +126,7 @@ class Settings:
     cassettes: Path = Path("cassettes")
     speed: float = 0.0
     model: str | None = None
+    skip_missing: bool = False
     api_key: str | None = None
     redact: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -172,6 +181,13 @@ def _parse_mode(value: str, origin: str) -> Mode:
         raise SettingsError(f"{origin}: unknown mode {value!r}; use one of: {valid}") from None
 
 
+def _parse_missing(value: str, origin: str) -> bool:
+    choice = value.strip().lower()
+    if choice not in ("fail", "skip"):
+        raise SettingsError(f"{origin}: {value!r} is not a choice; use fail or skip")
+    return choice == "skip"
+
+
 def _parse_speed(value: str, origin: str) -> float:
     try:
         speed = float(value)
@@ -224,6 +240,7 @@ def resolve_settings(
     endpoint = _parse_endpoint(*picked["endpoint"]) if "endpoint" in picked else None
     speed = _parse_speed(*picked["speed"]) if "speed" in picked else 0.0
     model = picked["model"][0].strip() if "model" in picked else None
+    skip_missing = _parse_missing(*picked["missing"]) if "missing" in picked else False
 
     if "cassettes" in picked:
         raw, origin = picked["cassettes"]
@@ -244,6 +261,7 @@ def resolve_settings(
         cassettes=cassettes,
         speed=speed,
         model=model or None,
+        skip_missing=skip_missing,
         api_key=api_key,
         redact=tuple(dict.fromkeys(redact)),
         sources=sources,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from langchain_core.messages import AIMessage, BaseMessage
 
 WEATHER_TOOL: dict[str, Any] = {
@@ -77,3 +78,18 @@ def assert_json_object(text: Any, *keys: str) -> dict[str, Any]:
     assert isinstance(value, dict)
     assert set(keys) <= set(value)
     return value
+
+
+def require(honoured: bool, nim_mode: str, what: str) -> None:
+    """A request option the answer shows the server honoured.
+
+    In mock mode the cassette recorded a server that honours it, so a miss here is a client bug and
+    fails. Against a real server (live, record) it skips, naming what that server does instead:
+    the suite then tells "this server lacks X" apart from "the client broke X", and record mode
+    never overwrites a cassette with an answer that lacks the feature.
+    """
+    if honoured:
+        return
+    if nim_mode == "mock":
+        pytest.fail(f"the cassette's answer should show that the server {what}")
+    pytest.skip(f"the live server does not honour this: it {what}")

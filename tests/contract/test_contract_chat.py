@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from contract_checks import assert_text_answer, assert_usage
+from contract_checks import assert_text_answer, assert_usage, require
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 
@@ -57,9 +57,13 @@ def test_system_prompt_and_multi_turn(chat_nvidia) -> None:
 
 
 @pytest.mark.nim(cassette="chat/length")
-def test_length_finish(chat_nvidia) -> None:
+def test_length_finish(chat_nvidia, nim_mode) -> None:
     llm = chat_nvidia(temperature=0.5, max_tokens=16, top_p=0.7)
     answer = llm.invoke("Write a short story about a robot who learns to paint.")
+    finish = answer.response_metadata.get("finish_reason")
+    require(
+        finish == "length", nim_mode, f"stopped by itself before max_tokens=16 (finish_reason {finish!r})"
+    )
     assert_text_answer(answer, finish="length")
     assert answer.usage_metadata is not None
     assert answer.usage_metadata["output_tokens"] == 16
@@ -77,10 +81,11 @@ def test_stop_sequence(chat_nvidia) -> None:
 
 
 @pytest.mark.nim(cassette="chat/n2")
-def test_n_choices(chat_nvidia) -> None:
+def test_n_choices(chat_nvidia, nim_mode) -> None:
     llm = chat_nvidia(temperature=0.9, max_tokens=64, n=2)
     result = llm.generate([[HumanMessage("Suggest a name for a pet hedgehog.")]])
     generations = result.generations[0]
+    require(len(generations) > 1, nim_mode, f"answered n=2 with {len(generations)} choice(s)")
     assert len(generations) == 2
     for generation in generations:
         assert isinstance(generation.text, str)
@@ -88,10 +93,11 @@ def test_n_choices(chat_nvidia) -> None:
 
 
 @pytest.mark.nim(cassette="chat/logprobs")
-def test_logprobs(chat_nvidia) -> None:
+def test_logprobs(chat_nvidia, nim_mode) -> None:
     llm = chat_nvidia(max_tokens=32, logprobs=True, top_logprobs=2)
     answer = llm.invoke("What is the capital of Australia? Answer in one short sentence.", temperature=0)
     assert_text_answer(answer)
+    require(bool(answer.response_metadata.get("logprobs")), nim_mode, "sent no logprobs when asked for them")
     content = answer.response_metadata["logprobs"]["content"]
     assert content
     for token in content:

@@ -19,7 +19,9 @@ VALUES = {
     "cassettes": ["one", "two", "three"],
     "speed": ["0", "0.5", "2"],
     "model": ["org/a", "org/b", "org/c"],
+    "missing": ["fail", "skip", "SKIP"],
 }
+FIELDS = {"missing": "skip_missing"}
 
 
 def resolve(cli=None, env=None, ini=None, **kw) -> Settings:
@@ -27,13 +29,15 @@ def resolve(cli=None, env=None, ini=None, **kw) -> Settings:
 
 
 def field_value(settings: Settings, key: str) -> object:
-    value = getattr(settings, key)
+    value = getattr(settings, FIELDS.get(key, key))
     return value.value if isinstance(value, Mode) else value
 
 
 def expected(key: str, raw: str, layer: str) -> object:
     if key == "speed":
         return float(raw)
+    if key == "missing":
+        return raw.lower() == "skip"
     if key == "cassettes":
         return (INI if layer == "ini" else HERE) / raw
     return raw
@@ -143,3 +147,8 @@ def test_describe_live_names_the_endpoint_source() -> None:
         "nim-harness: mode=live (--nim-mode), endpoint=http://x:1/v1 ($NIM_ENDPOINT), "
         "model=org/m ($NIM_MODEL)"
     )
+
+
+def test_bad_missing_choice() -> None:
+    with pytest.raises(SettingsError, match=r"\$NIM_MISSING: 'ignore' is not a choice; use fail or skip"):
+        resolve(env={"NIM_MISSING": "ignore"})

@@ -57,6 +57,15 @@ def test_a_missing_cassette_fails_with_its_path_and_the_record_command(project: 
     )
 
 
+def test_a_missing_cassette_can_skip_instead(project: pytest.Pytester) -> None:
+    project.makepyfile(test_missing="def test_it(nim_base_url):\n    pass\n")
+    result = run(project, "--nim-missing=skip", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        ["SKIPPED*nim-harness: no cassette for this test; looked for */test_it.json Record*"]
+    )
+
+
 def test_a_miss_shows_the_mock_diff_and_the_record_command(project: pytest.Pytester) -> None:
     project.makepyfile(
         test_miss=SHARED_TEST
