@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import unquote_plus
 
 from nim_mock._secrets import SECRET_PATTERN, SENSITIVE_HEADERS, secret_in_text
 from nim_mock.cassette import Cassette, Event, Interaction, RecordedRequest, RecordedResponse
@@ -91,15 +91,20 @@ class Redactor:
         return value
 
     def path(self, path: str) -> str:
-        """A request path with its query's credential parameters masked and other secrets replaced."""
+        """A request path with its query's credential parameters masked and other secrets replaced.
+
+        The query is edited pair by pair, never re-encoded: the mock matches paths as recorded, so
+        ``a%20b`` must not come back as ``a+b``.
+        """
         base, sep, query = path.partition("?")
         if not sep:
             return self.text(base)
-        pairs = [
-            (name, MASK if name.lower() in SECRET_FIELDS or name.lower() in ("key", "token") else val)
-            for name, val in parse_qsl(query, keep_blank_values=True)
-        ]
-        return self.text(base) + "?" + self.text(urlencode(pairs, safe="/:,"))
+        pairs = []
+        for pair in query.split("&"):
+            name, equals, _ = pair.partition("=")
+            secret = unquote_plus(name).lower() in (*SECRET_FIELDS, "key", "token")
+            pairs.append(f"{name}={MASK}" if secret and equals else pair)
+        return self.text(base) + "?" + self.text("&".join(pairs))
 
     def header_value(self, name: str, value: str) -> str:
         return MASK if name.lower() in SENSITIVE_HEADERS else self.text(value)

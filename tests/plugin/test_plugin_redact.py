@@ -122,3 +122,11 @@ def test_a_redacted_recording_loads_back(tmp_path: Path) -> None:
     save_cassette(cassette, tmp_path / "redact" / "case.json")
     loaded = load_cassette(tmp_path / "redact" / "case.json", root=tmp_path)
     assert loaded.interactions == cassette.interactions
+
+
+def test_a_query_keeps_its_encoding() -> None:
+    redactor = Redactor()
+    assert redactor.path("/v1/x?q=a%20b+c&api_key=abc&empty&token=t%2F") == (
+        f"/v1/x?q=a%20b+c&api_key={MASK}&empty&token={MASK}"
+    )
+    assert redactor.path("/v1/models") == "/v1/models"
