@@ -78,12 +78,16 @@ def test_stream_framing_changes_are_reported() -> None:
     ]
 
 
-def test_status_and_exchange_count() -> None:
+def test_status_and_cyclic_order() -> None:
     failed = Interaction(REQUEST, RecordedResponse(404, body=b"{}"))
     assert describe_drift([body(), body()], [failed]) == [
-        "the cassette holds 2 exchange(s), the live run made 1",
         "#1 POST /v1/chat/completions: status: recorded 200, live 404",
     ]
+    # A shared cassette replays cyclically; so is it compared.
+    assert describe_drift([body()], [body(), body(), failed]) == [
+        "#3 POST /v1/chat/completions: status: recorded 200, live 404",
+    ]
+    assert describe_drift([], [body()]) == []
 
 
 SSE = b'data: {"choices":[{"delta":{"content":"a"}}]}\n\ndata: [DONE]\n\n'
