@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ from starlette.routing import Route
 
 from nim_mock import create_app, load_cassettes, serve_in_thread
 from nim_mock._check import check_folders
+from nim_mock._record import create_recording_app
+from nim_mock._record_writer import CassetteWriter
 from nim_mock.cli import main
 
 MODEL = "local/tiny-qwen2"
@@ -278,19 +281,28 @@ def test_each_exchange_gets_its_own_file_and_log_line_and_replays(proxy: Proxy, 
         assert http.get(mock + "/v1/models").content == listing.content
 
 
+@contextmanager
+def _in_process(upstream_url: str, folder: Path) -> Iterator[tuple[str, CassetteWriter, list[str]]]:
+    """What ``nim-mock record`` runs (the writer behind the recording app) without a process start:
+    the console script itself is covered by the module's ``proxy``; these tests need a fresh folder
+    or upstream each, and a subprocess apiece would cost a second of interpreter start-up."""
+    lines: list[str] = []
+    writer = CassetteWriter(folder, upstream_url, lines.append)
+    origin, _, api = upstream_url.rpartition("/")
+    with serve_in_thread(create_recording_app(origin, writer)) as base:
+        yield f"{base}/{api}", writer, lines
+
+
 def test_an_existing_cassette_is_never_overwritten(
     upstream: Upstream, tmp_path: Path, http: httpx.Client
 ) -> None:
     taken = tmp_path / "0001-get-v1-models.json"
     taken.write_text("not mine")
-    proxy = _start_proxy(upstream.url + "/v1", tmp_path)
-    try:
-        assert http.get(proxy.url + "/models").status_code == 200
-        assert proxy.next_line().endswith("0002-get-v1-models.json")
-    finally:
-        log = _stop(proxy)
+    with _in_process(upstream.url + "/v1", tmp_path) as (url, writer, lines):
+        assert http.get(url + "/models").status_code == 200
+    assert lines[0].endswith("0002-get-v1-models.json")
+    assert writer.written == [tmp_path / "0002-get-v1-models.json"]
     assert taken.read_text() == "not mine"
-    assert "stopped: 1 written, 0 failed" in log
 
 
 def test_openai_sdk_and_chat_nvidia_record_through_the_proxy(proxy: Proxy) -> None:
@@ -437,17 +449,17 @@ def test_a_killed_upstream_process_leaves_no_file(tmp_path: Path, http: httpx.Cl
         assert server.stdout is not None
         port = int(server.stdout.readline())
         folder = tmp_path / "out"
-        proxy = _start_proxy(f"http://127.0.0.1:{port}/v1", folder)
-        try:
+        with _in_process(f"http://127.0.0.1:{port}/v1", folder) as (url, writer, lines):
             with pytest.raises(httpx.HTTPError):
-                _read_killing_after_first_event(http, proxy.url + "/chat/completions", server)
-            line = proxy.next_line()
-            assert line.startswith("nim-mock: FAILED POST ")
-            assert "nothing recorded" in line
-        finally:
-            log = _stop(proxy)
-        assert "stopped: 0 written, 1 failed" in log
-        assert not folder.exists() or list(folder.rglob("*")) == []
+                _read_killing_after_first_event(http, url + "/chat/completions", server)
+            assert writer.in_flight == 0
+        assert len(lines) == 1
+        assert lines[0].startswith(
+            f"FAILED POST http://127.0.0.1:{port}/v1/chat/completions: the upstream dropped"
+        )
+        assert lines[0].endswith("nothing recorded")
+        assert (writer.written, len(writer.failed)) == ([], 1)
+        assert not folder.exists()
     finally:
         server.kill()
         server.wait()
@@ -457,14 +469,13 @@ def test_an_unreachable_upstream_gets_a_502_and_no_file(tmp_path: Path, http: ht
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    proxy = _start_proxy(f"http://127.0.0.1:{port}/v1", tmp_path / "out")
-    try:
-        answer = http.get(proxy.url + "/models")
-        assert answer.status_code == 502
-        assert "upstream unreachable" in answer.json()["error"]["message"]
-        assert "upstream unreachable" in proxy.next_line()
-    finally:
-        _stop(proxy)
+    with _in_process(f"http://127.0.0.1:{port}/v1", tmp_path / "out") as (url, writer, lines):
+        answer = http.get(url + "/models")
+    assert answer.status_code == 502
+    assert "upstream unreachable" in answer.json()["error"]["message"]
+    assert len(lines) == 1
+    assert "upstream unreachable" in lines[0]
+    assert writer.written == []
     assert not (tmp_path / "out").exists()
 
 
