@@ -11,7 +11,12 @@ from plugin_upstream import upstream_app
 from nim_mock._persist import bundled_cassettes_dir
 from nim_mock._server import RunningServer
 
-pytest_plugins = ["pytester"]
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest refuses ``pytest_plugins`` outside the rootdir's conftest, and the rootdir's conftest is
+    # not this area's file: load pytester when this folder's tests are collected instead.
+    if not config.pluginmanager.has_plugin("pytester"):
+        config.pluginmanager.import_plugin("pytester")
 
 
 @pytest.fixture

@@ -27,11 +27,11 @@ def test_plain(nim_http_client, nim_mode, nim_model, nim_cassette, nim_base_url)
 
 
 def test_a_derived_cassette_name_comes_from_module_and_test(project: pytest.Pytester) -> None:
-    derived = project.path / "cassettes" / "test_derived" / "TestGroup.test_it[one].json"
+    derived = project.path / "cassettes" / "test_inner_derived" / "TestGroup.test_it[one].json"
     derived.parent.mkdir(parents=True)
     shutil.copy(project.path / "cassettes" / "chat" / "plain.json", derived)
     project.makepyfile(
-        test_derived=SHARED_TEST
+        test_inner_derived=SHARED_TEST
         + """
 class TestGroup:
     @pytest.mark.parametrize("n", ["one"])
@@ -44,21 +44,21 @@ class TestGroup:
 
 
 def test_a_missing_cassette_fails_with_its_path_and_the_record_command(project: pytest.Pytester) -> None:
-    project.makepyfile(test_missing="def test_it(nim_base_url):\n    pass\n")
+    project.makepyfile(test_inner_missing="def test_it(nim_base_url):\n    pass\n")
     result = run(project)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*nim-harness: no cassette for this test; looked for */cassettes/test_missing/test_it.json",
+            "*nim-harness: no cassette for this test; looked for */cassettes/test_inner_missing/test_it.json",
             "*Record it against a real endpoint with:",
-            "*pytest test_missing.py::test_it --nim-mode=record --nim-endpoint=http://localhost:8000/v1"
+            "*pytest test_inner_missing.py::test_it --nim-mode=record --nim-endpoint=http://localhost:8000/v1"
             " --nim-cassettes=*/cassettes",
         ]
     )
 
 
 def test_a_missing_cassette_can_skip_instead(project: pytest.Pytester) -> None:
-    project.makepyfile(test_missing="def test_it(nim_base_url):\n    pass\n")
+    project.makepyfile(test_inner_missing="def test_it(nim_base_url):\n    pass\n")
     result = run(project, "--nim-missing=skip", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(
@@ -68,7 +68,7 @@ def test_a_missing_cassette_can_skip_instead(project: pytest.Pytester) -> None:
 
 def test_a_miss_shows_the_mock_diff_and_the_record_command(project: pytest.Pytester) -> None:
     project.makepyfile(
-        test_miss=SHARED_TEST
+        test_inner_miss=SHARED_TEST
         + """
 @pytest.mark.nim(cassette="chat/plain")
 def test_other_temperature(nim_http_client):
@@ -84,7 +84,7 @@ def test_other_temperature(nim_http_client):
             "no recorded interaction matches POST /v1/chat/completions.*differs at: temperature: "
             "recorded 0.2, sent 0.9*",
             "Re-record this test's cassette with:",
-            "*pytest test_miss.py::test_other_temperature --nim-mode=record *",
+            "*pytest test_inner_miss.py::test_other_temperature --nim-mode=record *",
         ]
     )
 

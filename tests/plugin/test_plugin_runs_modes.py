@@ -50,7 +50,7 @@ def test_failing(nim_http_client):
 
 
 def test_record_then_replay(project: pytest.Pytester, upstream: str) -> None:
-    project.makepyfile(test_rec=RECORDED_TEST % {"key": KEY})
+    project.makepyfile(test_inner_rec=RECORDED_TEST % {"key": KEY})
     recorded = run(project, f"--nim-endpoint={upstream}/v1", mode="record")
     recorded.assert_outcomes(passed=1, failed=1)
     recorded.stdout.fnmatch_lines(["*nim-harness recorded 1 cassette(s)*", "*cassettes/rec/stream.json"])
@@ -95,7 +95,7 @@ def test_dies(nim_http_client):
 
 def test_live_mode_reports_drift_from_the_cassette(project: pytest.Pytester, upstream: str) -> None:
     project.makepyfile(
-        test_drift="""
+        test_inner_drift="""
 import pytest
 BODY = {"model": "up/model", "messages": [{"role": "user", "content": "hi"}], "stream": True}
 
@@ -122,7 +122,7 @@ def test_stream(nim_http_client):
     drifted.stdout.fnmatch_lines(
         [
             "*- nim-harness drift: 1 live answer(s) differ from their cassette -*",
-            "test_drift.py::test_stream (cassette drift/stream):",
+            "test_inner_drift.py::test_stream (cassette drift/stream):",
             "    #1 POST /v1/chat/completions: finish reasons: recorded ['length'], live ['stop']",
             "    #1 POST /v1/chat/completions: no longer sent: system_fingerprint",
         ]
@@ -157,7 +157,7 @@ LEAN = [
 
 
 def test_xdist_gives_the_same_outcomes_as_a_serial_run(project: pytest.Pytester) -> None:
-    project.makepyfile(test_outcomes=OUTCOMES_TEST)
+    project.makepyfile(test_inner_outcomes=OUTCOMES_TEST)
     serial = run(project).parseoutcomes()
     parallel = run(project, "-n", "2", *LEAN).parseoutcomes()
     assert serial == {"passed": 5, "failed": 1, "errors": 1} | {
