@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from nim_mock import Event, bundled_cassettes_dir, save_cassette
-from nim_mock._check import check_folders, scan_tests
+from nim_mock import Event, RecordedResponse, bundled_cassettes_dir, save_cassette
+from nim_mock._check import check_folders, event_problems, scan_tests
 from nim_mock._encode import cassette_to_dict
 from nim_mock.cli import main
 
@@ -337,3 +339,42 @@ def test_an_unknown_option_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["check", "--frobnicate"])
     assert exited.value.code == 2
     assert "unrecognized arguments: --frobnicate" in capsys.readouterr().err
+
+
+# -- property: exactly the events a client cannot parse are named ---------------------------------
+
+
+def _not_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return text.strip() != "[DONE]"
+    return False
+
+
+garbage = st.text(
+    st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=30
+).filter(_not_json)
+event_kinds = st.lists(st.one_of(st.just("chunk"), st.just("done"), garbage), min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(kinds=event_kinds)
+def test_exactly_the_unparsable_events_are_reported(kinds: list[str]) -> None:
+    chunk = b'data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"x"}}]}\n\n'
+    events = tuple(
+        Event(
+            float(i),
+            chunk
+            if kind == "chunk"
+            else b"data: [DONE]\n\n"
+            if kind == "done"
+            else f"data: {kind}\n\n".encode(),
+        )
+        for i, kind in enumerate(kinds)
+    )
+    response = RecordedResponse(200, (("content-type", "text/event-stream"),), events=events)
+    found = event_problems(response, "r")
+    bad = [i for i, kind in enumerate(kinds) if kind not in ("chunk", "done")]
+    assert [field for field, _ in found] == [f"r.events[{i}]" for i in bad]
+    assert all("neither JSON nor [DONE]" in problem for _, problem in found)
