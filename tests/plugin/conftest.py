@@ -30,8 +30,16 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[str]:
-    """A slow-streaming upstream on a real loopback socket (see ``plugin_upstream``)."""
+def slow_upstream() -> Iterator[str]:
+    """An upstream on a real loopback socket whose stream takes 0.5 s (see ``plugin_upstream``)."""
     server = RunningServer(upstream_app(0.25))
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    """The same upstream, streaming without pauses, for tests that do not look at timing."""
+    server = RunningServer(upstream_app(0.0))
     yield server.start()
     server.stop()

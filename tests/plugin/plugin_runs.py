@@ -19,7 +19,12 @@ def recorded_body(name):
 """
 
 
+LEAN = tuple(f"-pno:{name}" for name in ("langsmith_plugin", "codspeed", "benchmark", "recording", "syrupy"))
+"""Installed plugins these runs do not need: each costs set-up time in every run (and xdist worker)."""
+
+
 def run(pytester: pytest.Pytester, *args: str, mode: str = "mock") -> pytest.RunResult:
+    """Run pytest in-process with the mode and cassette folder given on the command line."""
     return pytester.runpytest(
-        "-p", "no:cacheprovider", f"--nim-mode={mode}", "--nim-cassettes=cassettes", *args
+        "-p", "no:cacheprovider", *LEAN, f"--nim-mode={mode}", "--nim-cassettes=cassettes", *args
     )

@@ -49,9 +49,9 @@ def test_failing(nim_http_client):
 """
 
 
-def test_record_then_replay(project: pytest.Pytester, upstream: str) -> None:
+def test_record_then_replay(project: pytest.Pytester, slow_upstream: str) -> None:
     project.makepyfile(test_inner_rec=RECORDED_TEST % {"key": KEY})
-    recorded = run(project, f"--nim-endpoint={upstream}/v1", mode="record")
+    recorded = run(project, f"--nim-endpoint={slow_upstream}/v1", mode="record")
     recorded.assert_outcomes(passed=1, failed=1)
     recorded.stdout.fnmatch_lines(["*nim-harness recorded 1 cassette(s)*", "*cassettes/rec/stream.json"])
     cassette = project.path / "cassettes" / "rec" / "stream.json"
@@ -150,16 +150,10 @@ def test_plain():
 )
 
 
-LEAN = [
-    f"-pno:{name}" for name in ("langsmith_plugin", "codspeed", "benchmark", "recording", "respx", "syrupy")
-]
-"""Plugins the worker processes need not import (each costs start-up time in every worker)."""
-
-
 def test_xdist_gives_the_same_outcomes_as_a_serial_run(project: pytest.Pytester) -> None:
     project.makepyfile(test_inner_outcomes=OUTCOMES_TEST)
     serial = run(project).parseoutcomes()
-    parallel = run(project, "-n", "2", *LEAN).parseoutcomes()
+    parallel = run(project, "-n", "2").parseoutcomes()
     assert serial == {"passed": 5, "failed": 1, "errors": 1} | {
         k: v for k, v in serial.items() if k == "seconds"
     }
