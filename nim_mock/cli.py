@@ -219,7 +219,10 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _not_an_upstream_failure(record: logging.LogRecord) -> bool:
-    return not (record.exc_info and isinstance(record.exc_info[1], httpx.HTTPError))
+    """Drop uvicorn's traceback for an exchange our own FAILED line already reported: an upstream
+    that dropped (re-raised to cut the client's response short) or a stream Ctrl-C cancelled."""
+    error = record.exc_info[1] if record.exc_info else None
+    return not isinstance(error, httpx.HTTPError | asyncio.CancelledError)
 
 
 def _upstream_parts(upstream: str) -> tuple[str, str] | None:
@@ -260,8 +263,7 @@ def _record(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, env: Mappi
         stderr.write(f"nim-mock: cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
         return EXIT_USAGE
     server = uvicorn.Server(uvicorn_config(app, log_level="warning"))
-    # A dropped upstream is re-raised to cut the client's response short; our FAILED line already
-    # reports it, so uvicorn's traceback for it is noise. Other exceptions keep theirs.
+    # Other exceptions keep their traceback: they would be bugs.
     uvicorn_errors = logging.getLogger("uvicorn.error")
     uvicorn_errors.addFilter(_not_an_upstream_failure)
     host, port = sock.getsockname()[:2]

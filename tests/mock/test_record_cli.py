@@ -305,6 +305,39 @@ def test_an_existing_cassette_is_never_overwritten(
     assert taken.read_text() == "not mine"
 
 
+def _hold_a_stream(url: str, started: threading.Event, outcome: list[str]) -> None:
+    try:
+        with httpx.Client(timeout=10.0) as client, client.stream("POST", url, json=_chat()) as response:
+            for chunk in response.iter_bytes():
+                if b"upstream" in chunk:
+                    started.set()
+        outcome.append("complete")
+    except httpx.HTTPError as error:
+        outcome.append(type(error).__name__)
+    finally:
+        started.set()
+
+
+def test_ctrl_c_during_a_stream_stops_cleanly_and_writes_nothing(upstream: Upstream, tmp_path: Path) -> None:
+    proxy = _start_proxy(upstream.url + "/v1", tmp_path / "out")
+    upstream.gate.clear()  # the stream stays open until after the proxy is stopped
+    started, outcome = threading.Event(), []
+    reader = threading.Thread(target=_hold_a_stream, args=(proxy.url + "/chat/completions", started, outcome))
+    try:
+        reader.start()
+        assert started.wait(10)
+        log = _stop(proxy)  # exit 0 and no traceback, even with an exchange in flight
+    finally:
+        upstream.gate.set()
+        reader.join(10)
+    assert len(outcome) == 1
+    assert outcome != ["complete"]  # the client sees a cut stream, not a clean end
+    assert "FAILED POST" in log
+    assert "nothing recorded" in log
+    assert "stopped: 0 written, 1 failed" in log
+    assert not (tmp_path / "out").exists()
+
+
 def test_openai_sdk_and_chat_nvidia_record_through_the_proxy(proxy: Proxy) -> None:
     from client import ChatNVIDIA
 
