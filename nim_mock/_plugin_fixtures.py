@@ -41,7 +41,7 @@ from nim_mock._plugin_options import Mode, Settings
 from nim_mock._plugin_server import SessionServer
 from nim_mock._plugin_tee import TeeAsyncTransport, TeeTransport
 from nim_mock._record import Recording, create_recording_app
-from nim_mock._redact import Redactor
+from nim_mock._redact import Redactor, sent_credentials
 from nim_mock.cassette import Cassette, CassetteError
 
 if TYPE_CHECKING:
@@ -179,7 +179,8 @@ def _save_recording(test: NimTest, settings: Settings, recording: Recording, nod
         ignore=test.marker.ignore,
     )
     try:
-        save_cassette(Redactor(settings.redact).cassette(cassette), test.path)
+        redactor = Redactor((*settings.redact, *sent_credentials(cassette.interactions)))
+        save_cassette(redactor.cassette(cassette), test.path)
     except CassetteError as error:
         pytest.fail(f"nim-harness did not write {test.path}: {error}", pytrace=False)
     node.stash[RECORDED_PATH_KEY] = test.path

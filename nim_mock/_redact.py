@@ -8,6 +8,8 @@ bodies including their keys, raw bodies, every streamed event):
 - the values of credential-looking query parameters and JSON fields (``api_key``, ``password``, ...);
 - credentials anywhere in any text, as ``_secrets`` defines them (``nvapi-`` and ``sk-`` keys,
   ``Bearer <token>``): one definition of a secret for the loader, the writer and this module;
+- the credentials the client itself sent (``sent_credentials``): a local server's key has no
+  recognisable shape, yet the server may echo it in a body or an error;
 - every value the user lists (``--nim-redact``, ``NIM_REDACT``, ini ``nim_redact``) and the API key in
   use, both as written and as they look inside a JSON string.
 
@@ -21,15 +23,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
-from urllib.parse import unquote_plus
+from urllib.parse import parse_qsl, unquote_plus
 
-from nim_mock._secrets import SECRET_PATTERN, SENSITIVE_HEADERS, secret_in_text
+from nim_mock._secrets import SECRET_PATTERN, SENSITIVE_HEADERS, is_redacted, secret_in_text
 from nim_mock.cassette import Cassette, Event, Interaction, RecordedRequest, RecordedResponse
 
-__all__ = ["MASK", "Redactor"]
+__all__ = ["MASK", "Redactor", "sent_credentials"]
 
 MASK: Final = "REDACTED"
 """What a secret becomes. Plain letters, so it is valid inside JSON strings, URLs and header values."""
@@ -51,6 +53,29 @@ def _escaped_forms(value: str) -> list[str]:
     """``value`` as written and as it appears inside a JSON string (both escaping styles)."""
     forms = [value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]]
     return list(dict.fromkeys(f for f in forms if f))
+
+
+_MIN_SENT: Final = 8
+"""Shorter sent credentials are not scrubbed as literals (replacing "x" everywhere garbles a file);
+the header or parameter that carried them is masked by name anyway."""
+
+
+def sent_credentials(interactions: Sequence[Interaction]) -> tuple[str, ...]:
+    """The credential values the client sent: credential header values (also without their
+    ``Bearer``/``Basic``/``Token`` scheme) and credential query parameters."""
+    values: list[str] = []
+    for interaction in interactions:
+        request = interaction.request
+        for name, value in request.headers.items():
+            if name.lower() in SENSITIVE_HEADERS and value.strip():
+                values.append(value.strip())
+                scheme, _, token = value.strip().partition(" ")
+                if scheme.lower() in ("bearer", "basic", "token") and token.strip():
+                    values.append(token.strip())
+        query = request.path.partition("?")[2]
+        names = (*SECRET_FIELDS, "key", "token")
+        values.extend(v for k, v in parse_qsl(query, keep_blank_values=True) if k.lower() in names)
+    return tuple(dict.fromkeys(v for v in values if len(v) >= _MIN_SENT and not is_redacted(v)))
 
 
 @dataclass(frozen=True, slots=True)

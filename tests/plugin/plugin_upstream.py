@@ -46,7 +46,7 @@ def upstream_app(gap_s: float = 0.25) -> Starlette:
             )
 
         async def events() -> AsyncIterator[bytes]:
-            yield chunk(f"heard {auth}")
+            yield chunk(f"heard {auth.removeprefix('Bearer ')}")  # the bare key: no pattern marks it
             if body.get("die"):
                 await asyncio.sleep(0.05)
                 raise UpstreamDied("upstream killed mid-stream (test)")

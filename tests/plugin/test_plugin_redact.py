@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from nim_mock._encode import cassette_to_dict
 from nim_mock._persist import load_cassette, save_cassette
-from nim_mock._redact import MASK, Redactor
+from nim_mock._redact import MASK, Redactor, sent_credentials
 from nim_mock._secrets import find_secret
 from nim_mock.cassette import Cassette, Event, Interaction, RecordedRequest, RecordedResponse
 
@@ -130,3 +130,23 @@ def test_a_query_keeps_its_encoding() -> None:
         f"/v1/x?q=a%20b+c&api_key={MASK}&empty&token={MASK}"
     )
     assert redactor.path("/v1/models") == "/v1/models"
+
+
+def test_sent_credentials_are_collected_for_scrubbing() -> None:
+    request = RecordedRequest(
+        method="POST",
+        path="/v1/x?api_key=local-query-secret&q=1&token=short",
+        headers={
+            "authorization": "Bearer local-secret-123456",
+            "cookie": "REDACTED",
+            "x-other": "not-a-secret",
+        },
+    )
+    interaction = Interaction(request, RecordedResponse(200, body=b'{"echo":"local-secret-123456"}'))
+    assert sent_credentials([interaction]) == (
+        "Bearer local-secret-123456",
+        "local-secret-123456",
+        "local-query-secret",
+    )
+    scrubbed = Redactor(sent_credentials([interaction])).interaction(interaction)
+    assert scrubbed.response.body == b'{"echo":"REDACTED"}'

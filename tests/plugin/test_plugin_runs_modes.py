@@ -7,7 +7,8 @@ import json
 import pytest
 from plugin_runs import SHARED_TEST, run
 
-KEY = "nvapi-" + "Zq9" * 8
+KEY = "local-" + "Zq9" * 8
+"""A key with no recognisable shape (a local server's): scrubbed because the client sent it."""
 
 
 def test_live_mode_talks_to_the_endpoint_directly(project: pytest.Pytester, upstream: str) -> None:
@@ -57,8 +58,7 @@ def test_record_then_replay(project: pytest.Pytester, slow_upstream: str) -> Non
     cassette = project.path / "cassettes" / "rec" / "stream.json"
     text = cassette.read_text("utf-8")
     assert KEY not in text
-    assert "Bearer REDACTED" in text
-    assert "heard Bearer REDACTED" in text
+    assert "heard REDACTED" in text
     assert not (project.path / "cassettes" / "rec" / "failing.json").exists()
     document = json.loads(text)
     [interaction] = document["interactions"]
