@@ -26,21 +26,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
-from urllib.parse import parse_qsl
 
 from nim_mock._persist import save_cassette
-from nim_mock._redact import SECRET_FIELDS, Redactor
-from nim_mock._secrets import SENSITIVE_HEADERS
+from nim_mock._redact import Redactor, sent_credentials
 from nim_mock.cassette import Cassette, CassetteError, Interaction, RecordedResponse
 
 __all__ = ["CassetteWriter", "cassette_stem", "describe"]
 
 _SLUG: Final = re.compile(r"[^a-z0-9._]+")
 _MAX_SLUG: Final = 60
-_MIN_SENT_SECRET: Final = 8
-"""Shorter credential values are not scrubbed as literals: replacing "x" everywhere would garble the
-file, and the header or parameter that carried them is masked by name anyway."""
-_QUERY_CREDENTIALS: Final = SECRET_FIELDS | {"key", "token"}
+_MIN_COOKIE_VALUE: Final = 8
+"""Shorter cookie values are not scrubbed as literals: replacing "1" everywhere would garble the file,
+and the header that carried them is masked by name anyway."""
 
 
 def _slug(text: str) -> str:
@@ -61,24 +58,17 @@ def cassette_stem(interaction: Interaction, counter: int) -> str:
     return "-".join(parts)
 
 
-def _sent_credentials(interaction: Interaction) -> list[str]:
-    """The credential values the client sent, so they are scrubbed wherever else they appear.
-
-    Header values (``Authorization``, ``api-key``, cookies; also without their ``Bearer`` scheme) and
-    credential query parameters (``api_key=``, ``token=``...): an upstream may echo either in a body,
-    an error message or a header, where nothing marks them as secrets any more.
-    """
-    values: list[str] = []
-    for name, value in interaction.request.headers.items():
-        if name.lower() in SENSITIVE_HEADERS and value.strip():
-            values.append(value.strip())
-            scheme, _, token = value.strip().partition(" ")
-            if token.strip() and scheme.lower() in ("bearer", "basic", "token"):
-                values.append(token.strip())
-            values.extend(part.partition("=")[2].strip() for part in value.split(";"))  # cookie values
-    query = interaction.request.path.partition("?")[2]
-    values.extend(v for k, v in parse_qsl(query, keep_blank_values=True) if k.lower() in _QUERY_CREDENTIALS)
-    return [v for v in values if len(v) >= _MIN_SENT_SECRET]
+def _sent_credentials(interaction: Interaction) -> tuple[str, ...]:
+    """The credentials the client sent (``_redact.sent_credentials``: header values, also without
+    their scheme, and credential query parameters) plus each cookie's value on its own, since a
+    server may echo ``XYZ`` from ``Cookie: session=XYZ``."""
+    cookies = [
+        part.partition("=")[2].strip()
+        for name, value in interaction.request.headers.items()
+        if name.lower() == "cookie"
+        for part in value.split(";")
+    ]
+    return (*sent_credentials((interaction,)), *(c for c in cookies if len(c) >= _MIN_COOKIE_VALUE))
 
 
 def describe(response: RecordedResponse) -> str:

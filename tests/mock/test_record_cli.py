@@ -94,6 +94,7 @@ class Upstream:
                 "headers": dict(request.headers),
                 "query": request.url.query,
                 "body": (await request.body()).decode("utf-8", "replace"),
+                "cookies": dict(request.cookies),  # the bare value, without its "session="
             }
             cookie = request.headers.get("cookie")
             return JSONResponse({"echo": received}, headers={"set-cookie": cookie} if cookie else None)
