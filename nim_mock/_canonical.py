@@ -1,10 +1,11 @@
 """Canonical JSON for matching: ignore paths, a hashable key, and a leaf-by-leaf diff.
 
 Two request bodies match when they are the same JSON value once the ignored paths are removed. Key
-order and whitespace never matter (the parsed value has neither), but types do: JSON ``1``, ``1.0``
-and ``true`` are three different values even though Python says ``1 == 1.0 == True``. Rendering with
-``json.dumps(sort_keys=True)`` keeps them apart (``1``, ``1.0``, ``true``) and gives a string that is
-cheap to hash, which is what lets the matcher index 500 cassettes by body.
+order and whitespace never matter (the parsed value has neither). Numbers compare by value, as
+JSON has a single number type: ``0`` and ``0.0`` are one temperature (pydantic clients send ``0.0``
+where a hand-written request says ``0``). Booleans stay apart from numbers even though Python says
+``1 == True``. The canonical text (``json.dumps(sort_keys=True)`` after integral floats are written as
+integers) is cheap to hash, which is what lets the matcher index 500 cassettes by body.
 
 Paths here use the dotted notation of ``match.ignore`` (``messages.0.content``), the one users type,
 not the bracketed notation of cassette errors.
@@ -105,9 +106,25 @@ def strip_ignored(body: Any, ignore: tuple[IgnorePath, ...]) -> Any:
     return body
 
 
+def _integral_floats_as_ints(value: Any) -> Any:
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, dict):
+        return {key: _integral_floats_as_ints(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(item) for item in value]
+    return value
+
+
 def canonical_text(body: Any) -> str:
-    """One string per JSON value: keys sorted, no whitespace, types kept apart (``1`` vs ``1.0``)."""
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+    """One string per JSON value: keys sorted, no whitespace, ``0.0`` written as ``0``, ``true`` kept."""
+    return json.dumps(
+        _integral_floats_as_ints(body),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=True,
+    )
 
 
 def body_key(body: Any, raw_body: bytes | None, ignore: tuple[IgnorePath, ...]) -> tuple[str, str | bytes]:
@@ -136,7 +153,13 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return leaves
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _same(left: Any, right: Any) -> bool:
+    if _is_number(left) and _is_number(right):
+        return bool(left == right) or (math.isnan(left) and math.isnan(right))
     if type(left) is not type(right):
         return False
     if isinstance(left, float) and math.isnan(left):

@@ -13,7 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import json_objects, json_scalars, json_values, redump
 
-from nim_mock._canonical import ABSENT, describe_value, diff_leaves, flatten, parse_ignore, strip_ignored
+from nim_mock._canonical import (
+    ABSENT,
+    canonical_text,
+    describe_value,
+    diff_leaves,
+    flatten,
+    parse_ignore,
+    strip_ignored,
+)
 from nim_mock._match import RECORD_HINT, Hit, Matcher, Miss
 from nim_mock.cassette import Cassette, Interaction, RecordedRequest, RecordedResponse
 
@@ -64,7 +72,7 @@ def test_matching_ignores_key_order_and_whitespace(body: dict[str, Any], data: s
 def test_a_changed_leaf_is_a_miss_that_names_it(body: dict[str, Any], new: Any, data: st.DataObject) -> None:
     key = data.draw(st.text(max_size=8))
     changed = {**body, key: new}
-    if key in body and json.dumps(body[key], sort_keys=True) == json.dumps(new, sort_keys=True):
+    if key in body and canonical_text(body[key]) == canonical_text(new):
         return  # not a change
     matcher = Matcher([cassette("c", interaction(post(body)))])
     result = miss(matcher.match(post(changed)))
@@ -73,9 +81,16 @@ def test_a_changed_leaf_is_a_miss_that_names_it(body: dict[str, Any], new: Any, 
     assert any(line.startswith((key, "and ")) for line in result.diffs) or key == ""
 
 
+@pytest.mark.parametrize(("recorded", "sent"), [(0, 0.0), (1.0, 1), (0.5, 0.5), ([2], [2.0])])
+def test_numbers_compare_by_value(recorded: Any, sent: Any) -> None:
+    """JSON has one number type: a pydantic client's ``0.0`` is a hand-written ``0``."""
+    matcher = Matcher([cassette("c", interaction(post({"temperature": recorded})))])
+    assert isinstance(matcher.match(post({"temperature": sent})), Hit)
+
+
 @pytest.mark.parametrize(
     ("recorded", "sent"),
-    [(1, 1.0), (1, True), (0, False), (1.0, True), (None, False), ("1", 1), ([], {}), ([1], {"0": 1})],
+    [(1, True), (0, False), (1.0, True), (None, False), ("1", 1), ([], {}), ([1], {"0": 1})],
 )
 def test_json_types_stay_distinct(recorded: Any, sent: Any) -> None:
     matcher = Matcher([cassette("c", interaction(post({"temperature": recorded})))])
@@ -307,8 +322,8 @@ def test_flatten_and_diff_leaves() -> None:
     leaves = flatten({"a": [1, {"b": None}], "c": {}, "d": []})
     assert leaves == {"a.0": 1, "a.1.b": None, "c": {}, "d": []}
     assert list(leaves) == ["a.0", "a.1.b", "c", "d"]
-    assert diff_leaves({"x": 1, "y": True}, {"x": 1.0, "z": 2}) == [
-        ("x", 1, 1.0),
+    assert diff_leaves({"x": 1, "y": True, "t": 0}, {"x": "1", "z": 2, "t": 0.0}) == [
+        ("x", 1, "1"),
         ("y", True, ABSENT),
         ("z", ABSENT, 2),
     ]
@@ -388,7 +403,7 @@ def test_the_miss_lists_exactly_the_differing_fields(recorded: dict[str, Any], s
     def differs(key: str) -> bool:
         if key not in recorded or key not in sent:
             return True
-        return json.dumps(recorded[key]) != json.dumps(sent[key])  # 1, 1.0 and true all differ
+        return canonical_text(recorded[key]) != canonical_text(sent[key])  # 1 == 1.0; true differs
 
     expected = sorted(key for key in {*recorded, *sent} if differs(key))
     result = Matcher([cassette("c", interaction(post(recorded)))]).match(post(sent))
