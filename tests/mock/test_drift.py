@@ -90,6 +90,17 @@ def test_identical_recordings_have_no_drift() -> None:
             assert compare_shape(interaction, interaction) == [], cassette.name
 
 
+def test_layout_merges_list_items_and_skips_volatile_keys() -> None:
+    document = {"id": "x", "a": [1, "x", None, {"created": 2}], "b": {"c": True, "system_fingerprint": "f"}}
+    assert shape_of(_body(document).response).layout == {
+        "$": {"object"},
+        "a": {"array"},
+        "a[]": {"number", "string", "null", "object"},
+        "b": {"object"},
+        "b.c": {"boolean"},
+    }
+
+
 def test_status() -> None:
     assert compare_shape(_body(_message()), _body(_message(), status=201)) == [
         "status: recorded 200, live 201"

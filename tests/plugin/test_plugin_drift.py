@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
-from nim_mock._plugin_drift import describe_drift, shape_of
+from nim_mock._plugin_drift import describe_drift
 from nim_mock._plugin_tee import TeeAsyncTransport, TeeTransport
 from nim_mock._record import Recording
 from nim_mock.cassette import Event, Interaction, RecordedRequest, RecordedResponse
@@ -34,13 +35,8 @@ def stream(count: int, done: bool = True) -> Interaction:
     return Interaction(REQUEST, RecordedResponse(200, events=tuple(events)))
 
 
-def test_shape_of_merges_list_items() -> None:
-    assert shape_of({"a": [1, "x", None], "b": {"c": True}}) == {
-        "a": {"array"},
-        "a.*": {"number", "string", "null"},
-        "b": {"object"},
-        "b.c": {"boolean"},
-    }
+W = "#1 POST /v1/chat/completions: "
+"""How every sentence about the first exchange starts: which exchange, then ``compare_shape``'s words."""
 
 
 def test_same_shape_different_words_is_no_drift() -> None:
@@ -50,44 +46,60 @@ def test_same_shape_different_words_is_no_drift() -> None:
 
 def test_contract_changes_are_reported() -> None:
     assert describe_drift([body()], [body(finish="length")]) == [
-        "#1 POST /v1/chat/completions: finish reasons: recorded ['stop'], live ['length']"
+        W + "finish_reason: recorded stop, live length"
     ]
-    assert describe_drift([body(tools=("a",))], [body(tools=("b",))])[0].endswith(
-        "tool calls: recorded ['a'], live ['b']"
-    )
+    assert describe_drift([body(tools=("a",))], [body(tools=("b",))]) == [
+        W + "tool calls: recorded a(), live b()"
+    ]
     assert describe_drift([body()], [body(content=None, usage={"total_tokens": 3})]) == [
-        "#1 POST /v1/chat/completions: new field: usage (object)",
-        "#1 POST /v1/chat/completions: new field: usage.total_tokens (number)",
-        "#1 POST /v1/chat/completions: type changed at choices.*.message.content: recorded string, live null",
+        W + "types: `choices[].message.content` was recorded as string, live it is null",
+        W + "keys: `usage` (object) is new live, not in the recording",
+        W + "keys: `usage.total_tokens` (number) is new live, not in the recording",
+        W + "usage: recorded absent, live present",
     ]
     assert describe_drift([body(usage={"t": 1})], [body()]) == [
-        "#1 POST /v1/chat/completions: no longer sent: usage",
-        "#1 POST /v1/chat/completions: no longer sent: usage.t",
+        W + "keys: `usage` (object) was recorded but is missing live",
+        W + "keys: `usage.t` (number) was recorded but is missing live",
+        W + "usage: recorded present, live absent",
     ]
 
 
 def test_stream_framing_changes_are_reported() -> None:
     assert describe_drift([stream(5)], [stream(5, done=False)]) == [
-        "#1 POST /v1/chat/completions: stream ends with [DONE]: recorded True, live False"
+        W + "[DONE]: recorded stream ends with data: [DONE], live does not"
     ]
-    assert describe_drift([stream(10)], [stream(2)]) == [
-        "#1 POST /v1/chat/completions: event count: recorded 11, live 3 (outside half to double)"
+    assert describe_drift([stream(10)], [stream(1)]) == [
+        W + "events: recorded 11, live 2 (outside 0.25x-4x of the recording)"
     ]
-    assert describe_drift([stream(3)], [body()]) == [
-        "#1 POST /v1/chat/completions: recorded a stream, live sent one body"
-    ]
+    assert (
+        describe_drift([stream(3)], [body()])[0]
+        == W + "body: recorded a stream of events, live a single body"
+    )
 
 
 def test_status_and_cyclic_order() -> None:
-    failed = Interaction(REQUEST, RecordedResponse(404, body=b"{}"))
-    assert describe_drift([body(), body()], [failed]) == [
-        "#1 POST /v1/chat/completions: status: recorded 200, live 404",
-    ]
+    failed = Interaction(REQUEST, replace(body().response, status=404))
+    assert describe_drift([body(), body()], [failed]) == [W + "status: recorded 200, live 404"]
     # A shared cassette replays cyclically; so is it compared.
     assert describe_drift([body()], [body(), body(), failed]) == [
         "#3 POST /v1/chat/completions: status: recorded 200, live 404",
     ]
     assert describe_drift([], [body()]) == []
+
+
+def test_another_request_at_a_position_is_named_not_compared() -> None:
+    models = Interaction(RecordedRequest("GET", "/v1/models"), RecordedResponse(200, body=b'{"data":[]}'))
+    assert describe_drift([body()], [models]) == [
+        "#1 GET /v1/models: recorded POST /v1/chat/completions at this position"
+    ]
+
+
+def test_a_long_report_is_cut_with_a_count() -> None:
+    empty = Interaction(REQUEST, RecordedResponse(404, body=b"{}"))
+    one = describe_drift([body()], [empty])
+    assert len(one) == 9  # status, seven keys gone, finish_reason
+    lines = describe_drift([body()], [empty, empty])
+    assert lines == [*one, *(line.replace("#1", "#2") for line in one[:3]), "... and 6 more"]
 
 
 SSE = b'data: {"choices":[{"delta":{"content":"a"}}]}\n\ndata: [DONE]\n\n'

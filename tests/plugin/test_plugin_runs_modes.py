@@ -115,7 +115,7 @@ def test_stream(nim_http_client):
     document = json.loads(path.read_text())
     events = document["interactions"][0]["response"]["events"]
     events[-2]["data"]["choices"][0]["finish_reason"] = "length"
-    events[-2]["data"]["system_fingerprint"] = "fp"
+    events[-2]["data"]["tier"] = "default"
     path.write_text(json.dumps(document))
     drifted = run(project, endpoint, mode="live")
     drifted.assert_outcomes(passed=1)
@@ -123,8 +123,8 @@ def test_stream(nim_http_client):
         [
             "*- nim-harness drift: 1 live answer(s) differ from their cassette -*",
             "test_inner_drift.py::test_stream (cassette drift/stream):",
-            "    #1 POST /v1/chat/completions: finish reasons: recorded ['length'], live ['stop']",
-            "    #1 POST /v1/chat/completions: no longer sent: system_fingerprint",
+            "    #1 POST /v1/chat/completions: keys: `tier` (string) was recorded but is missing live",
+            "    #1 POST /v1/chat/completions: finish_reason: recorded length, live stop",
         ]
     )
 
