@@ -12,9 +12,10 @@ recording is never overwritten; path and model are lower-cased, any run of chara
 letters, digits, ``.`` and ``_`` becomes ``-``). Each file holds one interaction; ``nim-mock serve``
 on the folder replays them all, identical requests in name order.
 
-Besides the known patterns and the values the user lists, the credential a client actually sent
-(``Authorization``/``api-key`` header values, without their ``Bearer`` scheme) is redacted
-everywhere in that exchange: a local server's key has no recognisable shape, yet it may be echoed.
+Besides the known patterns and the values the user lists, the credentials a client actually sent
+(``_redact.sent_credentials``: credential header values, also without their ``Bearer`` scheme,
+each cookie's bare value, credential query parameters) are redacted everywhere in that exchange: a
+local server's key has no recognisable shape, yet it may be echoed.
 """
 
 from __future__ import annotations
@@ -35,9 +36,6 @@ __all__ = ["CassetteWriter", "cassette_stem", "describe"]
 
 _SLUG: Final = re.compile(r"[^a-z0-9._]+")
 _MAX_SLUG: Final = 60
-_MIN_COOKIE_VALUE: Final = 8
-"""Shorter cookie values are not scrubbed as literals: replacing "1" everywhere would garble the file,
-and the header that carried them is masked by name anyway."""
 
 
 def _slug(text: str) -> str:
@@ -56,19 +54,6 @@ def cassette_stem(interaction: Interaction, counter: int) -> str:
     if model:
         parts.append(model)
     return "-".join(parts)
-
-
-def _sent_credentials(interaction: Interaction) -> tuple[str, ...]:
-    """The credentials the client sent (``_redact.sent_credentials``: header values, also without
-    their scheme, and credential query parameters) plus each cookie's value on its own, since a
-    server may echo ``XYZ`` from ``Cookie: session=XYZ``."""
-    cookies = [
-        part.partition("=")[2].strip()
-        for name, value in interaction.request.headers.items()
-        if name.lower() == "cookie"
-        for part in value.split(";")
-    ]
-    return (*sent_credentials((interaction,)), *(c for c in cookies if len(c) >= _MIN_COOKIE_VALUE))
 
 
 def describe(response: RecordedResponse) -> str:
@@ -118,7 +103,7 @@ class CassetteWriter:
                 return path
 
     def add(self, interaction: Interaction) -> None:
-        redactor = Redactor((*self.redact, *_sent_credentials(interaction)))
+        redactor = Redactor((*self.redact, *sent_credentials((interaction,))))
         clean = redactor.interaction(interaction)
         request = clean.request
         with self._lock:

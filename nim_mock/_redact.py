@@ -60,18 +60,31 @@ _MIN_SENT: Final = 8
 the header or parameter that carried them is masked by name anyway."""
 
 
+def _header_credentials(name: str, value: str) -> list[str]:
+    """What one header sends as a credential: its value, the token after a ``Bearer``/``Basic``/
+    ``Token`` scheme, and for ``Cookie`` each ``name=value`` part's bare value, since a server may
+    echo ``XYZ`` from ``Cookie: session=XYZ`` without the name that gave it away."""
+    value = value.strip()
+    if name.lower() not in SENSITIVE_HEADERS or not value:
+        return []
+    found = [value]
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() in ("bearer", "basic", "token") and token.strip():
+        found.append(token.strip())
+    if name.lower() == "cookie":
+        found.extend(part.partition("=")[2].strip() for part in value.split(";"))
+    return found
+
+
 def sent_credentials(interactions: Sequence[Interaction]) -> tuple[str, ...]:
     """The credential values the client sent: credential header values (also without their
-    ``Bearer``/``Basic``/``Token`` scheme) and credential query parameters."""
+    ``Bearer``/``Basic``/``Token`` scheme, and each cookie's value on its own) and credential query
+    parameters. Both the plugin's record mode and ``nim-mock record`` scrub exactly these."""
     values: list[str] = []
     for interaction in interactions:
         request = interaction.request
         for name, value in request.headers.items():
-            if name.lower() in SENSITIVE_HEADERS and value.strip():
-                values.append(value.strip())
-                scheme, _, token = value.strip().partition(" ")
-                if scheme.lower() in ("bearer", "basic", "token") and token.strip():
-                    values.append(token.strip())
+            values.extend(_header_credentials(name, value))
         query = request.path.partition("?")[2]
         names = (*SECRET_FIELDS, "key", "token")
         values.extend(v for k, v in parse_qsl(query, keep_blank_values=True) if k.lower() in names)

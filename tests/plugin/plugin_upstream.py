@@ -2,8 +2,9 @@
 
 It stands in for a real NIM on loopback so the recording proxy is tested over real sockets:
 - ``POST /v1/chat/completions`` streams ``EVENTS`` chunks ``gap_s`` apart (then ``[DONE]``) when the
-  body asks for ``stream``, else answers one JSON body; both echo the ``Authorization`` header, so a
-  test can prove the credential never reaches a cassette;
+  body asks for ``stream``, else answers one JSON body; both echo the ``Authorization`` header, and
+  the JSON body also each cookie's bare value, so a test can prove no credential the client sent
+  reaches a cassette, whatever form the server echoes it in;
 - a body with ``"die": true`` sends one event and then drops the connection mid-stream.
 """
 
@@ -41,7 +42,13 @@ def upstream_app(gap_s: float = 0.25) -> Starlette:
         auth = request.headers.get("authorization", "")
         if not body.get("stream"):
             return JSONResponse(
-                {"id": "chatcmpl-up", "object": "chat.completion", "echo": auth, "choices": []},
+                {
+                    "id": "chatcmpl-up",
+                    "object": "chat.completion",
+                    "echo": auth,
+                    "cookies": sorted(request.cookies.values()),  # "XYZ" from "Cookie: session=XYZ"
+                    "choices": [],
+                },
                 headers={"set-cookie": "session=abc123secret"},
             )
 

@@ -138,15 +138,19 @@ def test_sent_credentials_are_collected_for_scrubbing() -> None:
         path="/v1/x?api_key=local-query-secret&q=1&token=short",
         headers={
             "authorization": "Bearer local-secret-123456",
-            "cookie": "REDACTED",
+            "proxy-authorization": "REDACTED",
+            "cookie": "session=cookie-value-0987; lang=en; s=REDACTED",
             "x-other": "not-a-secret",
         },
     )
-    interaction = Interaction(request, RecordedResponse(200, body=b'{"echo":"local-secret-123456"}'))
+    echo = b'{"echo":"local-secret-123456","cookie":"cookie-value-0987","lang":"en"}'
+    interaction = Interaction(request, RecordedResponse(200, body=echo))
     assert sent_credentials([interaction]) == (
         "Bearer local-secret-123456",
         "local-secret-123456",
+        "session=cookie-value-0987; lang=en; s=REDACTED",
+        "cookie-value-0987",
         "local-query-secret",
     )
     scrubbed = Redactor(sent_credentials([interaction])).interaction(interaction)
-    assert scrubbed.response.body == b'{"echo":"REDACTED"}'
+    assert scrubbed.response.body == b'{"echo":"REDACTED","cookie":"REDACTED","lang":"en"}'

@@ -71,6 +71,31 @@ def test_record_then_replay(project: pytest.Pytester, slow_upstream: str) -> Non
     run(project, "-k", "test_stream", "--nim-speed=1").assert_outcomes(passed=1)
 
 
+COOKIE = "Yv4" * 6
+"""A cookie value with no recognisable shape, which the upstream echoes without its ``session=``."""
+
+
+def test_record_mode_scrubs_an_echoed_cookie_value(project: pytest.Pytester, upstream: str) -> None:
+    project.makepyfile(
+        test_inner_cookie=f"""
+import pytest
+BODY = {{"model": "up/model", "messages": [{{"role": "user", "content": "hi"}}], "stream": False}}
+
+@pytest.mark.nim(cassette="rec/cookie")
+def test_cookie(nim_http_client):
+    headers = {{"cookie": "session={COOKIE}; lang=en"}}
+    answer = nim_http_client.post("chat/completions", json=BODY, headers=headers)
+    assert answer.json()["cookies"] == ["{COOKIE}", "en"]
+"""
+    )
+    run(project, f"--nim-endpoint={upstream}/v1", mode="record").assert_outcomes(passed=1)
+    text = (project.path / "cassettes" / "rec" / "cookie.json").read_text("utf-8")
+    assert COOKIE not in text
+    [interaction] = json.loads(text)["interactions"]
+    assert interaction["request"]["headers"]["cookie"] == "REDACTED"
+    assert interaction["response"]["json"]["cookies"] == ["REDACTED", "en"]  # "en" is too short to scrub
+
+
 def test_record_mode_reports_a_dropped_upstream_and_writes_nothing(
     project: pytest.Pytester, upstream: str
 ) -> None:
