@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runs import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,10 +19,11 @@ from nim_mock.cli import main
 KEY = "nvapi-" + "Zq8sT0pLm3Xc" * 4  # built, so this file never holds a key-shaped literal
 
 
-def _run(argv: list[str]) -> tuple[int, list[str], str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(argv, out=out, err=err)
-    return code, out.getvalue().splitlines(), err.getvalue()
+def _problems(*argv: str) -> list[str]:
+    """``nim-mock check <argv>``'s report lines, for a run that must find problems (exit 1)."""
+    run = run_cli(["check", *argv])
+    assert run.code == 1, run
+    return run.lines
 
 
 def _write(path: Path, document: Any) -> Path:
@@ -44,21 +45,20 @@ def _streamed(build: Any, *events: Event) -> dict[str, Any]:
 def test_a_clean_folder_exits_0(tmp_path: Path, build: Any) -> None:
     save_cassette(build.plain_chat(), tmp_path / "chat" / "plain.json")
     _write(tmp_path / "chat" / "stream.json", _streamed(build))
-    code, lines, err = _run(["check", str(tmp_path)])
-    assert (code, lines) == (0, [])
-    assert err == "nim-mock check: 2 cassettes, no problems\n"
+    run = run_cli(["check", str(tmp_path)])
+    assert (run.code, run.lines) == (0, [])
+    assert run.err == "nim-mock check: 2 cassettes, no problems\n"
 
 
 def test_the_bundled_cassettes_are_clean_and_used_by_the_tests() -> None:
     tests = Path(__file__).resolve().parents[1]
-    code, lines, _ = _run(["check", "--tests", str(tests), "--rootdir", str(tests.parent)])
-    assert (code, lines) == (0, [])
+    run = run_cli(["check", "--tests", str(tests), "--rootdir", str(tests.parent)])
+    assert (run.code, run.lines) == (0, [])
 
 
 def test_a_newer_format_version(tmp_path: Path, build: Any) -> None:
     path = _write(tmp_path / "v2.json", {**_plain(build), "version": 2})
-    code, lines, _ = _run(["check", str(tmp_path)])
-    assert code == 1
+    lines = _problems(str(tmp_path))
     assert lines == [
         f"{path}: version: is 2: written by a newer nim-harness (this one reads version 1); "
         "upgrade nim-harness"
@@ -67,8 +67,7 @@ def test_a_newer_format_version(tmp_path: Path, build: Any) -> None:
 
 def test_not_a_cassette_at_all(tmp_path: Path) -> None:
     path = _write(tmp_path / "other.json", {"hello": "world"})
-    code, lines, _ = _run(["check", str(tmp_path)])
-    assert code == 1
+    lines = _problems(str(tmp_path))
     assert len(lines) == 1
     assert lines[0].startswith(f"{path}: format: is missing")
 
@@ -77,8 +76,7 @@ def test_a_schema_error(tmp_path: Path, build: Any) -> None:
     document = _plain(build)
     document["interactions"][0]["response"]["status"] = 99
     path = _write(tmp_path / "bad.json", document)
-    code, lines, _ = _run(["check", str(tmp_path)])
-    assert code == 1
+    lines = _problems(str(tmp_path))
     assert lines == [
         f"{path}: interactions[0].response.status: must be an HTTP status code from 100 to 599, got 99"
     ]
@@ -86,8 +84,7 @@ def test_a_schema_error(tmp_path: Path, build: Any) -> None:
 
 def test_invalid_json(tmp_path: Path) -> None:
     (tmp_path / "cut.json").write_text('{"format": "nim-harness.cassette", ')
-    code, lines, _ = _run(["check", str(tmp_path)])
-    assert code == 1
+    lines = _problems(str(tmp_path))
     assert lines[0].startswith(f"{tmp_path / 'cut.json'}: is not valid JSON")
 
 
@@ -95,8 +92,7 @@ def test_a_secret(tmp_path: Path, build: Any) -> None:
     document = _plain(build)
     document["interactions"][0]["request"]["json"]["messages"][0]["content"] = f"my key is {KEY}"
     path = _write(tmp_path / "leak.json", document)
-    code, lines, _ = _run(["check", str(tmp_path)])
-    assert code == 1
+    lines = _problems(str(tmp_path))
     assert len(lines) == 1  # the loader's refusal of the same secret is not repeated
     assert lines[0].startswith(
         f"{path}: interactions[0].request.json.messages[0].content: holds a secret (nvapi- API key)"
@@ -109,8 +105,7 @@ def test_a_secret_in_an_otherwise_broken_file_is_still_reported(tmp_path: Path, 
     document["interactions"][0]["request"]["headers"]["authorization"] = "Bearer 9f8e7d6c5b4a39281706"
     document["interactions"][0]["response"]["status"] = "two hundred"
     path = _write(tmp_path / "leak.json", document)
-    code, lines, _ = _run(["check", str(tmp_path)])
-    assert code == 1
+    lines = _problems(str(tmp_path))
     assert any(
         line.startswith(f"{path}: interactions[0].request.headers.authorization: holds a secret")
         for line in lines
@@ -123,8 +118,7 @@ def test_an_event_that_is_neither_json_nor_done(tmp_path: Path, build: Any) -> N
         tmp_path / "s.json",
         _streamed(build, Event(1.0, b"data: hello there\n\n"), Event(2.0, b"data: [DONE]\n\n")),
     )
-    code, lines, _ = _run(["check", str(tmp_path)])
-    assert code == 1
+    lines = _problems(str(tmp_path))
     assert lines == [
         f"{path}: interactions[0].response.events[0]: data is neither JSON nor [DONE]: 'hello there'"
     ]
@@ -141,8 +135,7 @@ def test_a_json_event_in_no_nim_layout(tmp_path: Path, build: Any) -> None:
         Event(7.0, b": keep-alive\n\n"),  # a comment carries no data
     )
     path = _write(tmp_path / "s.json", _streamed(build, *events))
-    code, lines, _ = _run(["check", str(tmp_path)])
-    assert code == 1
+    lines = _problems(str(tmp_path))
     prefix = f"{path}: interactions[0].response.events"
     assert lines == [
         f"{prefix}[0]: data has no 'choices' array and is not an error; "
@@ -162,13 +155,12 @@ def test_an_event_split_over_two_entries_is_decoded_as_one(tmp_path: Path, build
         Event(3.0, b"data: [DONE]\n\n"),
     )
     _write(tmp_path / "s.json", _streamed(build, *events))
-    assert _run(["check", str(tmp_path)])[0] == 0
+    assert run_cli(["check", str(tmp_path)]).code == 0
 
 
 def test_timing_that_goes_back(tmp_path: Path, build: Any) -> None:
     path = _write(tmp_path / "s.json", _streamed(build, *build.sse([(5.0, "a"), (3.0, "b")], done_at=6.0)))
-    code, lines, _ = _run(["check", str(tmp_path)])
-    assert code == 1
+    lines = _problems(str(tmp_path))
     assert lines == [
         f"{path}: interactions[0].response.events[1].t_ms: goes back in time (3.0 after 5.0); "
         "events are listed in the order sent"
@@ -179,8 +171,7 @@ def test_an_event_before_the_headers(tmp_path: Path, build: Any) -> None:
     document = _streamed(build)
     document["interactions"][0]["response"]["t_headers_ms"] = 1.5
     path = _write(tmp_path / "s.json", document)
-    code, lines, _ = _run(["check", str(tmp_path)])
-    assert code == 1
+    lines = _problems(str(tmp_path))
     assert lines == [
         f"{path}: interactions[0].response.events[0].t_ms: is 1, before the headers (t_headers_ms 1.5); "
         "an event cannot arrive before the status line"
@@ -193,8 +184,7 @@ def test_a_json_content_type_on_a_body_that_is_not_json(tmp_path: Path, build: A
     del response["json"]
     response["text"] = '{"cut": '
     path = _write(tmp_path / "p.json", document)
-    code, lines, _ = _run(["check", str(tmp_path)])
-    assert code == 1
+    lines = _problems(str(tmp_path))
     assert lines == [
         f"{path}: interactions[0].response.json: "
         "content-type says application/json but the body does not parse as JSON"
@@ -205,8 +195,7 @@ def test_two_folders_with_one_name(tmp_path: Path, build: Any) -> None:
     first, second = tmp_path / "a" / "chat" / "plain.json", tmp_path / "b" / "chat" / "plain.json"
     save_cassette(build.plain_chat(), first)
     save_cassette(build.plain_chat(), second)
-    code, lines, _ = _run(["check", str(tmp_path / "a"), str(tmp_path / "b")])
-    assert code == 1
+    lines = _problems(str(tmp_path / "a"), str(tmp_path / "b"))
     assert lines == [f"{second}: scenario name 'chat/plain' is also used by {first}; rename one"]
 
 
@@ -266,18 +255,17 @@ def _project(tmp_path: Path, build: Any, names: list[str]) -> tuple[Path, Path]:
 
 def test_every_rule_for_a_used_cassette(tmp_path: Path, build: Any) -> None:
     folder, tests = _project(tmp_path, build, USED)
-    code, lines, err = _run(["check", str(folder), "--tests", str(tests), "--rootdir", str(tmp_path)])
-    assert (code, lines) == (0, []), lines
-    assert "7 cassettes, no problems" in err
+    run = run_cli(["check", str(folder), "--tests", str(tests), "--rootdir", str(tmp_path)])
+    assert (run.code, run.lines) == (0, []), run.lines
+    assert "7 cassettes, no problems" in run.err
 
 
 def test_an_orphan_is_reported_only_with_tests(tmp_path: Path, build: Any) -> None:
     folder, tests = _project(
         tmp_path, build, [*USED, "tests/test_app/test_gone", "tests/test_app/TestGroup.helper"]
     )
-    assert _run(["check", str(folder)])[0] == 0
-    code, lines, _ = _run(["check", str(folder), "--tests", str(tests), "--rootdir", str(tmp_path)])
-    assert code == 1
+    assert run_cli(["check", str(folder)]).code == 0
+    lines = _problems(str(folder), "--tests", str(tests), "--rootdir", str(tmp_path))
     assert [line.split(": ", 1)[0] for line in lines] == [
         str(folder / "tests" / "test_app" / "TestGroup.helper.json"),
         str(folder / "tests" / "test_app" / "test_gone.json"),
@@ -288,8 +276,8 @@ def test_an_orphan_is_reported_only_with_tests(tmp_path: Path, build: Any) -> No
 
 def test_derived_names_follow_the_rootdir(tmp_path: Path, build: Any) -> None:
     folder, tests = _project(tmp_path, build, ["tests/test_app/test_derived"])
-    code, _, _ = _run(["check", str(folder), "--tests", str(tests), "--rootdir", str(tests)])
-    assert code == 1  # relative to tests/, the test derives "test_app/test_derived" instead
+    # relative to tests/, the test derives "test_app/test_derived" instead
+    _problems(str(folder), "--tests", str(tests), "--rootdir", str(tests))
 
 
 def test_bundled_folder_is_used_whole_by_a_test_that_replays_it(tmp_path: Path) -> None:
@@ -306,8 +294,7 @@ def test_bundled_folder_is_used_whole_by_a_test_that_replays_it(tmp_path: Path) 
 def test_a_test_file_that_does_not_parse_is_a_problem(tmp_path: Path, build: Any) -> None:
     folder, tests = _project(tmp_path, build, USED)
     (tests / "test_broken.py").write_text("def test_(:\n")
-    code, lines, _ = _run(["check", str(folder), "--tests", str(tests), "--rootdir", str(tmp_path)])
-    assert code == 1
+    lines = _problems(str(folder), "--tests", str(tests), "--rootdir", str(tmp_path))
     assert len(lines) == 1
     assert lines[0].startswith(f"{tests / 'test_broken.py'}: cannot be read as Python")
 
@@ -323,15 +310,15 @@ def test_scan_reads_without_importing(tmp_path: Path) -> None:
 
 
 def test_a_missing_folder_exits_2(tmp_path: Path) -> None:
-    code, lines, err = _run(["check", str(tmp_path / "nope")])
-    assert (code, lines) == (2, [])
-    assert err.startswith(f"nim-mock: {tmp_path / 'nope'}: no such cassette folder")
+    run = run_cli(["check", str(tmp_path / "nope")])
+    assert (run.code, run.lines) == (2, [])
+    assert run.err.startswith(f"nim-mock: {tmp_path / 'nope'}: no such cassette folder")
 
 
 def test_a_missing_tests_path_exits_2(tmp_path: Path) -> None:
-    code, _, err = _run(["check", str(tmp_path), "--tests", str(tmp_path / "nope")])
-    assert code == 2
-    assert "--tests takes test files or folders" in err
+    run = run_cli(["check", str(tmp_path), "--tests", str(tmp_path / "nope")])
+    assert run.code == 2
+    assert "--tests takes test files or folders" in run.err
 
 
 def test_an_unknown_option_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,41 +6,25 @@ server itself is run the way a user runs it, as the installed console script.
 
 from __future__ import annotations
 
-import io
 import re
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cli_runs import nim_mock_command, run_cli
 
 from nim_mock import bundled_cassettes_dir, load_cassettes, save_cassette
 from nim_mock._app import harness_version
 from nim_mock.cli import build_parser, main
 
 
-def _command() -> list[str]:
-    script = Path(sys.executable).parent / "nim-mock"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("nim-mock")
-    return [found] if found else [sys.executable, "-m", "nim_mock.cli"]
-
-
-def _run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(argv, out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
 def test_serve_starts_answers_and_stops_on_ctrl_c(build: Any) -> None:
     process = subprocess.Popen(
-        [*_command(), "serve", "--port", "0"],
+        [*nim_mock_command(), "serve", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -81,13 +65,13 @@ def test_list_prints_the_listing_of_a_folder(tmp_path: Path, build: Any, snapsho
         description="A streamed answer.",
     )
     save_cassette(streamed, tmp_path / "chat" / "stream.json")
-    code, out, err = _run(["list", str(tmp_path)])
+    code, out, err = run_cli(["list", str(tmp_path)])
     assert (code, err) == (0, "")
     assert out == snapshot
 
 
 def test_list_without_folders_shows_the_bundled_cassettes() -> None:
-    code, out, _ = _run(["list"])
+    code, out, _ = run_cli(["list"])
     assert code == 0
     for cassette in load_cassettes([bundled_cassettes_dir()]):
         assert cassette.name in out
@@ -96,7 +80,7 @@ def test_list_without_folders_shows_the_bundled_cassettes() -> None:
 def test_a_bad_cassette_is_reported_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text('{"format": "nim-harness.cassette", "version": 1}')
     for argv in (["serve", "--cassettes", str(tmp_path), "--port", "0"], ["list", str(tmp_path)]):
-        code, out, err = _run(argv)
+        code, out, err = run_cli(argv)
         assert code == 2
         assert out == ""
         assert err.startswith("nim-mock: ")
@@ -106,14 +90,14 @@ def test_a_bad_cassette_is_reported_with_exit_2_and_no_traceback(tmp_path: Path)
 
 
 def test_a_missing_folder_is_reported_with_exit_2(tmp_path: Path) -> None:
-    code, _, err = _run(["serve", "--cassettes", str(tmp_path / "nope")])
+    code, _, err = run_cli(["serve", "--cassettes", str(tmp_path / "nope")])
     assert code == 2
     assert "no such cassette folder" in err
 
 
 def test_a_bad_ignore_path_is_reported_not_raised(tmp_path: Path, build: Any) -> None:
     save_cassette(build.plain_chat(), tmp_path / "plain.json")
-    code, _, err = _run(["serve", "--cassettes", str(tmp_path), "--ignore", "a..b", "--port", "0"])
+    code, _, err = run_cli(["serve", "--cassettes", str(tmp_path), "--ignore", "a..b", "--port", "0"])
     assert code == 2
     assert err.startswith("nim-mock: ")
 
@@ -122,7 +106,7 @@ def test_port_in_use_is_reported(tmp_path: Path, build: Any) -> None:
     save_cassette(build.plain_chat(), tmp_path / "plain.json")
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        code, _, err = _run(["serve", "--cassettes", str(tmp_path), "--port", str(port)])
+        code, _, err = run_cli(["serve", "--cassettes", str(tmp_path), "--port", str(port)])
     assert code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in err
 

@@ -9,12 +9,10 @@ line per exchange, Ctrl-C at teardown must exit 0 without a traceback).
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import os
 import queue
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -30,6 +28,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from cli_runs import nim_mock_command, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
@@ -136,14 +135,6 @@ class Upstream:
         yield b"data: [DONE]\n\n"
 
 
-def _command() -> list[str]:
-    script = Path(sys.executable).parent / "nim-mock"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("nim-mock")
-    return [found] if found else [sys.executable, "-m", "nim_mock.cli"]
-
-
 @dataclass
 class Proxy:
     process: subprocess.Popen[str]
@@ -163,8 +154,9 @@ class Proxy:
 
 def _start_proxy(upstream: str, folder: Path, *extra: str) -> Proxy:
     env = {k: v for k, v in os.environ.items() if k not in ("NVIDIA_API_KEY", "NIM_REDACT")}
+    argv = ["record", "--upstream", upstream, "--cassettes", str(folder), "--port", "0", *extra]
     process = subprocess.Popen(
-        [*_command(), "record", "--upstream", upstream, "--cassettes", str(folder), "--port", "0", *extra],
+        [*nim_mock_command(), *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -524,31 +516,29 @@ def test_the_written_cassettes_pass_check(proxy: Proxy, http: httpx.Client) -> N
 # -- usage errors ----------------------------------------------------------------------------------
 
 
-def _run(argv: list[str]) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(argv, out=out, err=err, env={})
-    assert out.getvalue() == ""
-    return code, err.getvalue()
+def _refused(argv: list[str]) -> str:
+    """What ``nim-mock`` says on stderr when it refuses ``argv`` (exit 2, nothing on stdout)."""
+    run = run_cli(argv, env={})
+    assert (run.code, run.out) == (2, ""), run
+    return run.err
 
 
 def test_an_upstream_that_is_not_a_url_exits_2(tmp_path: Path) -> None:
     for bad in ("localhost:8000", "ftp://host/v1", "http://"):
-        code, err = _run(["record", "--upstream", bad, "--cassettes", str(tmp_path)])
-        assert code == 2
+        err = _refused(["record", "--upstream", bad, "--cassettes", str(tmp_path)])
         assert "is not an http(s) URL" in err
 
 
 def test_a_file_as_the_cassette_folder_exits_2(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
-    code, err = _run(["record", "--upstream", "http://127.0.0.1:9/v1", "--cassettes", str(tmp_path / "file")])
-    assert code == 2
+    err = _refused(["record", "--upstream", "http://127.0.0.1:9/v1", "--cassettes", str(tmp_path / "file")])
     assert "give a folder" in err
 
 
 def test_a_port_in_use_exits_2(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        code, err = _run(
+        err = _refused(
             [
                 "record",
                 "--upstream",
@@ -559,7 +549,6 @@ def test_a_port_in_use_exits_2(tmp_path: Path) -> None:
                 str(port),
             ]
         )
-    assert code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in err
 
 
