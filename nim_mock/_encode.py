@@ -32,8 +32,8 @@ __all__ = ["cassette_to_dict", "dumps_pretty"]
 
 _WIDTH = 100
 """A container stays on one line when its JSON plus its indentation fits in this many columns (the
-key in front is not counted). The same rule as ``tools/author_cassettes.py``, so re-saving a bundled
-cassette changes nothing."""
+key in front is not counted). ``tools/author_cassettes.py`` writes the bundled cassettes with
+``dumps_pretty`` too, so re-saving a bundled cassette changes nothing."""
 _ENTRY_PER_LINE = frozenset({"events", "headers"})
 
 

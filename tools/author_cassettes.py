@@ -20,13 +20,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from _authoring import captures, chat, hosted, legacy, multimodal, nim_errors, tool_calls
 from _authoring.wire import Json
+
+from nim_mock._encode import dumps_pretty
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes"
@@ -43,30 +44,10 @@ SCENARIOS: dict[str, Callable[[], Json]] = {
 CAPTURED = captures.CAPTURED
 
 
-def render(value: Json, indent: int = 0, key: str | None = None) -> str:
-    """Pretty JSON for diffs: nested layout, but each SSE event, header pair and short value on one line."""
-    flat = json.dumps(value, ensure_ascii=False)
-    if (
-        not isinstance(value, dict | list)
-        or key in {"events_item", "headers_item"}
-        or len(flat) + indent <= 100
-    ):
-        return flat
-    pad = " " * (indent + 2)
-    if isinstance(value, list):
-        child = f"{key}_item" if key in {"events", "headers"} else None
-        items = [pad + render(item, indent + 2, child) for item in value]
-        return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
-    items = [
-        f"{pad}{json.dumps(k, ensure_ascii=False)}: {render(v, indent + 2, k)}" for k, v in value.items()
-    ]
-    return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
-
-
 def build(captures: Path | None) -> dict[str, str]:
-    out = {name: render(make()) + "\n" for name, make in SCENARIOS.items()}
+    out = {name: dumps_pretty(make()) for name, make in SCENARIOS.items()}
     if captures is not None and captures.is_dir():
-        out.update({name: render(make(captures)) + "\n" for name, make in CAPTURED.items()})
+        out.update({name: dumps_pretty(make(captures)) for name, make in CAPTURED.items()})
     return out
 
 

@@ -21,22 +21,6 @@ from _authoring.wire import (
     user,
 )
 
-# model listings
-
-CATALOG = [
-    "deepseek-ai/deepseek-r1",
-    "google/gemma-3-27b-it",
-    "meta/llama-3.1-70b-instruct",
-    "meta/llama-3.1-8b-instruct",
-    "meta/llama-3.2-11b-vision-instruct",
-    "meta/llama-3.3-70b-instruct",
-    "microsoft/phi-4-mini-instruct",
-    "mistralai/mistral-nemotron",
-    "nvidia/llama-3.3-nemotron-super-49b-v1.5",
-    "nvidia/nv-embedqa-e5-v5",
-    "qwen/qwen3-235b-a22b",
-]
-
 
 def errors_nim1_unknown_model() -> Json:
     name = "errors/nim1_unknown_model"
