@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
+from typing import Literal
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -29,11 +30,13 @@ from nim_mock._match import Matcher
 from nim_mock._metrics import Metrics
 from nim_mock._nim_errors import ErrorLayout, Problem, check_error_layout, render_problem
 from nim_mock._replay import Clock, MonotonicClock
+from nim_mock._synth import SynthConfig
 from nim_mock.cassette import Cassette
 
 __all__ = ["LOGGER_NAME", "create_app", "harness_version"]
 
 LOGGER_NAME = "nim_mock"
+ON_MISS: tuple[str, ...] = ("error", "synthesize")
 
 
 def harness_version() -> str:
@@ -52,19 +55,29 @@ def create_app(
     error_layout: ErrorLayout = "nim",
     max_body_bytes: int = 8 * 1024 * 1024,
     clock: Clock | None = None,
+    on_miss: Literal["error", "synthesize"] = "error",
+    synth: SynthConfig | None = None,
 ) -> Starlette:
     """A Starlette app replaying ``cassettes`` the way a NIM serves.
 
     ``speed`` scales recorded timing (0: as fast as possible, 1: real time); ``ignore`` adds body
     paths left out of matching for every cassette; ``error_layout`` picks NIM 1.x flat or vLLM >= 0.10
     nested error bodies for the errors the mock itself produces; ``max_body_bytes`` caps a request
-    body. ``clock`` is the time seam for tests. Bad settings raise ``ValueError`` saying what to pass.
+    body. ``clock`` is the time seam for tests. ``on_miss`` decides what a chat/completions request
+    no cassette matches gets: ``"error"`` (a 404 naming the nearest recording) or ``"synthesize"``
+    (a made-up NIM answer shaped by ``synth``, default rules and pace when ``None``, marked by the
+    ``x-nim-mock-synthesized: 1`` header and ``synthesized`` in the log line). Bad settings raise
+    ``ValueError`` saying what to pass.
     """
     if not math.isfinite(speed) or speed < 0:
         raise ValueError(f"speed must be a finite number >= 0 (0 = no delays, 1 = real time), got {speed!r}")
     layout = check_error_layout(error_layout)
     if max_body_bytes <= 0:
         raise ValueError(f"max_body_bytes must be a positive number of bytes, got {max_body_bytes!r}")
+    if on_miss not in ON_MISS:  # callers without a type checker
+        raise ValueError(f"on_miss must be 'error' or 'synthesize', got {on_miss!r}")
+    if synth is not None and on_miss != "synthesize":
+        raise ValueError("synth settings only apply with on_miss='synthesize'; pass both or neither")
     matcher = Matcher(cassettes, ignore=ignore)
     metrics = Metrics()
     the_clock: Clock = clock or MonotonicClock()
@@ -74,6 +87,7 @@ def create_app(
         max_body_bytes=max_body_bytes,
         release=harness_version(),
         created=int(time.time()),
+        synth=(synth or SynthConfig()) if on_miss == "synthesize" else None,
     )
     logger = logging.getLogger(LOGGER_NAME)
 

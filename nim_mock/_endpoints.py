@@ -36,6 +36,7 @@ from nim_mock._metrics import METRICS_CONTENT_TYPE, Metrics
 from nim_mock._model_list import build_model_list, merge_listing
 from nim_mock._nim_errors import ErrorLayout, Problem, render_problem
 from nim_mock._replay import Clock, ReplayResponse, StreamOutcome, wire_headers
+from nim_mock._synth import SynthConfig, synthesize
 from nim_mock.cassette import Cassette, RecordedRequest, RecordedResponse, compact_json
 
 __all__ = ["MockSettings", "RequestNote", "build_endpoints", "note_of"]
@@ -65,6 +66,8 @@ class MockSettings:
     max_body_bytes: int
     release: str
     created: int
+    synth: SynthConfig | None = None
+    """Set when the server answers a miss by synthesizing (``on_miss="synthesize"``) rather than a 404."""
 
 
 @dataclass(slots=True)
@@ -108,6 +111,9 @@ class _Endpoints:
             for interaction in cassette.interactions:
                 path = interaction.request.path.split("?", 1)[0]
                 recorded.setdefault(path, {}).setdefault(interaction.request.method.upper())
+        if settings.synth is not None:  # a stand-in also lists the catalogue's real model ids
+            for model in settings.synth.models:
+                models.setdefault(model)
         self._models = tuple(models)
         # Wire headers of every recorded response, computed once, keyed by identity (the response
         # is kept alongside, so an id is never confused with a later object's).
@@ -277,9 +283,23 @@ class _Endpoints:
             self._hit(note, result)
             return self._respond(note, result.interaction.response)
         self._metrics.unmatched()
+        synthesized = self._synthesize(note, recorded)
+        if synthesized is not None:
+            return synthesized
         note.answer = ("miss: " + result.message.splitlines()[0]) if result.message else "miss"
         problem = Problem(404, "NotFoundError", result.message, headers=(("x-nim-mock-miss", "1"),))
         return self._problem(note, problem, as_refusal=False)
+
+    def _synthesize(self, note: RequestNote, recorded: RecordedRequest) -> Response | None:
+        """A made-up NIM answer for a chat/completions miss, when the app synthesizes; else ``None``."""
+        synth = self._settings.synth
+        if synth is None or note.route not in (CHAT, COMPLETIONS) or not isinstance(recorded.body, dict):
+            return None
+        answer = synthesize(note.route, recorded.body, synth, chat=note.route == CHAT)
+        if isinstance(answer, Problem):
+            return self._problem(note, answer)
+        note.answer = "synthesized"
+        return self._respond(note, answer)
 
     def _hit(self, note: RequestNote, hit: Hit) -> None:
         self._metrics.matched()

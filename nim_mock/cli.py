@@ -2,6 +2,7 @@
 
     nim-mock serve [--cassettes DIR ...] [--host 127.0.0.1] [--port 8000] [--speed S]
                    [--ignore PATH ...] [--error-layout nim|vllm]
+                   [--on-miss error|synthesize] [--rules FILE] [--tokens-per-s N] [--ttft-ms MS]
     nim-mock record --upstream URL [--cassettes DIR] [--host 127.0.0.1] [--port 8000] [--redact VALUE ...]
     nim-mock list [DIR ...]
     nim-mock check [DIR ...] [--tests PATH ...] [--rootdir DIR]
@@ -37,6 +38,7 @@ from nim_mock._persist import bundled_cassettes_dir, load_cassettes
 from nim_mock._record import create_recording_app
 from nim_mock._record_writer import CassetteWriter
 from nim_mock._server import bind_socket, uvicorn_config
+from nim_mock._synth_cli import add_synth_options, synth_from_args
 from nim_mock.cassette import Cassette, CassetteError
 
 __all__ = ["build_parser", "main"]
@@ -110,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="shape of the mock's own errors: nim (NIM 1.x flat, default) or vllm (vLLM >= 0.10 nested)",
     )
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    add_synth_options(serve)
 
     listing = commands.add_parser("list", help="show what cassette folders hold")
     listing.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="default: the bundled cassettes")
@@ -287,8 +290,18 @@ def _record(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, env: Mappi
 def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     cassettes = load_cassettes(args.cassettes or [bundled_cassettes_dir()])
     try:
-        app = create_app(cassettes, speed=args.speed, ignore=args.ignore, error_layout=args.error_layout)
-    except ValueError as error:  # e.g. a malformed --ignore path or two cassettes with one name
+        on_miss, synth = synth_from_args(args)
+        app = create_app(
+            cassettes,
+            speed=args.speed,
+            ignore=args.ignore,
+            error_layout=args.error_layout,
+            on_miss=on_miss,
+            synth=synth,
+        )
+    except (
+        ValueError
+    ) as error:  # e.g. a malformed --ignore path, two cassettes with one name, a bad --rules file
         stderr.write(f"nim-mock: {error}\n")
         return EXIT_USAGE
     _log_to(stderr, args.log_level)
@@ -304,6 +317,8 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     announce = (
         f"nim-mock: serving {_summary(cassettes)} on http://{shown_host}:{port}/v1 (speed {args.speed:g})"
     )
+    if on_miss == "synthesize":
+        announce += ", synthesizing on a miss"
     try:
         asyncio.run(_run_until_stopped(server, sock, lambda: print(announce, file=stdout, flush=True)))
     except KeyboardInterrupt:

@@ -1,0 +1,166 @@
+"""The rules file: which reply a synthesized answer gives, chosen by a regex on the last user message.
+
+JSON, because YAML is not a dependency. The whole format::
+
+    {
+      "rules": [
+        {"match": "weather in (\\\\w+)", "reply": "It is sunny in \\\\1.", "flags": "i"},
+        {"match": "^book", "tool": "book_flight"}
+      ],
+      "default": "This is a synthesized reply from {model}."
+    }
+
+- ``rules`` are tried in order; ``match`` is a Python regex searched (``re.search``) in the text of
+  the last user message; ``flags`` may hold ``i`` (ignore case), ``m`` (multi-line), ``s`` (dot
+  matches newline). The first rule that matches wins.
+- ``reply`` is expanded like ``re.Match.expand`` (``\\\\1``, ``\\\\g<name>``), then ``{model}`` is
+  replaced by the requested model id.
+- ``tool`` (instead of, or as well as, ``reply``): when the request offers a tool of that name and
+  ``tool_choice`` allows one (``auto`` or absent), the answer calls it. ``reply`` is then used only
+  when the tool is not offered.
+- ``default`` (optional) is the reply when no rule matches; ``{model}`` is replaced the same way.
+
+Every problem is a :class:`RulesError` naming the file, the spot (``rules[2].match``) and the fix,
+raised when the file is loaded, so a server never starts with rules it cannot apply.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEFAULT_REPLY", "Rule", "Rules", "RulesError", "load_rules", "parse_rules"]
+
+DEFAULT_REPLY = "This is a synthesized reply from {model}: no recording matched this request."
+_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
+_RULE_KEYS = frozenset({"match", "reply", "tool", "flags"})
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used: ``str()`` names the file, the spot and what to change."""
+
+    def __init__(self, source: str, where: str, problem: str) -> None:
+        self.source = source
+        self.where = where
+        self.problem = problem
+        super().__init__(source, where, problem)
+
+    def __str__(self) -> str:
+        spot = f"{self.where}: " if self.where else ""
+        return f"rules file {self.source}: {spot}{self.problem}"
+
+    def __reduce__(self) -> tuple[type[RulesError], tuple[str, str, str]]:
+        return (type(self), (self.source, self.where, self.problem))
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    pattern: re.Pattern[str]
+    reply: str | None = None
+    tool: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Parsed rules; the default instance has none and answers with :data:`DEFAULT_REPLY`."""
+
+    rules: tuple[Rule, ...] = ()
+    default: str = DEFAULT_REPLY
+
+    def reply_for(self, text: str, model: str, tools: Sequence[str] = ()) -> tuple[str, str | None]:
+        """(reply text, tool to call or ``None``) for the last user message ``text``."""
+        for rule in self.rules:
+            found = rule.pattern.search(text)
+            if found is None:
+                continue
+            if rule.tool is not None and rule.tool in tools:
+                return "", rule.tool
+            if rule.reply is not None:
+                return found.expand(rule.reply).replace("{model}", model), None
+        return self.default.replace("{model}", model), None
+
+
+def load_rules(path: Path) -> Rules:
+    """Read and check a rules file; any problem is a :class:`RulesError` naming ``path``."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RulesError(source, "", "no such file; pass an existing JSON rules file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise RulesError(source, "", f"cannot be read ({error}); pass a UTF-8 JSON file") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RulesError(
+            source, "", f"is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
+    return parse_rules(data, source)
+
+
+def parse_rules(data: Any, source: str = "<rules>") -> Rules:
+    """Check already-parsed JSON against the format in the module docstring."""
+    if not isinstance(data, dict):
+        raise RulesError(source, "", 'must be a JSON object like {"rules": [...], "default": "..."}')
+    unknown = sorted(set(data) - {"rules", "default"})
+    if unknown:
+        raise RulesError(source, unknown[0], "unknown key; the file may hold only 'rules' and 'default'")
+    default = data.get("default", DEFAULT_REPLY)
+    if not isinstance(default, str):
+        raise RulesError(source, "default", "must be a string (the reply when no rule matches)")
+    raw_rules = data.get("rules", [])
+    if not isinstance(raw_rules, list):
+        raise RulesError(source, "rules", "must be a list of {match, reply|tool} objects")
+    return Rules(tuple(_rule(raw, source, f"rules[{i}]") for i, raw in enumerate(raw_rules)), default)
+
+
+def _rule(raw: Any, source: str, where: str) -> Rule:
+    if not isinstance(raw, dict):
+        raise RulesError(source, where, 'must be an object like {"match": "regex", "reply": "text"}')
+    unknown = sorted(set(raw) - _RULE_KEYS)
+    if unknown:
+        raise RulesError(source, f"{where}.{unknown[0]}", f"unknown key; use {', '.join(sorted(_RULE_KEYS))}")
+    match = raw.get("match")
+    if not isinstance(match, str):
+        raise RulesError(source, f"{where}.match", "missing or not a string; give a regex to search for")
+    flags_text = raw.get("flags", "")
+    if not isinstance(flags_text, str) or any(flag not in _FLAGS for flag in flags_text):
+        raise RulesError(
+            source, f"{where}.flags", f"must be a string of {', '.join(_FLAGS)}; got {flags_text!r}"
+        )
+    flags = 0
+    for flag in flags_text:
+        flags |= _FLAGS[flag]
+    try:
+        pattern = re.compile(match, flags)
+    except re.error as error:
+        raise RulesError(source, f"{where}.match", f"is not a valid regex: {error}") from None
+    reply, tool = raw.get("reply"), raw.get("tool")
+    if reply is None and tool is None:
+        raise RulesError(source, where, "needs a 'reply' (text) or a 'tool' (name of a tool to call)")
+    if reply is not None and not isinstance(reply, str):
+        raise RulesError(source, f"{where}.reply", "must be a string")
+    if tool is not None and (not isinstance(tool, str) or not tool):
+        raise RulesError(source, f"{where}.tool", "must be a non-empty tool name")
+    if reply is not None:
+        try:
+            _check_template(pattern, reply)
+        except re.error as error:
+            raise RulesError(source, f"{where}.reply", f"bad group reference: {error}") from None
+    return Rule(pattern, reply, tool)
+
+
+def _check_template(pattern: re.Pattern[str], reply: str) -> None:
+    """Fail now, not at the first request, when ``reply`` refers to a group ``match`` lacks."""
+    for found in re.finditer(r"\\(\d+)|\\g<([^>]*)>", reply):
+        number, name = found.group(1), found.group(2)
+        if number is not None and int(number) > pattern.groups:
+            raise re.error(f"\\{number} but the regex has {pattern.groups} group(s)")
+        if name is not None and not name.isdigit() and name not in pattern.groupindex:
+            raise re.error(f"\\g<{name}> but the regex has no group of that name")
+        if name is not None and name.isdigit() and int(name) > pattern.groups:
+            raise re.error(f"\\g<{name}> but the regex has {pattern.groups} group(s)")
