@@ -21,9 +21,9 @@ live ``Interaction`` with the same recorder as record mode and prints what this 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from client.sse import SSEDecoder
 from nim_mock.cassette import Interaction, RecordedResponse
@@ -84,6 +84,17 @@ def _walk(value: object, path: str, layout: dict[str, set[str]]) -> None:
             _walk(item, f"{path}[]", layout)
 
 
+def _indexed(items: object) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The objects of a JSON array with their ``index`` field (their position where it is missing or
+    not an integer): choices and tool-call fragments are matched up by it across stream events."""
+    if not isinstance(items, list):
+        return
+    for position, item in enumerate(items):
+        if isinstance(item, dict):
+            index = item.get("index", position)
+            yield (index if isinstance(index, int) else position), item
+
+
 class _ToolCalls:
     """Assembles tool calls from whole messages or stream fragments (name once, arguments in pieces)."""
 
@@ -91,13 +102,8 @@ class _ToolCalls:
         self._calls: dict[tuple[int, int], list[str]] = {}  # (choice, call index) -> [name, arguments]
 
     def add(self, choice: int, calls: object) -> None:
-        if not isinstance(calls, list):
-            return
-        for position, call in enumerate(calls):
-            if not isinstance(call, dict):
-                continue
-            index = call.get("index", position)
-            slot = self._calls.setdefault((choice, index if isinstance(index, int) else position), ["", ""])
+        for index, call in _indexed(calls):
+            slot = self._calls.setdefault((choice, index), ["", ""])
             function = call.get("function")
             if isinstance(function, dict):
                 if isinstance(function.get("name"), str) and function["name"]:
@@ -126,14 +132,7 @@ def _read_payload(shape: Shape, payload: object, calls: _ToolCalls) -> None:
         return
     if isinstance(payload.get("usage"), dict):
         shape.usage = True
-    choices = payload.get("choices")
-    if not isinstance(choices, list):
-        return
-    for position, choice in enumerate(choices):
-        if not isinstance(choice, dict):
-            continue
-        index = choice.get("index", position)
-        index = index if isinstance(index, int) else position
+    for index, choice in _indexed(payload.get("choices")):
         if isinstance(choice.get("finish_reason"), str):
             shape.finish_reasons.add(choice["finish_reason"])
         for part in ("message", "delta"):
