@@ -60,6 +60,10 @@ NIM_MESSAGE_KEYS = ["role", "reasoning_content", "content", "tool_calls"]
 NIM_USAGE_KEYS = ["prompt_tokens", "total_tokens", "completion_tokens"]
 
 
+NIM_MODEL_CARD_KEYS = ["id", "object", "created", "owned_by", "root", "parent", "max_model_len", "permission"]
+"""A vLLM ``ModelCard`` in ``GET /v1/models``, as NIM 1.x lists it (and the mock builds it)."""
+
+
 FLAT_ERROR_KEYS = ["object", "message", "type", "param", "code"]
 
 

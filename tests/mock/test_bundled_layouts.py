@@ -23,6 +23,7 @@ from bundled_cassettes import (
     NIM_CHOICE_KEYS,
     NIM_JSON,
     NIM_MESSAGE_KEYS,
+    NIM_MODEL_CARD_KEYS,
     NIM_STREAM_IDS,
     NIM_STREAMS,
     NIM_USAGE_KEYS,
@@ -171,16 +172,7 @@ def test_nim_json_layout(name: str, request_: dict[str, Any], response: dict[str
     if request_["path"] == "/v1/models":
         assert list(body) == ["object", "data"]
         for card in body["data"]:
-            assert list(card) == [
-                "id",
-                "object",
-                "created",
-                "owned_by",
-                "root",
-                "parent",
-                "max_model_len",
-                "permission",
-            ]
+            assert list(card) == NIM_MODEL_CARD_KEYS
             assert card["owned_by"] == "system"
         return
     usage = body["usage"]

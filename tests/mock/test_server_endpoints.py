@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import httpx
+from bundled_cassettes import NIM_MODEL_CARD_KEYS
 
 from nim_mock import RecordedRequest, RecordedResponse
 from nim_mock._app import harness_version
@@ -90,16 +91,7 @@ def test_listing_without_a_recording_is_a_nim_model_list(serve: Any, http: httpx
         "nvidia/nemotron-mini-4b-instruct",
     ]
     first = listing["data"][0]
-    assert list(first) == [
-        "id",
-        "object",
-        "created",
-        "owned_by",
-        "root",
-        "parent",
-        "max_model_len",
-        "permission",
-    ]
+    assert list(first) == NIM_MODEL_CARD_KEYS
     assert (first["owned_by"], first["root"], first["parent"]) == ("system", first["id"], None)
     assert first["permission"][0]["object"] == "model_permission"
     assert http.get(base_url + "/v1/models").json() == listing  # stable between calls
