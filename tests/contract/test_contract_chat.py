@@ -71,11 +71,8 @@ def test_length_finish(chat_nvidia, nim_mode) -> None:
 
 @pytest.mark.nim(cassette="chat/stop_sequence")
 def test_stop_sequence(chat_nvidia) -> None:
-    # temperature goes per call: the field is a float (0.0 on the wire), the recording sent JSON 0.
-    llm = chat_nvidia(max_tokens=256)
-    answer = llm.invoke(
-        "List the planets of the solar system as a numbered list.", stop=["4."], temperature=0
-    )
+    llm = chat_nvidia(temperature=0, max_tokens=256)
+    answer = llm.invoke("List the planets of the solar system as a numbered list.", stop=["4."])
     assert_text_answer(answer)
     assert "4." not in answer.content
 
@@ -94,8 +91,8 @@ def test_n_choices(chat_nvidia, nim_mode) -> None:
 
 @pytest.mark.nim(cassette="chat/logprobs")
 def test_logprobs(chat_nvidia, nim_mode) -> None:
-    llm = chat_nvidia(max_tokens=32, logprobs=True, top_logprobs=2)
-    answer = llm.invoke("What is the capital of Australia? Answer in one short sentence.", temperature=0)
+    llm = chat_nvidia(temperature=0, max_tokens=32, logprobs=True, top_logprobs=2)
+    answer = llm.invoke("What is the capital of Australia? Answer in one short sentence.")
     assert_text_answer(answer)
     require(bool(answer.response_metadata.get("logprobs")), nim_mode, "sent no logprobs when asked for them")
     content = answer.response_metadata["logprobs"]["content"]

@@ -33,7 +33,7 @@ PIXEL = (
 def parse(structured: Runnable[Any, Any], prompt: Any, nim_mode: str, asked: str) -> Any:
     """The parsed answer; a real server that ignores or refuses ``asked`` skips the test, naming it."""
     try:
-        return structured.invoke(prompt, temperature=0)
+        return structured.invoke(prompt)
     except OutputParserException as error:
         require(False, nim_mode, f"ignores {asked}: it answered {str(error.llm_output)[:60]!r}")
     except BadRequestError as error:
@@ -41,10 +41,9 @@ def parse(structured: Runnable[Any, Any], prompt: Any, nim_mode: str, asked: str
     raise AssertionError("unreachable: require() fails or skips")
 
 
-# temperature goes per call, as JSON 0 (an int) like the recording: the field is a float (0.0).
 @pytest.mark.nim(cassette="structured/json_schema")
 def test_json_schema(chat_nvidia, nim_mode) -> None:
-    llm = chat_nvidia(max_tokens=1024)
+    llm = chat_nvidia(temperature=0, max_tokens=1024)
     schema = {"name": "response", "parameters": AUTHOR_SCHEMA}
     structured = llm.with_structured_output(schema, method="json_schema", strict=True)
     prompt = "Who wrote the first published computer program? Reply as JSON."
@@ -57,7 +56,7 @@ def test_json_schema(chat_nvidia, nim_mode) -> None:
 
 @pytest.mark.nim(cassette="structured/json_mode")
 def test_json_mode(chat_nvidia, nim_mode) -> None:
-    llm = chat_nvidia(max_tokens=256)
+    llm = chat_nvidia(temperature=0, max_tokens=256)
     structured = llm.with_structured_output(None, method="json_mode")
     prompt = [
         SystemMessage("Reply with a JSON object only."),
@@ -70,7 +69,7 @@ def test_json_mode(chat_nvidia, nim_mode) -> None:
 
 @pytest.mark.nim(cassette="structured/guided_json")
 def test_guided_json(chat_nvidia, nim_mode) -> None:
-    llm = chat_nvidia(max_tokens=256, structured_output_style="guided_json")
+    llm = chat_nvidia(temperature=0, max_tokens=256, structured_output_style="guided_json")
     structured = llm.with_structured_output(
         {"name": "place", "parameters": PLACE_SCHEMA}, method="json_schema"
     )
