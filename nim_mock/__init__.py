@@ -8,6 +8,9 @@ Typical use::
     with serve_in_thread(app) as base_url:  # http://127.0.0.1:<free port>
         ...  # point any OpenAI-compatible client at f"{base_url}/v1"
 
+``Mode`` names the pytest plugin's modes (``mock``, ``record``, ``live``), for code that compares
+with the ``nim_mode`` fixture or builds ``--nim-mode`` arguments without spelling the strings.
+
 Everything public is listed in ``__all__``; every other module is private (``_name``).
 """
 
@@ -15,6 +18,7 @@ from nim_mock._app import create_app
 from nim_mock._listing import format_listing
 from nim_mock._match import Hit, Matcher, Miss
 from nim_mock._persist import bundled_cassettes_dir, load_cassette, load_cassettes, save_cassette
+from nim_mock._plugin_options import Mode
 from nim_mock._server import RunningServer, serve_in_thread
 from nim_mock.cassette import (
     Cassette,
@@ -33,6 +37,7 @@ __all__ = [
     "Interaction",
     "Matcher",
     "Miss",
+    "Mode",
     "RecordedRequest",
     "RecordedResponse",
     "RunningServer",

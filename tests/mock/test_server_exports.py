@@ -30,5 +30,6 @@ def test_the_documented_names_are_exported() -> None:
         "load_cassettes",
         "save_cassette",
         "serve_in_thread",
+        "Mode",
     }
     assert expected <= set(nim_mock.__all__)
