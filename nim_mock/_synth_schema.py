@@ -64,6 +64,8 @@ _VARIED_FORMATS: dict[str, str] = {
     "uuid": "123e4567-e89b-42d3-a456-{n:012d}",
     "ipv4": "192.0.2.{b}",
 }
+_ONLY = "\0only"
+"""Key of merged schemas: the property names every ``additionalProperties: false`` part allows."""
 _TYPE_ORDER = ("object", "array", "string", "integer", "number", "boolean", "null")
 
 
@@ -209,6 +211,14 @@ class _Generator:
         required = [key for key in spec.get("required") or [] if isinstance(key, str)]
         extra = spec.get("additionalProperties", True)
         keys = list(dict.fromkeys([*required, *properties] if depth < _OPTIONAL_DEPTH else required))
+        only = spec.get(_ONLY)
+        if only is not None:
+            refused = [key for key in required if key not in only]
+            if refused:
+                raise SchemaUnsupported(f"'allOf' parts forbid required properties {refused}")
+            keys = [key for key in keys if key in only]
+            properties = {key: sub for key, sub in properties.items() if key in only}
+            extra = False
         max_props = spec.get("maxProperties")
         if isinstance(max_props, int) and len(keys) > max_props:
             keys = list(dict.fromkeys([*required, *properties]))[: max(max_props, len(required))]
@@ -300,7 +310,17 @@ def _is_type(value: Any, kind: Any) -> bool:
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     """Both schemas at once (for ``allOf`` and ``$ref`` siblings): keys unioned, bounds tightened."""
     merged = dict(base)
+    only = _closed_keys(base)
+    other = _closed_keys(extra)
+    if only is not None or other is not None:
+        # "additionalProperties": false in one part admits only that part's own properties.
+        if only is not None and other is not None:
+            merged[_ONLY] = only & other
+        else:
+            merged[_ONLY] = only if only is not None else other
     for key, value in extra.items():
+        if key == _ONLY:
+            continue
         if key not in merged:
             merged[key] = value
         elif key == "properties" and isinstance(value, dict):
@@ -325,6 +345,15 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+def _closed_keys(spec: dict[str, Any]) -> frozenset[str] | None:
+    if _ONLY in spec:
+        keys: frozenset[str] = spec[_ONLY]
+        return keys
+    if spec.get("additionalProperties") is False:
+        return frozenset(spec.get("properties") or {})
+    return None
 
 
 def _string(spec: dict[str, Any], name: str, variant: int) -> str:
