@@ -22,8 +22,24 @@ from client.sse import ServerSentEvent, SSEDecoder
 
 __all__ = ["EventReader", "parse_json_body"]
 
-# A stateless decoder; calling its method directly skips json.loads' keyword handling per event.
-_decode_json = json.JSONDecoder().decode
+# A stateless decoder. ``raw_decode`` skips the two whitespace regexes ``decode`` runs around
+# every document (a fifth of the parse for a token event); see ``_loads``.
+_DECODER = json.JSONDecoder()
+
+
+def _loads(text: str) -> object:
+    """``json.loads(text)``, faster for the usual case of a document with nothing around it.
+
+    Anything else (surrounding whitespace, trailing data, invalid JSON) goes through the full
+    ``decode``, so what parses and what is refused, and the error, are exactly json.loads'.
+    """
+    try:
+        value, end = _DECODER.raw_decode(text)
+    except ValueError:
+        return _DECODER.decode(text)
+    if end != len(text):
+        return _DECODER.decode(text)
+    return value
 
 
 def parse_json_body(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
@@ -125,7 +141,7 @@ class EventReader:
 
     def _parse(self, event: ServerSentEvent, *, truncated: bool) -> dict[str, Any]:
         try:
-            parsed: object = _decode_json(event.data)
+            parsed: object = _loads(event.data)
         except (ValueError, RecursionError):
             if truncated:
                 raise APIConnectionError(
