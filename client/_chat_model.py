@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import aclosing, closing
 from typing import Any, Literal
 
 import httpx
@@ -300,12 +301,15 @@ class ChatNVIDIA(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         body = self._body(messages, stop, kwargs, model=self._model_name(kwargs), stream=True)
-        for chunk in iter_chunks(
-            stream_events(self._http(), self._settings, _CHAT, body), self._wants_usage(kwargs)
-        ):
-            if run_manager is not None:
+        events = stream_events(self._http(), self._settings, _CHAT, body)
+        # closing(): a consumer that stops early hands the pooled connection back at once.
+        with closing(events), closing(iter_chunks(events, self._wants_usage(kwargs))) as chunks:
+            if run_manager is None or not run_manager.handlers:  # stream() passes none
+                yield from chunks
+                return
+            for chunk in chunks:
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+                yield chunk
 
     async def _astream(
         self,
@@ -315,12 +319,14 @@ class ChatNVIDIA(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         body = self._body(messages, stop, kwargs, model=await self._amodel_name(kwargs), stream=True)
-        async for chunk in aiter_chunks(
-            astream_events(self._ahttp(), self._settings, _CHAT, body), self._wants_usage(kwargs)
-        ):
-            if run_manager is not None:
-                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+        events = astream_events(self._ahttp(), self._settings, _CHAT, body)
+        # Async generators are finalised by the event loop later, not when dropped: close them here.
+        async with aclosing(events), aclosing(aiter_chunks(events, self._wants_usage(kwargs))) as chunks:
+            listener = run_manager if run_manager is not None and run_manager.handlers else None
+            async for chunk in chunks:
+                if listener is not None:
+                    await listener.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
 
     # -- model listing --------------------------------------------------------------------------
 
