@@ -26,6 +26,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nim_mock._endpoints import NOTE_KEY, MockSettings, RequestNote, build_endpoints
+from nim_mock._faults_apply import FaultMiddleware
+from nim_mock._faults_plan import FaultPlan
+from nim_mock._faults_rules import FaultRules
 from nim_mock._match import Matcher
 from nim_mock._metrics import Metrics
 from nim_mock._nim_errors import ErrorLayout, Problem, check_error_layout, render_problem
@@ -57,6 +60,7 @@ def create_app(
     clock: Clock | None = None,
     on_miss: Literal["error", "synthesize"] = "error",
     synth: SynthConfig | None = None,
+    faults: FaultRules | None = None,
 ) -> Starlette:
     """A Starlette app replaying ``cassettes`` the way a NIM serves.
 
@@ -66,7 +70,9 @@ def create_app(
     body. ``clock`` is the time seam for tests. ``on_miss`` decides what a chat/completions request
     no cassette matches gets: ``"error"`` (a 404 naming the nearest recording) or ``"synthesize"``
     (a made-up NIM answer shaped by ``synth``, default rules and pace when ``None``, marked by the
-    ``x-nim-mock-synthesized: 1`` header and ``synthesized`` in the log line). Bad settings raise
+    ``x-nim-mock-synthesized: 1`` header and ``synthesized`` in the log line). ``faults`` are rules
+    for injected failures (``_faults_rules``); a request's ``x-nim-mock-fault`` header adds its own
+    either way, and ``app.state.faults`` is the live plan (what was applied). Bad settings raise
     ``ValueError`` saying what to pass.
     """
     if not math.isfinite(speed) or speed < 0:
@@ -90,6 +96,7 @@ def create_app(
         synth=(synth or SynthConfig()) if on_miss == "synthesize" else None,
     )
     logger = logging.getLogger(LOGGER_NAME)
+    fault_plan = FaultPlan(faults)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -111,13 +118,25 @@ def create_app(
 
     app = Starlette(
         routes=build_endpoints(cassettes, matcher, metrics, settings, the_clock),
-        middleware=[Middleware(_Observe, metrics=metrics, clock=the_clock, logger=logger)],
+        middleware=[
+            Middleware(_Observe, metrics=metrics, clock=the_clock, logger=logger),
+            # Inside the observer, so every fault lands in the request's log line and metrics.
+            Middleware(
+                FaultMiddleware,
+                plan=fault_plan,
+                metrics=metrics,
+                clock=the_clock,
+                error_layout=layout,
+                max_body_bytes=max_body_bytes,
+            ),
+        ],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )
     app.state.matcher = matcher
     app.state.metrics = metrics
     app.state.settings = settings
+    app.state.faults = fault_plan
     return app
 
 

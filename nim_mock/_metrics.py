@@ -34,6 +34,7 @@ class Metrics:
         self._disconnects = 0
         self._lag_counts = [0] * (len(LAG_BUCKETS_S) + 1)
         self._lag_sum = 0.0
+        self._faults: Counter[str] = Counter()
 
     def request_done(self, method: str, route: str, status: int) -> None:
         with self._lock:
@@ -50,6 +51,11 @@ class Metrics:
     def disconnected(self) -> None:
         with self._lock:
             self._disconnects += 1
+
+    def fault(self, kind: str) -> None:
+        """Count one injected fault that took effect (``kind`` as in the faults rules file)."""
+        with self._lock:
+            self._faults[kind] += 1
 
     def observe_lag(self, seconds: float) -> None:
         """Record how late one event left (early sends count as 0: the scheduler never sends early)."""
@@ -75,6 +81,7 @@ class Metrics:
             requests = sorted(self._requests.items())
             matched, unmatched, disconnects = self._matched, self._unmatched, self._disconnects
             lag_counts, lag_sum = list(self._lag_counts), self._lag_sum
+            faults = sorted(self._faults.items())
         lines = [
             "# HELP nim_mock_requests_total HTTP requests answered, by method, route and status.",
             "# TYPE nim_mock_requests_total counter",
@@ -101,6 +108,12 @@ class Metrics:
             lines.append(f'nim_mock_replay_lag_seconds_bucket{{le="{_format_bound(bound)}"}} {cumulative}')
         lines.append(f"nim_mock_replay_lag_seconds_sum {lag_sum!r}")
         lines.append(f"nim_mock_replay_lag_seconds_count {cumulative}")
+        if faults:
+            lines += [
+                "# HELP nim_mock_faults_total Injected faults that took effect, by kind.",
+                "# TYPE nim_mock_faults_total counter",
+            ]
+            lines += [f"nim_mock_faults_total{{{_labels(kind=kind)}}} {count}" for kind, count in faults]
         return "\n".join(lines) + "\n"
 
 
