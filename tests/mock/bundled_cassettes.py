@@ -101,31 +101,28 @@ def chunks(response: dict[str, Any]) -> list[dict[str, Any]]:
     return [e["data"] for e in response["events"] if "data" in e]
 
 
-def nim_streams() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
-    for name in NAMES:
-        for request, response in interactions(name):
-            if "events" in response and layout(response) == "nim":
-                yield name, request, response
+Exchange = tuple[str, dict[str, Any], dict[str, Any]]
+"""(cassette name, request, response) as stored in a bundled file."""
 
 
-NIM_STREAMS = list(nim_streams())
+def exchanges(server: str, body: str | None = None) -> list[Exchange]:
+    """Every bundled exchange answered by ``server`` (a ``layout``), with a ``body`` of that kind if given
+    (``"events"`` for a stream, ``"json"`` for a JSON body)."""
+    return [
+        (name, request, response)
+        for name in NAMES
+        for request, response in interactions(name)
+        if layout(response) == server and (body is None or body in response)
+    ]
+
+
+NIM_STREAMS = exchanges("nim", "events")
 
 
 NIM_STREAM_IDS = [name for name, _, _ in NIM_STREAMS]
 
 
-def nim_json_responses() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
-    for name in NAMES:
-        for request, response in interactions(name):
-            if "json" in response and layout(response) == "nim":
-                yield name, request, response
+NIM_JSON = exchanges("nim", "json")
 
 
-NIM_JSON = list(nim_json_responses())
-
-
-def gateway_responses() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
-    for name in NAMES:
-        for request, response in interactions(name):
-            if layout(response) == "gateway":
-                yield name, request, response
+GATEWAY = exchanges("gateway")

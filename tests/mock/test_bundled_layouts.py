@@ -17,6 +17,7 @@ from bundled_cassettes import (
     CMPL_ID,
     DONE,
     FLAT_ERROR_KEYS,
+    GATEWAY,
     NAMES,
     NESTED_ERROR_KEYS,
     NIM_CHAT_KEYS,
@@ -30,7 +31,6 @@ from bundled_cassettes import (
     TOOL_ID,
     UUID4,
     chunks,
-    gateway_responses,
     header,
     interactions,
 )
@@ -235,9 +235,7 @@ def test_logprobs_entries_are_consistent() -> None:
         assert -9999.0 <= entry["logprob"] <= 0
 
 
-@pytest.mark.parametrize(
-    ("name", "request_", "response"), list(gateway_responses()), ids=[n for n, _, _ in gateway_responses()]
-)
+@pytest.mark.parametrize(("name", "request_", "response"), GATEWAY, ids=[n for n, _, _ in GATEWAY])
 def test_gateway_layout(name: str, request_: dict[str, Any], response: dict[str, Any]) -> None:
     assert header(response, "server") is None, "the gateway is not uvicorn"
     assert header(response, "retry-after") is None
