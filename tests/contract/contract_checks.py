@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, BaseMessageChunk
 
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
@@ -35,6 +35,15 @@ TIME_TOOL: dict[str, Any] = {
         },
     },
 }
+
+
+def combine(chunks: list[BaseMessageChunk]) -> BaseMessageChunk:
+    """The one message a stream's chunks add up to (LangChain merges chunks with ``+``)."""
+    assert chunks, "the stream yielded nothing"
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total = total + chunk
+    return total
 
 
 def assert_usage(message: BaseMessage) -> None:

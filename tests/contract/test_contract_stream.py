@@ -3,16 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from contract_checks import assert_text_answer, assert_usage
-from langchain_core.messages import AIMessageChunk, BaseMessageChunk
-
-
-def combine(chunks: list[BaseMessageChunk]) -> BaseMessageChunk:
-    assert chunks, "the stream yielded nothing"
-    total = chunks[0]
-    for chunk in chunks[1:]:
-        total = total + chunk
-    return total
+from contract_checks import assert_text_answer, assert_usage, combine
+from langchain_core.messages import AIMessageChunk
 
 
 @pytest.mark.nim(cassette="chat/stream_usage")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from contract_checks import WEATHER_TOOL, assert_text_answer, assert_usage, require
+from contract_checks import WEATHER_TOOL, assert_text_answer, assert_usage, combine, require
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
@@ -122,9 +122,7 @@ def test_reasoning_is_kept_apart_from_the_answer(chat_nvidia, nim_mode, nim_mode
 def test_streamed_reasoning(chat_nvidia, nim_mode, nim_model) -> None:
     llm = chat_nvidia(temperature=0.6, top_p=0.95, max_tokens=4096)
     chunks = list(llm.stream("Is 2027 a prime number?"))
-    answer = chunks[0]
-    for chunk in chunks[1:]:
-        answer = answer + chunk
+    answer = combine(chunks)
     reasoning = answer.additional_kwargs.get("reasoning_content")
     require(
         reasoning is not None, nim_mode, f"streamed no reasoning for {nim_model} (not a reasoning model?)"

@@ -9,6 +9,7 @@ from contract_checks import (
     assert_text_answer,
     assert_tool_calls,
     assert_usage,
+    combine,
     require,
 )
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
@@ -60,9 +61,7 @@ def test_streamed_tool_call(chat_nvidia) -> None:
     )
     chunks = list(llm.stream("Do I need an umbrella in London today?"))
     assert any(chunk.tool_call_chunks for chunk in chunks)
-    answer = chunks[0]
-    for chunk in chunks[1:]:
-        answer = answer + chunk
+    answer = combine(chunks)
     assert_tool_calls(answer, "get_weather")
     assert_usage(answer)
 

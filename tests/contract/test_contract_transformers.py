@@ -7,7 +7,7 @@ in one chunk); the contract the client promises must hold all the same.
 from __future__ import annotations
 
 import pytest
-from contract_checks import assert_text_answer, assert_tool_calls, assert_usage
+from contract_checks import assert_text_answer, assert_tool_calls, assert_usage, combine
 
 CITY_TOOL = {
     "type": "function",
@@ -28,10 +28,7 @@ def test_invoke(chat_nvidia) -> None:
 
 @pytest.mark.nim(cassette="transformers/stream")
 def test_stream(chat_nvidia) -> None:
-    chunks = list(chat_nvidia(max_tokens=8).stream("Say hello"))
-    answer = chunks[0]
-    for chunk in chunks[1:]:
-        answer = answer + chunk
+    answer = combine(list(chat_nvidia(max_tokens=8).stream("Say hello")))
     assert answer.content
     assert answer.response_metadata["finish_reason"] in ("stop", "length")
     assert_usage(answer)
@@ -40,8 +37,5 @@ def test_stream(chat_nvidia) -> None:
 @pytest.mark.nim(cassette="transformers/stream_tool_call")
 def test_streamed_named_tool_call(chat_nvidia) -> None:
     llm = chat_nvidia(max_tokens=32, stream_usage=False).bind_tools([CITY_TOOL], tool_choice="get_weather")
-    chunks = list(llm.stream("Weather in Paris?"))
-    answer = chunks[0]
-    for chunk in chunks[1:]:
-        answer = answer + chunk
+    answer = combine(list(llm.stream("Weather in Paris?")))
     assert_tool_calls(answer, "get_weather")
