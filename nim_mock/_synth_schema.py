@@ -225,7 +225,12 @@ class _Generator:
         result: dict[str, Any] = {}
         for key in keys:
             sub = properties.get(key, extra if isinstance(extra, dict) else True)
-            result[key] = self.value(sub, key, depth + 1, variant)
+            try:
+                result[key] = self.value(sub, key, depth + 1, variant)
+            except SchemaUnsupported:
+                if key in required:
+                    raise
+                # an optional property no value can satisfy is simply left out
         min_props = spec.get("minProperties", 0)
         index = 0
         while isinstance(min_props, int) and len(result) < min_props:
@@ -323,8 +328,12 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
             continue
         if key not in merged:
             merged[key] = value
-        elif key == "properties" and isinstance(value, dict):
-            merged[key] = {**merged[key], **value}
+        elif key == "properties" and isinstance(value, dict) and isinstance(merged[key], dict):
+            both = merged[key]
+            merged[key] = {
+                **both,
+                **{k: {"allOf": [both[k], v]} if k in both else v for k, v in value.items()},
+            }
         elif key == "required" and isinstance(value, list):
             merged[key] = list(dict.fromkeys([*merged[key], *value]))
         elif key in ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"):
