@@ -156,6 +156,25 @@ class ChatNVIDIA(BaseChatModel):
                     self._aclient = build_async_client(self._settings)
         return self._aclient
 
+    # -- serialisation (langchain-core dumpd/load) -----------------------------------------------
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """True: ``dumpd(llm)`` writes the settings, the key only as a reference to ``NVIDIA_API_KEY``.
+
+        Restore with ``load(data, valid_namespaces=["client"], allowed_objects=[ChatNVIDIA],
+        secrets_map={"NVIDIA_API_KEY": key})`` (or ``secrets_from_env=True``). Injected
+        ``http_client``/``http_async_client`` are never written: the loaded model builds its own.
+        Values in ``default_headers`` and ``model_kwargs`` are written as they are, so keep
+        credentials out of them.
+        """
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """``["client"]``: the public package ``load`` imports ChatNVIDIA from."""
+        return ["client"]
+
     @property
     def lc_secrets(self) -> dict[str, str]:
         return {"api_key": "NVIDIA_API_KEY"}
