@@ -210,12 +210,6 @@ def proxy(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Itera
     assert re.search(r"stopped: \d+ written, \d+ failed", log)
 
 
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10.0) as client:
-        yield client
-
-
 def _chat(stream: bool = True, content: str = "Hi") -> dict[str, Any]:
     return {"model": MODEL, "messages": [{"role": "user", "content": content}], "stream": stream}
 
