@@ -3,6 +3,7 @@
     nim-mock serve [--cassettes DIR ...] [--host 127.0.0.1] [--port 8000] [--speed S]
                    [--ignore PATH ...] [--error-layout nim|vllm]
                    [--on-miss error|synthesize] [--rules FILE] [--tokens-per-s N] [--ttft-ms MS]
+                   [--faults FILE] [--seed N]
     nim-mock record --upstream URL [--cassettes DIR] [--host 127.0.0.1] [--port 8000] [--redact VALUE ...]
     nim-mock list [DIR ...]
     nim-mock check [DIR ...] [--tests PATH ...] [--rootdir DIR]
@@ -32,6 +33,7 @@ import uvicorn
 
 from nim_mock._app import LOGGER_NAME, create_app, harness_version
 from nim_mock._check import check_folders
+from nim_mock._faults_cli import CUT_LOG_FILTER, add_fault_options, fault_summary, faults_from_args
 from nim_mock._listing import format_listing
 from nim_mock._nim_errors import ERROR_LAYOUTS
 from nim_mock._persist import bundled_cassettes_dir, load_cassettes
@@ -113,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     add_synth_options(serve)
+    add_fault_options(serve)
 
     listing = commands.add_parser("list", help="show what cassette folders hold")
     listing.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="default: the bundled cassettes")
@@ -291,6 +294,7 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     cassettes = load_cassettes(args.cassettes or [bundled_cassettes_dir()])
     try:
         on_miss, synth = synth_from_args(args)
+        faults = faults_from_args(args)
         app = create_app(
             cassettes,
             speed=args.speed,
@@ -298,6 +302,7 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             error_layout=args.error_layout,
             on_miss=on_miss,
             synth=synth,
+            faults=faults,
         )
     except (
         ValueError
@@ -319,12 +324,16 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     )
     if on_miss == "synthesize":
         announce += ", synthesizing on a miss"
+    announce += fault_summary(faults)
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    uvicorn_errors.addFilter(CUT_LOG_FILTER)  # a cut fault's dropped connection is not an error
     try:
         asyncio.run(_run_until_stopped(server, sock, lambda: print(announce, file=stdout, flush=True)))
     except KeyboardInterrupt:
         # uvicorn re-raises the Ctrl-C it caught once it has shut down cleanly; that is a normal stop.
         pass
     finally:
+        uvicorn_errors.removeFilter(CUT_LOG_FILTER)
         sock.close()
     return EXIT_OK
 
