@@ -399,7 +399,9 @@ def parse_header(value: str) -> tuple[Fault, ...]:
         for part in parts[1:]:
             key, sep, raw = part.partition("=")
             if not sep or not key.strip():
-                raise FaultRulesError(f"{where}: parameter {part!r} is not NAME=VALUE")
+                raise FaultRulesError(
+                    f"{where}: parameter {part!r} is not NAME=VALUE; the header reads {HEADER_SYNTAX}"
+                )
             params[key.strip()] = raw.strip()
         try:
             faults.append(build_fault(parts[0], params, where))
