@@ -49,12 +49,13 @@ class StreamState:
             self.last_id = ident
         return self.last_id
 
-    def close(self) -> ChatGenerationChunk | None:
-        """Release text the ``<think>`` splitter still holds when the stream ends without a finish."""
+    def close(self) -> tuple[ChatGenerationChunk, ...]:
+        """The chunk (if any) for text the ``<think>`` splitter still holds when a stream ends
+        without a finish: a tuple, so both drivers simply yield whatever it holds."""
         reasoning, content = self.splitter.flush()
         if not reasoning and not content:
-            return None
-        return ChatGenerationChunk(message=_message(content, reasoning))
+            return ()
+        return (ChatGenerationChunk(message=_message(content, reasoning)),)
 
 
 def _message(content: str, reasoning: str, **fields: Any) -> AIMessageChunk:
@@ -167,12 +168,9 @@ def iter_chunks(
     """Every visible chunk of one stream, with held-back ``<think>`` text released at the end."""
     state = StreamState(include_usage=include_usage)
     for event in events:
-        chunk = to_generation_chunk(event, state)
-        if chunk is not None:
+        if (chunk := to_generation_chunk(event, state)) is not None:
             yield chunk
-    tail = state.close()
-    if tail is not None:
-        yield tail
+    yield from state.close()
 
 
 async def aiter_chunks(
@@ -181,9 +179,7 @@ async def aiter_chunks(
     """The async twin of ``iter_chunks``; the conversion itself is the same pure function."""
     state = StreamState(include_usage=include_usage)
     async for event in events:
-        chunk = to_generation_chunk(event, state)
-        if chunk is not None:
+        if (chunk := to_generation_chunk(event, state)) is not None:
             yield chunk
-    tail = state.close()
-    if tail is not None:
+    for tail in state.close():
         yield tail

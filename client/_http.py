@@ -212,6 +212,30 @@ def _needs_body(status: int) -> bool:
     return not 200 <= status < 300 or status == 202
 
 
+def _send(client: httpx.Client, send: Send) -> httpx.Response | httpx.RequestError:
+    try:
+        return client.request(send.method, send.url, headers=send.headers, content=send.content)
+    except httpx.RequestError as exc:
+        return exc
+
+
+async def _asend(client: httpx.AsyncClient, send: Send) -> httpx.Response | httpx.RequestError:
+    try:
+        return await client.request(send.method, send.url, headers=send.headers, content=send.content)
+    except httpx.RequestError as exc:
+        return exc
+
+
+def _settle(exchange: Exchange, outcome: httpx.Response | httpx.RequestError) -> Send | dict[str, Any]:
+    """What follows one attempt: the next request, or the JSON answer; giving up raises."""
+    if isinstance(outcome, httpx.RequestError):
+        return exchange.on_failure(outcome)
+    following = exchange.on_response(outcome.status_code, outcome.headers, outcome.content)
+    if following is not None:
+        return following
+    return parse_json_body(outcome.status_code, outcome.headers, outcome.content)
+
+
 def request_json(
     client: httpx.Client,
     settings: HTTPSettings,
@@ -221,17 +245,12 @@ def request_json(
 ) -> dict[str, Any]:
     """Send one call (with retries and polling) and return the JSON object it answered."""
     exchange = start_exchange(settings, method, path, payload, stream=False)
-    send: Send | None = exchange.first
-    while send is not None:
-        if send.delay:
-            settings.sleep(send.delay)
-        try:
-            response = client.request(send.method, send.url, headers=send.headers, content=send.content)
-        except httpx.RequestError as exc:
-            send = exchange.on_failure(exc)
-            continue
-        send = exchange.on_response(response.status_code, response.headers, response.content)
-    return parse_json_body(response.status_code, response.headers, response.content)
+    step: Send | dict[str, Any] = exchange.first
+    while isinstance(step, Send):
+        if step.delay:
+            settings.sleep(step.delay)
+        step = _settle(exchange, _send(client, step))
+    return step
 
 
 async def arequest_json(
@@ -243,17 +262,12 @@ async def arequest_json(
 ) -> dict[str, Any]:
     """The async twin of :func:`request_json`."""
     exchange = start_exchange(settings, method, path, payload, stream=False)
-    send: Send | None = exchange.first
-    while send is not None:
-        if send.delay:
-            await settings.asleep(send.delay)
-        try:
-            response = await client.request(send.method, send.url, headers=send.headers, content=send.content)
-        except httpx.RequestError as exc:
-            send = exchange.on_failure(exc)
-            continue
-        send = exchange.on_response(response.status_code, response.headers, response.content)
-    return parse_json_body(response.status_code, response.headers, response.content)
+    step: Send | dict[str, Any] = exchange.first
+    while isinstance(step, Send):
+        if step.delay:
+            await settings.asleep(step.delay)
+        step = _settle(exchange, await _asend(client, step))
+    return step
 
 
 def stream_events(

@@ -12,20 +12,8 @@ from hypothesis import strategies as st
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from client._errors import (
-    APIConnectionError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    NotFoundError,
-    NVIDIAError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseFormatError,
-    ServerError,
-    error_from_event,
-    error_from_response,
-)
+import client._errors as errors
+from client._errors import error_from_event, error_from_response
 
 
 @pytest.fixture
@@ -33,7 +21,7 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-def _dump(error: NVIDIAError) -> dict[str, Any]:
+def _dump(error: errors.NVIDIAError) -> dict[str, Any]:
     return {
         "class": type(error).__name__,
         "status": error.status,
@@ -136,33 +124,33 @@ RESPONSES: dict[str, tuple[int, dict[str, str], bytes]] = {
 }
 
 EXPECTED_CLASS = {
-    "nim1_flat_404": NotFoundError,
-    "vllm_nested_400": BadRequestError,
-    "gateway_403": PermissionDeniedError,
-    "gateway_404_function": NotFoundError,
-    "gateway_429_title_only": RateLimitError,
-    "gateway_with_request_id": AuthenticationError,
-    "spring_401": AuthenticationError,
-    "empty_401_www_authenticate": AuthenticationError,
-    "vllm_api_key_401": AuthenticationError,
-    "fastapi_detail_str_400": BadRequestError,
-    "fastapi_detail_list_422": BadRequestError,
-    "fastapi_unexpected_field_422": BadRequestError,
-    "nim_single_error_field_400": BadRequestError,
-    "message_only_413": BadRequestError,
-    "nim1_415": BadRequestError,
-    "plain_text_404_unknown_path": NotFoundError,
-    "fastapi_404_unknown_path": NotFoundError,
-    "plain_text_500": ServerError,
-    "empty_500": ServerError,
-    "empty_504_gateway": ServerError,
-    "nim_503_starting": ServerError,
-    "gone_410": NotFoundError,
-    "rate_limit_with_retry_after": RateLimitError,
-    "html_502": ServerError,
-    "redirect_301": ResponseFormatError,
-    "teapot_418": BadRequestError,
-    "nim1_stream_429_sse_body": RateLimitError,
+    "nim1_flat_404": errors.NotFoundError,
+    "vllm_nested_400": errors.BadRequestError,
+    "gateway_403": errors.PermissionDeniedError,
+    "gateway_404_function": errors.NotFoundError,
+    "gateway_429_title_only": errors.RateLimitError,
+    "gateway_with_request_id": errors.AuthenticationError,
+    "spring_401": errors.AuthenticationError,
+    "empty_401_www_authenticate": errors.AuthenticationError,
+    "vllm_api_key_401": errors.AuthenticationError,
+    "fastapi_detail_str_400": errors.BadRequestError,
+    "fastapi_detail_list_422": errors.BadRequestError,
+    "fastapi_unexpected_field_422": errors.BadRequestError,
+    "nim_single_error_field_400": errors.BadRequestError,
+    "message_only_413": errors.BadRequestError,
+    "nim1_415": errors.BadRequestError,
+    "plain_text_404_unknown_path": errors.NotFoundError,
+    "fastapi_404_unknown_path": errors.NotFoundError,
+    "plain_text_500": errors.ServerError,
+    "empty_500": errors.ServerError,
+    "empty_504_gateway": errors.ServerError,
+    "nim_503_starting": errors.ServerError,
+    "gone_410": errors.NotFoundError,
+    "rate_limit_with_retry_after": errors.RateLimitError,
+    "html_502": errors.ServerError,
+    "redirect_301": errors.ResponseFormatError,
+    "teapot_418": errors.BadRequestError,
+    "nim1_stream_429_sse_body": errors.RateLimitError,
 }
 
 
@@ -172,7 +160,7 @@ def test_error_from_response_class(name: str) -> None:
     error = error_from_response(status, headers, body)
     assert type(error) is EXPECTED_CLASS[name]
     assert error.status == status
-    assert isinstance(error, NVIDIAError)
+    assert isinstance(error, errors.NVIDIAError)
 
 
 def test_error_from_response_messages(snapshot_json: SnapshotAssertion) -> None:
@@ -203,11 +191,13 @@ def test_message_states_what_to_do_and_carries_facts() -> None:
 
 def test_rate_limit_retry_after_is_parsed() -> None:
     error = error_from_response(429, {"Retry-After": "2.5"}, b"")
-    assert isinstance(error, RateLimitError)
+    assert isinstance(error, errors.RateLimitError)
     assert error.retry_after == 2.5
-    assert isinstance(limited := error_from_response(429, {"retry-after-ms": "1500"}, b""), RateLimitError)
+    assert isinstance(
+        limited := error_from_response(429, {"retry-after-ms": "1500"}, b""), errors.RateLimitError
+    )
     assert limited.retry_after == 1.5
-    assert isinstance(none := error_from_response(429, {"Retry-After": "soon"}, b""), RateLimitError)
+    assert isinstance(none := error_from_response(429, {"Retry-After": "soon"}, b""), errors.RateLimitError)
     assert none.retry_after is None
 
 
@@ -221,7 +211,7 @@ def test_body_is_kept_parsed() -> None:
 
 def test_absurdly_deep_json_body_does_not_crash() -> None:
     error = error_from_response(500, {}, b"[" * 100_000 + b"]" * 100_000)
-    assert type(error) is ServerError
+    assert type(error) is errors.ServerError
     assert len(error.message) <= 500
 
 
@@ -231,18 +221,24 @@ def test_long_bodies_are_clipped() -> None:
 
 
 def test_hierarchy() -> None:
-    assert issubclass(PermissionDeniedError, AuthenticationError)
-    assert issubclass(APITimeoutError, APIConnectionError)
-    for cls in (BadRequestError, NotFoundError, RateLimitError, ServerError, ResponseFormatError):
-        assert issubclass(cls, NVIDIAError)
-        assert not issubclass(cls, APIConnectionError)
+    assert issubclass(errors.PermissionDeniedError, errors.AuthenticationError)
+    assert issubclass(errors.APITimeoutError, errors.APIConnectionError)
+    for cls in (
+        errors.BadRequestError,
+        errors.NotFoundError,
+        errors.RateLimitError,
+        errors.ServerError,
+        errors.ResponseFormatError,
+    ):
+        assert issubclass(cls, errors.NVIDIAError)
+        assert not issubclass(cls, errors.APIConnectionError)
 
 
 def test_errors_pickle_round_trip() -> None:
     error = error_from_response(*RESPONSES["rate_limit_with_retry_after"])
     error.retries = 2
     clone = pickle.loads(pickle.dumps(error))
-    assert type(clone) is RateLimitError
+    assert type(clone) is errors.RateLimitError
     assert str(clone) == str(error)
     assert clone.retry_after == 7.0
 
@@ -284,13 +280,13 @@ EVENTS: dict[str, object] = {
 }
 
 EVENT_CLASS = {
-    "vllm_0_9_old_layout": BadRequestError,
-    "vllm_0_10_nested": ServerError,
-    "nim_lora_429": RateLimitError,
-    "transformers_serve_string": ServerError,
-    "flat_nim_body": NotFoundError,
-    "type_only_no_code": NotFoundError,
-    "string_code": ServerError,
+    "vllm_0_9_old_layout": errors.BadRequestError,
+    "vllm_0_10_nested": errors.ServerError,
+    "nim_lora_429": errors.RateLimitError,
+    "transformers_serve_string": errors.ServerError,
+    "flat_nim_body": errors.NotFoundError,
+    "type_only_no_code": errors.NotFoundError,
+    "string_code": errors.ServerError,
 }
 
 
@@ -349,7 +345,7 @@ _json_values = st.recursive(
 )
 def test_error_from_response_never_raises(status: int, body: bytes, headers: dict[str, str]) -> None:
     error = error_from_response(status, headers, body)
-    assert isinstance(error, NVIDIAError)
+    assert isinstance(error, errors.NVIDIAError)
     assert str(error)
 
 

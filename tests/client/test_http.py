@@ -14,18 +14,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from client._errors import (
-    APIConnectionError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    NotFoundError,
-    NVIDIAError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseFormatError,
-    ServerError,
-)
+import client._errors as errors
 from client._events import EventReader
 from client._http import (
     USER_AGENT,
@@ -295,24 +284,24 @@ def test_request_sends_the_key_when_set(kind: str, router: respx.MockRouter, fak
 @pytest.mark.parametrize(
     ("status", "cls"),
     [
-        (400, BadRequestError),
-        (401, AuthenticationError),
-        (403, PermissionDeniedError),
-        (404, NotFoundError),
-        (410, NotFoundError),
-        (413, BadRequestError),
-        (415, BadRequestError),
-        (422, BadRequestError),
-        (429, RateLimitError),
-        (500, ServerError),
-        (501, ServerError),
-        (502, ServerError),
-        (503, ServerError),
-        (504, ServerError),
+        (400, errors.BadRequestError),
+        (401, errors.AuthenticationError),
+        (403, errors.PermissionDeniedError),
+        (404, errors.NotFoundError),
+        (410, errors.NotFoundError),
+        (413, errors.BadRequestError),
+        (415, errors.BadRequestError),
+        (422, errors.BadRequestError),
+        (429, errors.RateLimitError),
+        (500, errors.ServerError),
+        (501, errors.ServerError),
+        (502, errors.ServerError),
+        (503, errors.ServerError),
+        (504, errors.ServerError),
     ],
 )
 def test_each_error_status_raises_its_class(
-    kind: str, router: respx.MockRouter, fake: FakeTime, status: int, cls: type[NVIDIAError]
+    kind: str, router: respx.MockRouter, fake: FakeTime, status: int, cls: type[errors.NVIDIAError]
 ) -> None:
     route = router.post(CHAT).mock(
         return_value=httpx.Response(
@@ -352,7 +341,7 @@ def test_rate_limit_retries_exhausted(kind: str, router: respx.MockRouter, fake:
     route = router.post(CHAT).mock(
         return_value=httpx.Response(429, json={"status": 429, "title": "Too Many Requests"})
     )
-    with pytest.raises(RateLimitError, match="gave up after 2 retries") as info:
+    with pytest.raises(errors.RateLimitError, match="gave up after 2 retries") as info:
         call_json(kind, router, make_settings(fake))
     assert route.call_count == 3
     assert "slow down" in str(info.value)
@@ -368,13 +357,13 @@ def test_connection_error_is_retried(kind: str, router: respx.MockRouter, fake: 
 
 def test_connection_errors_exhausted(kind: str, router: respx.MockRouter, fake: FakeTime) -> None:
     router.post(CHAT).mock(side_effect=httpx.ConnectError("refused"))
-    with pytest.raises(APIConnectionError, match="ConnectError"):
+    with pytest.raises(errors.APIConnectionError, match="ConnectError"):
         call_json(kind, router, make_settings(fake))
 
 
 def test_timeout_exhausted(kind: str, router: respx.MockRouter, fake: FakeTime) -> None:
     route = router.post(CHAT).mock(side_effect=httpx.ReadTimeout("slow"))
-    with pytest.raises(APITimeoutError):
+    with pytest.raises(errors.APITimeoutError):
         call_json(kind, router, make_settings(fake, max_retries=1))
     assert route.call_count == 2
 
@@ -384,13 +373,13 @@ def test_success_that_is_not_a_json_object(
     kind: str, router: respx.MockRouter, fake: FakeTime, body: bytes
 ) -> None:
     router.post(CHAT).mock(return_value=httpx.Response(200, content=body))
-    with pytest.raises(ResponseFormatError, match="expected a JSON object"):
+    with pytest.raises(errors.ResponseFormatError, match="expected a JSON object"):
         call_json(kind, router, make_settings(fake))
 
 
 def test_error_object_with_status_200_is_raised(kind: str, router: respx.MockRouter, fake: FakeTime) -> None:
     router.post(CHAT).mock(return_value=httpx.Response(200, json={"error": {"message": "nope", "code": 404}}))
-    with pytest.raises(NotFoundError, match="nope"):
+    with pytest.raises(errors.NotFoundError, match="nope"):
         call_json(kind, router, make_settings(fake))
 
 
@@ -413,7 +402,7 @@ def test_202_polling_times_out_naming_the_request(
 ) -> None:
     router.post(CHAT).mock(return_value=httpx.Response(202, headers={"NVCF-REQID": "req-slow"}))
     poll = router.get(f"{POLL_BASE}req-slow").mock(return_value=httpx.Response(202))
-    with pytest.raises(APITimeoutError, match="req-slow") as info:
+    with pytest.raises(errors.APITimeoutError, match="req-slow") as info:
         call_json(kind, router, make_settings(fake, timeout=2.0))
     assert info.value.request_id == "req-slow"
     assert poll.call_count == 4  # polls at t=0.5, 1.0, 1.5, 2.0; the next would pass 2.0s
@@ -422,7 +411,7 @@ def test_202_polling_times_out_naming_the_request(
 
 def test_202_without_reqid(kind: str, router: respx.MockRouter, fake: FakeTime) -> None:
     router.post(CHAT).mock(return_value=httpx.Response(202, json={}))
-    with pytest.raises(ResponseFormatError, match="NVCF-REQID"):
+    with pytest.raises(errors.ResponseFormatError, match="NVCF-REQID"):
         call_json(kind, router, make_settings(fake))
 
 
@@ -442,7 +431,7 @@ def test_poll_error_is_typed(kind: str, router: respx.MockRouter, fake: FakeTime
     router.get(f"{POLL_BASE}r3").mock(
         return_value=httpx.Response(400, json={"status": 400, "title": "Bad Request", "detail": "bad input"})
     )
-    with pytest.raises(BadRequestError, match="bad input"):
+    with pytest.raises(errors.BadRequestError, match="bad input"):
         call_json(kind, router, make_settings(fake))
 
 
@@ -497,7 +486,7 @@ def test_stream_cut_inside_an_event(kind: str, router: respx.MockRouter, fake: F
     body = sse_body(chunk("a"), done=False) + b'data: {"id":"c1","choi'
     router.post(CHAT).mock(return_value=httpx.Response(200, headers=SSE, content=body))
     seen: list[dict[str, Any]] = []
-    with pytest.raises(APIConnectionError, match="middle of an event"):
+    with pytest.raises(errors.APIConnectionError, match="middle of an event"):
         collect(kind, router, make_settings(fake), seen)
     assert seen == [chunk("a")]
 
@@ -511,9 +500,9 @@ def test_connection_dropped_mid_stream_is_not_retried(
         )
     )
     seen: list[dict[str, Any]] = []
-    with pytest.raises(APIConnectionError, match="after 1 event") as info:
+    with pytest.raises(errors.APIConnectionError, match="after 1 event") as info:
         collect(kind, router, make_settings(fake), seen)
-    assert type(info.value) is APIConnectionError
+    assert type(info.value) is errors.APIConnectionError
     assert info.value.request_id == "rq"
     assert seen == [chunk("a")]
     assert route.call_count == 1
@@ -522,7 +511,7 @@ def test_connection_dropped_mid_stream_is_not_retried(
 def test_stream_that_stalls_mid_way_is_a_timeout(kind: str, router: respx.MockRouter, fake: FakeTime) -> None:
     stream = BrokenStream(sse_body(chunk("a"), chunk("b"), done=False), error=httpx.ReadTimeout)
     route = router.post(CHAT).mock(return_value=httpx.Response(200, headers=SSE, stream=stream))
-    with pytest.raises(APITimeoutError, match="stalled after 2 event"):
+    with pytest.raises(errors.APITimeoutError, match="stalled after 2 event"):
         collect(kind, router, make_settings(fake))
     assert route.call_count == 1
 
@@ -530,10 +519,10 @@ def test_stream_that_stalls_mid_way_is_a_timeout(kind: str, router: respx.MockRo
 def test_absurdly_deep_json_is_a_format_error(kind: str, router: respx.MockRouter, fake: FakeTime) -> None:
     deep = b"[" * 100_000 + b"]" * 100_000
     router.post(CHAT).mock(return_value=httpx.Response(200, content=deep))
-    with pytest.raises(ResponseFormatError):
+    with pytest.raises(errors.ResponseFormatError):
         call_json(kind, router, make_settings(fake))
     router.post(CHAT).mock(return_value=httpx.Response(200, headers=SSE, content=b"data: " + deep + b"\n\n"))
-    with pytest.raises(ResponseFormatError):
+    with pytest.raises(errors.ResponseFormatError):
         collect(kind, router, make_settings(fake))
 
 
@@ -562,7 +551,7 @@ def test_stream_http_error_is_typed(kind: str, router: respx.MockRouter, fake: F
             400, json={"detail": "Server is pinned to 'local/tiny-qwen2'; requested 'x'."}
         )
     )
-    with pytest.raises(BadRequestError, match="pinned"):
+    with pytest.raises(errors.BadRequestError, match="pinned"):
         collect(kind, router, make_settings(fake))
 
 
@@ -579,17 +568,21 @@ def test_stream_http_error_is_typed(kind: str, router: respx.MockRouter, fake: F
                     "code": 400,
                 }
             },
-            BadRequestError,
+            errors.BadRequestError,
         ),
         (
             {"error": {"message": "engine died", "type": "InternalServerError", "param": None, "code": 500}},
-            ServerError,
+            errors.ServerError,
         ),
-        ({"error": "CUDA out of memory"}, ServerError),
+        ({"error": "CUDA out of memory"}, errors.ServerError),
     ],
 )
 def test_in_stream_error_events_raise_after_earlier_events(
-    kind: str, router: respx.MockRouter, fake: FakeTime, error_event: dict[str, Any], cls: type[NVIDIAError]
+    kind: str,
+    router: respx.MockRouter,
+    fake: FakeTime,
+    error_event: dict[str, Any],
+    cls: type[errors.NVIDIAError],
 ) -> None:
     # vLLM writes error events with json.dumps' default spacing; keep that on the wire.
     body = sse_body(chunk("a"), done=False) + f"data: {json.dumps(error_event)}\n\ndata: [DONE]\n\n".encode()
@@ -608,14 +601,14 @@ def test_event_type_error_with_plain_text(kind: str, router: respx.MockRouter, f
     router.post(CHAT).mock(
         return_value=httpx.Response(200, headers=SSE, content=b"event: error\ndata: overloaded\n\n")
     )
-    with pytest.raises(ServerError, match="overloaded"):
+    with pytest.raises(errors.ServerError, match="overloaded"):
         collect(kind, router, make_settings(fake))
 
 
 @pytest.mark.parametrize("data", [b"data: {not json}\n\n", b"data: [1, 2]\n\n"])
 def test_undecodable_event_data(kind: str, router: respx.MockRouter, fake: FakeTime, data: bytes) -> None:
     router.post(CHAT).mock(return_value=httpx.Response(200, headers=SSE, content=data))
-    with pytest.raises(ResponseFormatError, match="stream event"):
+    with pytest.raises(errors.ResponseFormatError, match="stream event"):
         collect(kind, router, make_settings(fake))
 
 
@@ -633,7 +626,7 @@ def test_html_instead_of_a_stream_is_a_format_error(
     router.post(CHAT).mock(
         return_value=httpx.Response(200, headers={"content-type": "text/html"}, content=b"<html>login</html>")
     )
-    with pytest.raises(ResponseFormatError, match="text/html: '<html>login</html>'"):
+    with pytest.raises(errors.ResponseFormatError, match="text/html: '<html>login</html>'"):
         collect(kind, router, make_settings(fake))
 
 
@@ -642,7 +635,7 @@ def test_stream_without_any_event_is_a_format_error(
     kind: str, router: respx.MockRouter, fake: FakeTime, body: bytes
 ) -> None:
     router.post(CHAT).mock(return_value=httpx.Response(200, headers=SSE, content=body))
-    with pytest.raises(ResponseFormatError, match="without a single event"):
+    with pytest.raises(errors.ResponseFormatError, match="without a single event"):
         collect(kind, router, make_settings(fake))
 
 
@@ -684,7 +677,7 @@ def test_202_polling_on_stream_delivers_json_as_one_event(
 def test_202_polling_on_stream_times_out(kind: str, router: respx.MockRouter, fake: FakeTime) -> None:
     router.post(CHAT).mock(return_value=httpx.Response(202, headers={"NVCF-REQID": "s3"}))
     router.get(f"{POLL_BASE}s3").mock(return_value=httpx.Response(202))
-    with pytest.raises(APITimeoutError, match="s3"):
+    with pytest.raises(errors.APITimeoutError, match="s3"):
         collect(kind, router, make_settings(fake, timeout=1.0))
 
 

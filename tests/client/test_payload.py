@@ -6,7 +6,6 @@ would see. Review every ``--snapshot-update`` diff like code.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from typing import Any
 
@@ -16,10 +15,9 @@ from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import Runnable
 from langchain_core.tools import tool
-from pydantic import BaseModel, Field
+from structured_schemas import Colour, Movie, Person
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
-from typing_extensions import TypedDict
 
 from client import ChatNVIDIA
 from client._payload import build, merge_params
@@ -30,25 +28,6 @@ PNG = "iVBORw0KGgo="
 @pytest.fixture
 def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
-
-
-class Person(BaseModel):
-    """A person."""
-
-    name: str = Field(description="full name")
-    age: int
-
-
-class Movie(TypedDict):
-    """A movie."""
-
-    title: str
-    year: int
-
-
-class Colour(enum.Enum):
-    RED = "red"
-    GREEN = "green"
 
 
 @tool

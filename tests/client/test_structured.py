@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
 import pytest
 from chat_fakes import completion, llm, router, sse_response, text_stream
-from pydantic import BaseModel
-from typing_extensions import TypedDict
+from structured_schemas import Colour, Movie, Person
 
 from client import BadRequestError
-
-
-class Person(BaseModel):
-    name: str
-    age: int
-
-
-class Movie(TypedDict):
-    title: str
-    year: int
-
-
-class Colour(enum.Enum):
-    RED = "red"
-    GREEN = "green"
-
 
 PET = {"title": "Pet", "type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
 
