@@ -264,6 +264,7 @@ class FaultMiddleware:
             return
         effects = combine(faults, sources)
         report = _Report()
+        self._plan.begin()
         try:
             await self._apply(scope, receive, send, messages, complete, effects, report, decision.number)
         finally:
@@ -350,6 +351,7 @@ class FaultMiddleware:
         inner["state"] = scope.setdefault("state", {})  # the poll's note gets the answer's details
         effects = pending.effects.without_answer()
         report = _Report()
+        self._plan.begin()
         extra = [(b"nvcf-reqid", request_id.encode("latin-1")), (b"nvcf-status", b"fulfilled")]
         try:
             await self._run(inner, _replaying(pending.messages, receive), send, effects, report, extra)
@@ -403,7 +405,6 @@ class FaultMiddleware:
                 reason = report.skipped.get(kind, "the request ended first")
                 parts.append(f"{label} (not applied: {reason})")
         parts += [f"{label} (ignored: another fault already decides this)" for label in effects.ignored]
-        if labels:
-            self._plan.record(Applied(number, str(scope["path"]), tuple(labels)))
+        self._plan.record(Applied(number, str(scope["path"]), tuple(labels)) if labels else None)
         if parts:
             note.answer = f"{note.answer} [faults: {'; '.join(parts)}]".strip()

@@ -106,6 +106,8 @@ class FaultPlan:
 
     def __init__(self, rules: FaultRules | None = None) -> None:
         self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)
+        self._in_flight = 0
         self._rules = rules or FaultRules()
         self._seen = [0] * len(self._rules.rules)
         self._requests = 0
@@ -143,14 +145,28 @@ class FaultPlan:
             self._accepted += 1
             return request_id(self._rules.seed, self._accepted)
 
-    def record(self, applied: Applied) -> None:
+    def begin(self) -> None:
+        """A faulted request started; :meth:`record` ends it."""
         with self._lock:
-            self._history.append(applied)
+            self._in_flight += 1
+
+    def record(self, applied: Applied | None) -> None:
+        """A faulted request ended, with what took effect (``None``: nothing did)."""
+        with self._lock:
+            if applied is not None:
+                self._history.append(applied)
+            self._in_flight = max(0, self._in_flight - 1)
+            self._settled.notify_all()
 
     @property
     def applied(self) -> list[Applied]:
-        """What took effect so far (the last 1000 requests that got faults), oldest first."""
+        """What took effect so far (the last 1000 requests that got faults), oldest first.
+
+        Waits (at most 2 s) for faulted requests still being finished: the server writes the
+        record just after a response's last byte, so a client that has read it is a moment ahead.
+        """
         with self._lock:
+            self._settled.wait_for(lambda: self._in_flight == 0, timeout=2.0)
             return list(self._history)
 
 

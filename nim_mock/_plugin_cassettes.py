@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
+from nim_mock._plugin_faults import check_faults_value
+
 __all__ = [
     "BUNDLED_PREFIX",
     "MARKER_HELP",
@@ -31,7 +33,8 @@ MARKER_HELP: Final = (
     "nim(cassette=None, model=None, ignore=()): name the cassette this test replays or records "
     "(a path under the cassette folder, without .json; tests may share one; 'bundled:chat/plain' "
     "replays one shipped with nim-harness), the model it asks for, and extra request-body paths left "
-    "out of matching."
+    "out of matching; in mock mode also faults=None, faults the mock injects (docs/faults.md), and "
+    "on_miss='error', or 'synthesize' for a made-up answer to a request no recording matches."
 )
 BUNDLED_PREFIX: Final = "bundled:"
 """Marks a cassette name as one of those shipped with nim-harness (read-only, replay only)."""
@@ -53,6 +56,10 @@ class NimMarker:
     ignore: tuple[str, ...] = ()
     bundled: bool = False
     """``cassette`` names one of the cassettes shipped with nim-harness, not one of the project's."""
+    faults: object = None
+    """Faults for this test's mock, in any form ``_plugin_faults.rules_from_value`` reads."""
+    on_miss: str = "error"
+    """``"synthesize"``: a request no recording matches gets a made-up NIM answer (mock mode)."""
 
 
 def safe_component(text: str) -> str:
@@ -95,7 +102,7 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> NimMarker:
             f"nim marker takes keyword arguments only, got positional {list(args)!r}; "
             "write @pytest.mark.nim(cassette='chat/plain')"
         )
-    valid = ("cassette", "model", "ignore")
+    valid = ("cassette", "model", "ignore", "faults", "on_miss")
     unknown = sorted(set(kwargs) - set(valid))
     if unknown:
         raise MarkerError(
@@ -115,11 +122,22 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> NimMarker:
         ignore = (ignore,)
     if not isinstance(ignore, (list, tuple)) or not all(isinstance(p, str) and p for p in ignore):
         raise MarkerError(f"nim(ignore=...) must be a list of body paths such as ['seed'], got {ignore!r}")
+    faults = kwargs.get("faults")
+    if faults is not None:
+        try:
+            check_faults_value(faults)
+        except ValueError as error:
+            raise MarkerError(str(error)) from None
+    on_miss = kwargs.get("on_miss", "error")
+    if on_miss not in ("error", "synthesize"):
+        raise MarkerError(f"nim(on_miss=...) must be 'error' or 'synthesize', got {on_miss!r}")
     return NimMarker(
         cassette=_check_name(cassette) if cassette is not None else None,
         model=model,
         ignore=tuple(ignore),
         bundled=bundled,
+        faults=faults,
+        on_miss=on_miss,
     )
 
 

@@ -29,6 +29,7 @@ from nim_mock._plugin_cassettes import (
     parse_marker,
 )
 from nim_mock._plugin_drift import describe_drift
+from nim_mock._plugin_faults import FAULTS_ONLY_IN_MOCK, MOCK_PLAN_KEY, marker_rules
 from nim_mock._plugin_guard import GuardedAsyncTransport, GuardedTransport
 from nim_mock._plugin_modes import (
     choose_model,
@@ -113,7 +114,11 @@ def nim_test(request: pytest.FixtureRequest, nim_settings: Settings) -> NimTest:
     try:
         marker = parse_marker(found.args, found.kwargs) if found is not None else NimMarker()
     except MarkerError as error:
-        pytest.fail(str(error), pytrace=False)
+        problem = str(error)
+    else:
+        problem = ""
+    if problem:  # failed outside the except, so the report shows no chained traceback
+        pytest.fail(problem, pytrace=False)
     module, _, qualified = node.nodeid.partition("::")
     name = marker.cassette or derive_cassette_name(module, qualified or node.name)
     return NimTest(node.nodeid, name, cassette_path(_folder(marker, nim_settings), name), marker)
@@ -148,6 +153,10 @@ def nim_model(nim_test: NimTest, nim_settings: Settings) -> str:
 def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
     from nim_mock._app import create_app  # the server module pulls in the whole app; load it when used
 
+    synthesize = test.marker.on_miss == "synthesize"
+    faults = marker_rules(test.marker.faults, config.rootpath)
+    if synthesize and not test.path.is_file():  # every request is made up: no recording needed
+        return create_app([], speed=settings.speed, on_miss="synthesize", faults=faults)
     if not test.path.is_file():
         command = record_command(
             test.nodeid, settings, rootdir=config.rootpath, invocation_dir=config.invocation_params.dir
@@ -160,7 +169,13 @@ def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
         cassette = load_cassette(test.path, root=_folder(test.marker, settings))
     except CassetteError as error:
         pytest.fail(f"nim-harness: cannot replay {test.path}: {error}", pytrace=False)
-    return create_app([cassette], speed=settings.speed, ignore=test.marker.ignore)
+    return create_app(
+        [cassette],
+        speed=settings.speed,
+        ignore=test.marker.ignore,
+        on_miss="synthesize" if synthesize else "error",
+        faults=faults,
+    )
 
 
 def _save_recording(test: NimTest, settings: Settings, recording: Recording, node: pytest.Item) -> None:
@@ -198,6 +213,8 @@ def nim_base_url(request: pytest.FixtureRequest, nim_test: NimTest, nim_settings
     reason = skip_reason(settings)
     if reason is not None:
         pytest.skip(reason)
+    if nim_test.marker.faults is not None and settings.mode is not Mode.MOCK:
+        pytest.skip(FAULTS_ONLY_IN_MOCK)
     if settings.mode is Mode.LIVE:
         assert settings.endpoint is not None  # skip_reason guarantees it
         yield settings.endpoint
@@ -207,6 +224,7 @@ def nim_base_url(request: pytest.FixtureRequest, nim_test: NimTest, nim_settings
     recording = Recording()
     if settings.mode is Mode.MOCK:
         app, api_path = _mock_app(nim_test, settings, config), _API_PATH
+        request.node.stash[MOCK_PLAN_KEY] = app.state.faults
     else:
         if nim_test.marker.bundled:
             pytest.fail(
@@ -286,6 +304,8 @@ def chat_nvidia(
         options: dict[str, Any] = {"model": nim_model, "base_url": nim_base_url}
         if nim_settings.mode is Mode.MOCK:
             options["api_key"] = None  # a real NVIDIA_API_KEY has no business travelling to the mock
+            # 202 faults are polled at the mock's NVCF status route, not at the hosted gateway.
+            options["polling_base"] = nim_base_url.removesuffix(_API_PATH) + "/v2/nvcf/pexec/status/"
         elif nim_settings.api_key:
             options["api_key"] = nim_settings.api_key
         transports = _transports(nim_settings, nim_live_copy)

@@ -2,8 +2,8 @@
 
 Installing the package is enough: pytest loads this module, which adds the ``nim-harness`` option
 group, the ``nim`` marker and the fixtures (``nim_mode``, ``nim_model``, ``nim_cassette``,
-``nim_base_url``, ``nim_http_client``, ``chat_nvidia``, ``nim_settings``). The work lives in the
-``_plugin_*`` modules; this file only wires pytest hooks to them.
+``nim_base_url``, ``nim_http_client``, ``chat_nvidia``, ``nim_settings``, ``nim_faults``). The work
+lives in the ``_plugin_*`` modules; this file only wires pytest hooks to them.
 
 Precedence for every option, spelled out once: command line > environment > ini file > default
 (see ``_plugin_options``).
@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from nim_mock._plugin_cassettes import MARKER_HELP
+from nim_mock._plugin_faults import nim_faults
 from nim_mock._plugin_fixtures import (
     DRIFT_KEY,
     PREFIX_KEY,
@@ -43,6 +44,7 @@ __all__ = [
     "chat_nvidia",
     "nim_base_url",
     "nim_cassette",
+    "nim_faults",
     "nim_http_client",
     "nim_live_copy",
     "nim_mode",
