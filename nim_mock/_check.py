@@ -284,9 +284,22 @@ def scan_tests(paths: Sequence[Path], rootdir: Path) -> TestSources:
     return found
 
 
+def _json_files(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*.json")}
+
+
 def _is_bundled(folder: Path) -> bool:
+    """Whether ``folder`` holds nim-harness's bundled cassettes: it is that folder, or a byte-exact copy.
+
+    The copy case is the usual one in a checkout: the installed ``nim-mock`` reads the wheel's
+    ``nim_mock/_bundled_cassettes`` while the folder checked is the repository's ``cassettes/`` it
+    was built from.
+    """
+    bundled = bundled_cassettes_dir()
     try:
-        return folder.resolve() == bundled_cassettes_dir().resolve()
+        if folder.resolve() == bundled.resolve():
+            return True
+        return bundled.is_dir() and _json_files(folder) == _json_files(bundled)
     except OSError:
         return False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -365,3 +366,18 @@ def test_exactly_the_unparsable_events_are_reported(kinds: list[str]) -> None:
     bad = [i for i, kind in enumerate(kinds) if kind not in ("chunk", "done")]
     assert [field for field, _ in found] == [f"r.events[{i}]" for i in bad]
     assert all("neither JSON nor [DONE]" in problem for _, problem in found)
+
+
+def test_a_byte_exact_copy_of_the_bundled_folder_counts_as_bundled(tmp_path: Path) -> None:
+    """The installed nim-mock reads the wheel's copy while a checkout checks its own cassettes/."""
+    copy = tmp_path / "cassettes"
+    shutil.copytree(bundled_cassettes_dir(), copy)
+    (tmp_path / "test_all.py").write_text(
+        "from nim_mock import bundled_cassettes_dir\nFOLDER = bundled_cassettes_dir()\n"
+    )
+    assert check_folders([copy], [tmp_path / "test_all.py"], tmp_path)[1] == []
+    changed = next(copy.rglob("*.json"))
+    changed.write_text(changed.read_text().replace('"description": "', '"description": "changed: ', 1))
+    _, problems = check_folders([copy], [tmp_path / "test_all.py"], tmp_path)
+    assert problems
+    assert all("orphan" in p.problem for p in problems)
