@@ -123,6 +123,7 @@ class FaultPlan:
         with self._lock:
             self._rules = rules
             self._seen = [0] * len(rules.rules)
+            self._requests = 0
             self._history.clear()
 
     def decide(self, facts: RequestFacts) -> Decision:

@@ -30,7 +30,7 @@ Fault kinds and their parameters (header aliases in brackets):
 ``slow_first_token``   ``ms``: wait before the first body event (the whole body if not streamed)
 ``slow_tokens``        ``ms``: wait before every later event of a stream
 ``rate_limit`` [429]   ``retry_after`` (seconds, optional), ``layout`` (nim, vllm, gateway)
-``server_error``       ``status`` 500/502/503/504 [500, 502, 503, 504], ``layout``
+``server_error``       ``status`` 500/502/503/504 [500, 502, 503, 504], ``layout``, ``retry_after``
 ``accepted`` [202]     ``polls``: 202 + NVCF-REQID, then that many status polls answered 202
 ``cut``                ``after``: drop the connection after that many events (no ``[DONE]``)
 ``malformed``          ``after``: the event after that many is sent cut in half (not JSON)
@@ -77,7 +77,7 @@ __all__ = [
 FAULT_HEADER = "x-nim-mock-fault"
 HEADER_SYNTAX = (
     "KIND[;NAME=VALUE]...[, KIND...] with KIND one of latency;ms=N, slow_first_token;ms=N, "
-    "slow_tokens;ms=N, 429[;retry_after=S], 500|502|503|504, 202[;polls=N], cut;after=N, "
+    "slow_tokens;ms=N, 429[;retry_after=S], 500|502|503|504[;retry_after=S], 202[;polls=N], cut;after=N, "
     "malformed;after=N, stream_error[;after=N;layout=nim|vllm;code=N]"
 )
 """The header grammar, quoted in every error about a bad header."""
@@ -143,9 +143,11 @@ class ServerError:
     KIND: ClassVar[str] = "server_error"
     status: int = 500
     layout: HttpLayout | None = None
+    retry_after: float | None = None
 
     def label(self) -> str:
-        return str(self.status)
+        hint = f" retry_after={self.retry_after:g}" if self.retry_after is not None else ""
+        return f"{self.status}{hint}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +342,10 @@ _KINDS: Mapping[str, tuple[type[Any], Mapping[str, _Converter]]] = {
     "slow_first_token": (SlowFirstToken, {"ms": _ms}),
     "slow_tokens": (SlowTokens, {"ms": _ms}),
     "rate_limit": (RateLimit, {"retry_after": _seconds, "layout": _http_layout}),
-    "server_error": (ServerError, {"status": _server_status, "layout": _http_layout}),
+    "server_error": (
+        ServerError,
+        {"status": _server_status, "layout": _http_layout, "retry_after": _seconds},
+    ),
     "accepted": (Accepted, {"polls": _count}),
     "cut": (Cut, {"after": _count}),
     "malformed": (Malformed, {"after": _count}),

@@ -62,7 +62,7 @@ def error_response(fault: RateLimit | ServerError, default_layout: ErrorLayout, 
     what = "rate limited" if status == 429 else "server error"
     message = f"nim-mock fault ({source}): {what}, HTTP {status}"
     headers: list[tuple[bytes, bytes]] = []
-    if isinstance(fault, RateLimit) and fault.retry_after is not None:
+    if fault.retry_after is not None:
         message += f"; retry after {fault.retry_after:g}s"
         headers.append((b"retry-after", f"{fault.retry_after:g}".encode("ascii")))
     if layout == "gateway":

@@ -108,7 +108,7 @@ def test_429_every_time_exhausts_retries(base: str) -> None:
 @pytest.mark.parametrize("status", [500, 503])
 def test_5xx_retried_then_server_error(base: str, status: int) -> None:
     with pytest.raises(ServerError) as caught:
-        chat(base, str(status), max_retries=1).invoke(PLAIN)
+        chat(base, f"{status};retry_after=0.01", max_retries=1).invoke(PLAIN)
     assert caught.value.status == status
     assert caught.value.retries == 1
     assert f"HTTP {status}" in str(caught.value)

@@ -30,22 +30,23 @@ def recorded(bundled: Any, name: str, index: int = 0) -> Any:
     return next(c for c in bundled if c.name == name).interactions[index]
 
 
-def faulted_numbers(bundled: Any, seed: int, requests: int = 40) -> list[int]:
-    rules = parse_rules({"seed": seed, "rules": [{"when": {"probability": 0.3}, "fault": "503"}]})
-    app = create_app(bundled, faults=rules)
-    statuses = []
-    with serve_in_thread(app) as url, httpx.Client(timeout=5) as client:
-        for _ in range(requests):
-            statuses.append(client.get(url + "/v1/health/ready").status_code)
-    assert [a.number for a in app.state.faults.applied] == [i + 1 for i, s in enumerate(statuses) if s == 503]
-    return [i + 1 for i, s in enumerate(statuses) if s == 503]
-
-
 def test_same_seed_same_faulted_requests(bundled: Any) -> None:
-    first = faulted_numbers(bundled, seed=11)
-    assert first == faulted_numbers(bundled, seed=11)
-    assert 0 < len(first) < 40
-    assert first != faulted_numbers(bundled, seed=12)
+    app = create_app(bundled)
+
+    def faulted(client: httpx.Client, url: str, seed: int) -> list[int]:
+        app.state.faults.replace(
+            parse_rules({"seed": seed, "rules": [{"when": {"probability": 0.3}, "fault": "503"}]})
+        )
+        statuses = [client.get(url + "/v1/health/ready").status_code for _ in range(30)]
+        numbers = [i + 1 for i, status in enumerate(statuses) if status == 503]
+        assert [a.number for a in app.state.faults.applied] == numbers
+        return numbers
+
+    with serve_in_thread(app) as url, httpx.Client(timeout=5) as client:
+        first = faulted(client, url, seed=11)
+        assert first == faulted(client, url, seed=11)
+        assert 0 < len(first) < 30
+        assert first != faulted(client, url, seed=12)
 
 
 def test_each_fault_is_in_the_log_line_and_counted(

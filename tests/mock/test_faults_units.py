@@ -170,7 +170,12 @@ faults: st.SearchStrategy[Fault] = st.one_of(
     st.builds(SlowFirstToken, millis),
     st.builds(SlowTokens, millis),
     st.builds(RateLimit, st.none() | millis, st.sampled_from([None, "nim", "vllm", "gateway"])),
-    st.builds(ServerError, st.sampled_from([500, 502, 503, 504]), st.sampled_from([None, "nim", "gateway"])),
+    st.builds(
+        ServerError,
+        st.sampled_from([500, 502, 503, 504]),
+        st.sampled_from([None, "nim", "gateway"]),
+        st.none() | millis,
+    ),
     st.builds(Accepted, counts),
     st.builds(Cut, counts),
     st.builds(Malformed, counts),
@@ -294,6 +299,7 @@ def test_injected_bytes_are_exactly_what_servers_send(snapshot_json: Any) -> Non
         "429 gateway": head(error_response(RateLimit(layout="gateway"), "nim", "throttle")),
         "503 nim": head(error_response(ServerError(503), "nim", "header")),
         "502 vllm": head(error_response(ServerError(502), "vllm", "header")),
+        "503 retry_after gateway": head(error_response(ServerError(503, "gateway", 1.0), "nim", "header")),
         "202": head(accepted_response("0b4c9d2e-1f3a-4b5c-8d7e-6f5a4b3c2d1e")),
         "stream error nim": [e.decode() for e in stream_error_events(StreamError(after=3), "nim", 3)],
         "stream error vllm 400": [
