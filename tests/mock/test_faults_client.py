@@ -9,9 +9,10 @@ Every model has a short timeout, so a fault the client mishandles fails the test
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from langchain_core.messages import AIMessageChunk
 from starlette.applications import Starlette
@@ -55,10 +56,35 @@ def plan(server: tuple[str, Starlette]) -> Iterator[FaultPlan]:
     faults.replace(FaultRules())
 
 
-def chat(base: str, fault: str | None = None, **fields: Any) -> ChatNVIDIA:
-    options: dict[str, Any] = {"max_retries": 2, "timeout": 5.0, **RECORDED, **fields}
-    headers = {"x-nim-mock-fault": fault} if fault else {}
-    return ChatNVIDIA(model=MODEL, base_url=f"{base}/v1", api_key=None, default_headers=headers, **options)
+Chat = Callable[..., ChatNVIDIA]
+
+
+def make_chat(made: list[httpx.Client]) -> Chat:
+    """``chat(base, fault=None, **fields)``: a ChatNVIDIA sending ``fault`` in its header, whose
+    sync HTTP client lands in ``made`` to be closed (no socket left to the garbage collector)."""
+
+    def chat(base: str, fault: str | None = None, **fields: Any) -> ChatNVIDIA:
+        options: dict[str, Any] = {"max_retries": 2, "timeout": 5.0, **RECORDED, **fields}
+        headers = {"x-nim-mock-fault": fault} if fault else {}
+        made.append(httpx.Client(timeout=options["timeout"]))
+        return ChatNVIDIA(
+            model=MODEL,
+            base_url=f"{base}/v1",
+            api_key=None,
+            default_headers=headers,
+            http_client=made[-1],
+            **options,
+        )
+
+    return chat
+
+
+@pytest.fixture
+def chat() -> Iterator[Chat]:
+    made: list[httpx.Client] = []
+    yield make_chat(made)
+    for client in made:
+        client.close()
 
 
 def joined(chunks: Iterator[AIMessageChunk]) -> str:
@@ -66,19 +92,25 @@ def joined(chunks: Iterator[AIMessageChunk]) -> str:
 
 
 @pytest.fixture(scope="module")
-def clean(base: str) -> dict[str, str]:
+def clean(base: str) -> Iterator[dict[str, str]]:
     """The unfaulted answers, to compare faulted ones with."""
-    return {
+    made: list[httpx.Client] = []
+    chat = make_chat(made)
+    yield {
         "plain": str(chat(base).invoke(PLAIN).content),
         "stream": joined(chat(base).stream(STREAMED)),
         "synth": joined(chat(base).stream(UNRECORDED)),
     }
+    for client in made:
+        client.close()
 
 
 # -- 429 and 5xx -------------------------------------------------------------------------------------
 
 
-def test_429_retry_after_is_honoured_then_success(base: str, plan: FaultPlan, clean: dict[str, str]) -> None:
+def test_429_retry_after_is_honoured_then_success(
+    chat: Chat, base: str, plan: FaultPlan, clean: dict[str, str]
+) -> None:
     plan.replace(parse_rules({"rules": [{"when": {"first": 2}, "fault": "429;retry_after=0.2"}]}))
     started = time.monotonic()
     answer = chat(base).invoke(PLAIN)
@@ -89,7 +121,7 @@ def test_429_retry_after_is_honoured_then_success(base: str, plan: FaultPlan, cl
 
 
 def test_429_without_retry_after_backs_off_then_success(
-    base: str, plan: FaultPlan, clean: dict[str, str]
+    chat: Chat, base: str, plan: FaultPlan, clean: dict[str, str]
 ) -> None:
     plan.replace(parse_rules({"rules": [{"when": {"first": 1}, "fault": {"kind": "rate_limit"}}]}))
     answer = chat(base).invoke(PLAIN)
@@ -97,7 +129,7 @@ def test_429_without_retry_after_backs_off_then_success(
     assert len(plan.applied) == 1
 
 
-def test_429_every_time_exhausts_retries(base: str) -> None:
+def test_429_every_time_exhausts_retries(chat: Chat, base: str) -> None:
     with pytest.raises(RateLimitError) as caught:
         chat(base, "429;retry_after=0.05").invoke(PLAIN)
     assert caught.value.retries == 2
@@ -106,7 +138,7 @@ def test_429_every_time_exhausts_retries(base: str) -> None:
 
 
 @pytest.mark.parametrize("status", [500, 503])
-def test_5xx_retried_then_server_error(base: str, status: int) -> None:
+def test_5xx_retried_then_server_error(chat: Chat, base: str, status: int) -> None:
     with pytest.raises(ServerError) as caught:
         chat(base, f"{status};retry_after=0.01", max_retries=1).invoke(PLAIN)
     assert caught.value.status == status
@@ -114,7 +146,7 @@ def test_5xx_retried_then_server_error(base: str, status: int) -> None:
     assert f"HTTP {status}" in str(caught.value)
 
 
-def test_5xx_once_then_success(base: str, plan: FaultPlan, clean: dict[str, str]) -> None:
+def test_5xx_once_then_success(chat: Chat, base: str, plan: FaultPlan, clean: dict[str, str]) -> None:
     plan.replace(
         parse_rules({"rules": [{"when": {"first": 1}, "fault": {"kind": "server_error", "status": 503}}]})
     )
@@ -122,7 +154,7 @@ def test_5xx_once_then_success(base: str, plan: FaultPlan, clean: dict[str, str]
     assert [a.labels for a in plan.applied] == [("503 <rules[0]>",)]
 
 
-def test_gateway_layout_429_reads_as_rate_limit(base: str) -> None:
+def test_gateway_layout_429_reads_as_rate_limit(chat: Chat, base: str) -> None:
     with pytest.raises(RateLimitError, match="Too Many Requests"):
         chat(base, "429;layout=gateway", max_retries=0).invoke(PLAIN)
 
@@ -131,7 +163,7 @@ def test_gateway_layout_429_reads_as_rate_limit(base: str) -> None:
 
 
 @pytest.mark.parametrize("question", [PLAIN, UNRECORDED])
-def test_202_polling_completes(base: str, clean: dict[str, str], question: str) -> None:
+def test_202_polling_completes(chat: Chat, base: str, clean: dict[str, str], question: str) -> None:
     llm = chat(base, "202;polls=2", polling_base=f"{base}/v2/nvcf/pexec/status/")
     answer = llm.invoke(question)
     if question == PLAIN:
@@ -140,13 +172,15 @@ def test_202_polling_completes(base: str, clean: dict[str, str], question: str) 
         assert answer.content
 
 
-async def test_202_polling_of_a_stream_delivers_the_stream(base: str, clean: dict[str, str]) -> None:
+async def test_202_polling_of_a_stream_delivers_the_stream(
+    chat: Chat, base: str, clean: dict[str, str]
+) -> None:
     llm = chat(base, "202;polls=1", polling_base=f"{base}/v2/nvcf/pexec/status/")
     text = "".join([str(chunk.content) async for chunk in llm.astream(STREAMED)])
     assert text == clean["stream"]
 
 
-def test_202_polling_past_the_timeout_is_a_timeout_error(base: str) -> None:
+def test_202_polling_past_the_timeout_is_a_timeout_error(chat: Chat, base: str) -> None:
     from client import APITimeoutError
 
     llm = chat(base, "202;polls=1000", polling_base=f"{base}/v2/nvcf/pexec/status/", timeout=0.3)
@@ -158,7 +192,9 @@ def test_202_polling_past_the_timeout_is_a_timeout_error(base: str) -> None:
 
 
 @pytest.mark.parametrize("question", [STREAMED, UNRECORDED])
-def test_cut_stream_raises_connection_error_after_the_events_it_got(base: str, question: str) -> None:
+def test_cut_stream_raises_connection_error_after_the_events_it_got(
+    chat: Chat, base: str, question: str
+) -> None:
     received: list[AIMessageChunk] = []
     with pytest.raises(APIConnectionError, match=r"dropped after 3 event\(s\)") as caught:
         received.extend(chat(base, "cut;after=3").stream(question))
@@ -167,7 +203,7 @@ def test_cut_stream_raises_connection_error_after_the_events_it_got(base: str, q
 
 
 async def test_cut_before_the_first_event_is_retried(
-    base: str, plan: FaultPlan, clean: dict[str, str]
+    chat: Chat, base: str, plan: FaultPlan, clean: dict[str, str]
 ) -> None:
     plan.replace(parse_rules({"rules": [{"when": {"first": 1}, "fault": {"kind": "cut", "after": 0}}]}))
     text = "".join([str(c.content) async for c in chat(base).astream(STREAMED)])
@@ -176,7 +212,7 @@ async def test_cut_before_the_first_event_is_retried(
 
 
 @pytest.mark.parametrize("question", [STREAMED, UNRECORDED])
-def test_malformed_event_raises_response_format_error(base: str, question: str) -> None:
+def test_malformed_event_raises_response_format_error(chat: Chat, base: str, question: str) -> None:
     with pytest.raises(ResponseFormatError, match="not JSON"):
         list(chat(base, "malformed;after=2").stream(question))
 
@@ -190,7 +226,9 @@ def test_malformed_event_raises_response_format_error(base: str, question: str) 
         ("stream_error;after=4;layout=vllm;code=429", RateLimitError),
     ],
 )
-def test_in_stream_error_raises_the_typed_error(base: str, fault: str, error: type[Exception]) -> None:
+def test_in_stream_error_raises_the_typed_error(
+    chat: Chat, base: str, fault: str, error: type[Exception]
+) -> None:
     got: list[AIMessageChunk] = []
     with pytest.raises(error, match="the stream failed after") as caught:
         got.extend(chat(base, fault).stream(STREAMED))
@@ -201,7 +239,7 @@ def test_in_stream_error_raises_the_typed_error(base: str, fault: str, error: ty
 # -- slow answers ----------------------------------------------------------------------------------
 
 
-def test_latency_arrives_late_but_correct(base: str, clean: dict[str, str]) -> None:
+def test_latency_arrives_late_but_correct(chat: Chat, base: str, clean: dict[str, str]) -> None:
     started = time.monotonic()
     answer = chat(base, "latency;ms=150").invoke(PLAIN)
     assert time.monotonic() - started >= 0.12
@@ -209,7 +247,9 @@ def test_latency_arrives_late_but_correct(base: str, clean: dict[str, str]) -> N
 
 
 @pytest.mark.parametrize("question", [STREAMED, UNRECORDED])
-def test_slow_first_token_then_normal_pace(base: str, clean: dict[str, str], question: str) -> None:
+def test_slow_first_token_then_normal_pace(
+    chat: Chat, base: str, clean: dict[str, str], question: str
+) -> None:
     started = time.monotonic()
     arrivals: list[float] = []
     text = ""
@@ -221,7 +261,7 @@ def test_slow_first_token_then_normal_pace(base: str, clean: dict[str, str], que
     assert arrivals[-1] - arrivals[0] < 0.12  # the rest came at the replay's own (instant) pace
 
 
-def test_slow_tokens_spread_the_stream_out(base: str, clean: dict[str, str]) -> None:
+def test_slow_tokens_spread_the_stream_out(chat: Chat, base: str, clean: dict[str, str]) -> None:
     started = time.monotonic()
     arrivals: list[float] = []
     text = ""
@@ -236,6 +276,6 @@ def test_slow_tokens_spread_the_stream_out(base: str, clean: dict[str, str]) -> 
 # -- bad header --------------------------------------------------------------------------------------
 
 
-def test_bad_fault_header_is_a_bad_request_naming_the_syntax(base: str) -> None:
+def test_bad_fault_header_is_a_bad_request_naming_the_syntax(chat: Chat, base: str) -> None:
     with pytest.raises(BadRequestError, match=r"unknown fault kind 'teapot'.*KIND\[;NAME=VALUE\]"):
         chat(base, "teapot").invoke(PLAIN)
