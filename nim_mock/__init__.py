@@ -20,6 +20,8 @@ from nim_mock._match import Hit, Matcher, Miss
 from nim_mock._persist import bundled_cassettes_dir, load_cassette, load_cassettes, save_cassette
 from nim_mock._plugin_options import Mode
 from nim_mock._server import RunningServer, serve_in_thread
+from nim_mock._synth import SynthConfig
+from nim_mock._synth_rules import Rules, RulesError, load_rules
 from nim_mock.cassette import (
     Cassette,
     CassetteError,
@@ -40,12 +42,16 @@ __all__ = [
     "Mode",
     "RecordedRequest",
     "RecordedResponse",
+    "Rules",
+    "RulesError",
     "RunningServer",
+    "SynthConfig",
     "bundled_cassettes_dir",
     "create_app",
     "format_listing",
     "load_cassette",
     "load_cassettes",
+    "load_rules",
     "save_cassette",
     "serve_in_thread",
 ]

@@ -131,6 +131,12 @@ class _Generator:
             enum = spec["enum"]
             if not isinstance(enum, list) or not enum:
                 raise SchemaUnsupported("'enum' must be a non-empty list")
+            types = spec.get("type")
+            if types is not None:  # enum next to type (say from allOf): only members of that type
+                allowed = types if isinstance(types, list) else [types]
+                enum = [item for item in enum if any(_is_type(item, t) for t in allowed)]
+                if not enum:
+                    raise SchemaUnsupported(f"no 'enum' member has type {types!r}")
             return enum[variant % len(enum)]
         any_of = spec.pop("anyOf", None)
         if any_of is not None:
@@ -340,6 +346,13 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
             merged[key] = max(merged[key], value)
         elif key in ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"):
             merged[key] = min(merged[key], value)
+        elif key in ("format", "pattern", "const", "multipleOf") and merged[key] != value:
+            raise SchemaUnsupported(f"'allOf' parts disagree on {key!r}: {merged[key]!r} and {value!r}")
+        elif key == "enum" and isinstance(value, list) and isinstance(merged[key], list):
+            common = [item for item in merged[key] if item in value]
+            if not common:
+                raise SchemaUnsupported("'allOf' parts share no 'enum' value")
+            merged[key] = common
         elif key == "type" and isinstance(value, str | list) and isinstance(merged[key], str | list):
             left = set(merged[key] if isinstance(merged[key], list) else [merged[key]])
             right = set(value if isinstance(value, list) else [value])

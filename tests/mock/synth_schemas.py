@@ -97,14 +97,20 @@ def _combined(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[
     return st.one_of(
         st.lists(children, min_size=1, max_size=3).map(lambda b: {"anyOf": b}),
         distinct.map(lambda b: {"oneOf": b}),
-        # open parts: a closed part next to another part's required keys is unsatisfiable
-        st.tuples(_object(children), _object(children)).map(
-            lambda p: {
-                "allOf": [{k: v for k, v in part.items() if k != "additionalProperties"} for part in p]
-            }
-        ),
+        st.tuples(_object(children), _object(children)).map(_all_of),
         children.map(lambda c: {"type": ["null", "string"]} if "type" not in c else c),
     )
+
+
+def _all_of(parts: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    """Two open object parts with their own property names: satisfiable together by construction.
+
+    (A closed part beside another part's required keys, or one key typed two ways, is not.)
+    """
+    first, second = ({k: v for k, v in part.items() if k != "additionalProperties"} for part in parts)
+    second["properties"] = {f"and_{k}": v for k, v in second["properties"].items()}
+    second["required"] = [f"and_{k}" for k in second["required"]]
+    return {"allOf": [first, second]}
 
 
 schemas = st.recursive(scalars, lambda c: _object(c) | _array(c) | _combined(c), max_leaves=12)

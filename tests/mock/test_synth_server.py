@@ -26,8 +26,7 @@ from pydantic import BaseModel, Field
 from synth_schemas import tool_schemas
 
 from client import BadRequestError, ChatNVIDIA
-from nim_mock import RunningServer, bundled_cassettes_dir, create_app, load_cassettes
-from nim_mock._synth import SynthConfig
+from nim_mock import RunningServer, SynthConfig, bundled_cassettes_dir, create_app, load_cassettes
 from nim_mock._synth_rules import parse_rules
 from nim_mock._synth_tokens import count_tokens
 
