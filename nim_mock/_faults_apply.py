@@ -22,22 +22,15 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nim_mock._endpoints import NOTE_KEY, RequestNote
 from nim_mock._faults_plan import Applied, Effects, FaultPlan, RequestFacts, combine
-from nim_mock._faults_rules import FAULT_HEADER, Accepted, Cut, FaultRulesError, StreamError, parse_header
-from nim_mock._faults_wire import (
-    EventSplitter,
-    Head,
-    accepted_response,
-    error_response,
-    malformed_event,
-    stream_error_events,
-)
+from nim_mock._faults_rules import FAULT_HEADER, Accepted, FaultRulesError, parse_header
+from nim_mock._faults_shaper import Halt, Report, Shaper
+from nim_mock._faults_wire import Head, accepted_response, error_response
 from nim_mock._metrics import Metrics
 from nim_mock._nim_errors import ErrorLayout, Problem, render_problem
 from nim_mock._replay import Clock
@@ -51,10 +44,6 @@ _MAX_PENDING = 1000
 """202'd requests held for polling; the oldest is forgotten first (a client that never polls)."""
 
 
-class _Halt(Exception):
-    """Raised from our ``send`` to stop the app underneath once a fault has ended the response."""
-
-
 @dataclass(slots=True)
 class _Pending:
     """A request answered 202: what to run when the polls are used up, and how to shape it."""
@@ -65,14 +54,6 @@ class _Pending:
     polls: int
     effects: Effects
     number: int
-
-
-@dataclass(slots=True)
-class _Report:
-    """Which chosen faults took effect, and why the others did not (for the log and metrics)."""
-
-    took_effect: set[str] = field(default_factory=set)
-    skipped: dict[str, str] = field(default_factory=dict)
 
 
 def _note(scope: Scope) -> RequestNote:
@@ -121,92 +102,6 @@ async def _send_head(send: Send, head: Head) -> None:
     status, headers, body = head
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-class _Shaper:
-    """A ``send`` wrapper applying a request's stream faults to the messages passing through."""
-
-    def __init__(
-        self,
-        send: Send,
-        effects: Effects,
-        report: _Report,
-        sleep: Callable[[float], Awaitable[None]],
-        layout: ErrorLayout,
-        extra_headers: list[tuple[bytes, bytes]],
-    ) -> None:
-        self._send = send
-        self._effects = effects
-        self._report = report
-        self._sleep = sleep
-        self._layout = layout
-        self._extra = extra_headers
-        self._splitter = EventSplitter()
-        self._sse = False
-        self._first_body = True
-        self.sent = 0
-        self.finish_body = False
-
-    async def __call__(self, message: Message) -> None:
-        kind = message["type"]
-        if kind == "http.response.start":
-            headers = [*message.get("headers", []), *self._extra]
-            content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-            self._sse = b"text/event-stream" in content_type.lower()
-            await self._send({**message, "headers": headers})
-            return
-        if kind != "http.response.body":
-            await self._send(message)
-            return
-        if not self._sse:
-            if self._first_body and self._effects.first_token_ms:
-                await self._sleep(self._effects.first_token_ms / 1000.0)
-                self._report.took_effect.add("slow_first_token")
-            self._first_body = False
-            await self._send(message)
-            return
-        for event in self._splitter.feed(message.get("body", b"")):
-            await self._event(event)
-        if not message.get("more_body", False):
-            rest = self._splitter.rest()
-            if rest:
-                await self._send({"type": "http.response.body", "body": rest, "more_body": True})
-            end = self._effects.end
-            if end is not None and self.sent == end.after:
-                await self._end(end)
-            await self._send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    async def _event(self, event: bytes) -> None:
-        effects = self._effects
-        if effects.end is not None and self.sent == effects.end.after:
-            await self._end(effects.end)
-        delay = effects.first_token_ms if self.sent == 0 else effects.token_ms
-        if delay:
-            await self._sleep(delay / 1000.0)
-            self._report.took_effect.add("slow_first_token" if self.sent == 0 else "slow_tokens")
-        if effects.malformed is not None and self.sent == effects.malformed.after:
-            event = malformed_event(event)
-            self._report.took_effect.add("malformed")
-        await self._send({"type": "http.response.body", "body": event, "more_body": True})
-        self.sent += 1
-
-    async def _end(self, end: Cut | StreamError) -> None:
-        self._report.took_effect.add(end.KIND)
-        if isinstance(end, StreamError):
-            for event in stream_error_events(end, self._layout, self.sent):
-                await self._send({"type": "http.response.body", "body": event, "more_body": True})
-            self.finish_body = True  # sent once the app underneath has stopped (see ``_run``)
-        raise _Halt
-
-    def finish_report(self) -> None:
-        """Explain the stream faults that never got their chance."""
-        effects, report = self._effects, self._report
-        reason = "not a stream" if not self._sse else f"the stream had only {self.sent} event(s)"
-        for fault in (effects.malformed, effects.end):
-            if fault is not None and fault.KIND not in report.took_effect:
-                report.skipped[fault.KIND] = reason
-        if effects.token_ms and "slow_tokens" not in report.took_effect:
-            report.skipped["slow_tokens"] = reason
 
 
 class FaultMiddleware:
@@ -263,7 +158,7 @@ class FaultMiddleware:
             await self._app(scope, _replaying(messages, receive), send)
             return
         effects = combine(faults, sources)
-        report = _Report()
+        report = Report()
         self._plan.begin()
         try:
             await self._apply(scope, receive, send, messages, complete, effects, report, decision.number)
@@ -278,7 +173,7 @@ class FaultMiddleware:
         messages: list[Message],
         complete: bool,
         effects: Effects,
-        report: _Report,
+        report: Report,
         number: int,
     ) -> None:
         note = _note(scope)
@@ -318,17 +213,17 @@ class FaultMiddleware:
         receive: Receive,
         send: Send,
         effects: Effects,
-        report: _Report,
+        report: Report,
         extra_headers: list[tuple[bytes, bytes]],
     ) -> None:
         """Run the app underneath, through a stream shaper when a fault reshapes the answer."""
         if not effects.shapes_stream and not extra_headers:
             await self._app(scope, receive, send)
             return
-        shaper = _Shaper(send, effects, report, self._clock.sleep, self._layout, extra_headers)
+        shaper = Shaper(send, effects, report, self._clock.sleep, self._layout, extra_headers)
         try:
             await self._app(scope, receive, shaper)
-        except* _Halt:
+        except* Halt:
             pass  # a cut returns with the body unfinished: uvicorn then drops the connection
         if shaper.finish_body:
             # Only now: while the app's stream ran, a finished body would have read as a hang-up.
@@ -350,7 +245,7 @@ class FaultMiddleware:
         inner = dict(pending.scope)
         inner["state"] = scope.setdefault("state", {})  # the poll's note gets the answer's details
         effects = pending.effects.without_answer()
-        report = _Report()
+        report = Report()
         self._plan.begin()
         extra = [(b"nvcf-reqid", request_id.encode("latin-1")), (b"nvcf-status", b"fulfilled")]
         try:
@@ -387,7 +282,7 @@ class FaultMiddleware:
         note: RequestNote,
         scope: Scope,
         effects: Effects,
-        report: _Report,
+        report: Report,
         number: int,
         *,
         count_poll: bool = True,

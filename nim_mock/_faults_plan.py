@@ -18,7 +18,7 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 
-from nim_mock._faults_rules import (
+from nim_mock._faults_kinds import (
     Accepted,
     Cut,
     Fault,

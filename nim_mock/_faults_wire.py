@@ -14,7 +14,7 @@ import json
 import re
 from http import HTTPStatus
 
-from nim_mock._faults_rules import RateLimit, ServerError, StreamError
+from nim_mock._faults_kinds import RateLimit, ServerError, StreamError
 from nim_mock._nim_errors import ErrorLayout, error_body
 from nim_mock.cassette import compact_json
 
