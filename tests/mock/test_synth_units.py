@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from synth_schemas import schemas, tool_schemas
 
+from nim_mock import create_app
 from nim_mock._nim_errors import Problem
 from nim_mock._synth import SynthConfig, synthesize
 from nim_mock._synth_regex import RegexUnsupported, string_matching
@@ -359,3 +360,30 @@ def test_stream_pace_comes_from_ttft_and_rate() -> None:
     assert times[:2] == [300, 300]
     assert times[2] == pytest.approx(400)
     assert times == sorted(times)
+
+
+def test_create_app_checks_its_synth_settings() -> None:
+    with pytest.raises(ValueError, match="on_miss must be"):
+        create_app([], on_miss="invent")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="only apply with on_miss='synthesize'"):
+        create_app([], synth=SynthConfig())
+    with pytest.raises(ValueError, match="tokens_per_s"):
+        SynthConfig(tokens_per_s=0)
+    with pytest.raises(ValueError, match="ttft_ms"):
+        SynthConfig(ttft_ms=-1)
+
+
+def test_completions_stream_interleaves_choices_then_usage() -> None:
+    body = {"model": MODEL, "prompt": "hi", "n": 2, "max_tokens": 3, "stream": True}
+    body["stream_options"] = {"include_usage": True}
+    result = synthesize("/v1/completions", body, SynthConfig(), chat=False)
+    assert isinstance(result, RecordedResponse)
+    assert result.events is not None
+    raws = [event.raw for event in result.events]
+    assert raws[-1] == b"data: [DONE]\n\n"
+    chunks = [json.loads(raw.removeprefix(b"data: ")) for raw in raws[:-1]]
+    assert [c["choices"][0]["index"] for c in chunks[:-1]] == [0, 1, 0, 1, 0, 1]
+    assert all(c["usage"] is None and c["object"] == "text_completion" for c in chunks[:-1])
+    assert [c["choices"][0]["finish_reason"] for c in chunks[-3:-1]] == ["length", "length"]
+    assert chunks[-1]["choices"] == []
+    assert chunks[-1]["usage"]["completion_tokens"] == 6
