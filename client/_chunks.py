@@ -81,18 +81,19 @@ def to_generation_chunk(event: Mapping[str, Any], state: StreamState) -> ChatGen
         if choices and len(choices) == 1:
             choice = choices[0]
             delta = choice.get("delta")
+            content = delta.get("content") if delta else None
             if (
-                delta
-                and delta.keys() <= _PLAIN_DELTA
+                content
+                and (len(delta) == 1 or delta.keys() <= _PLAIN_DELTA)
                 and choice.get("finish_reason") is None
                 and not choice.get("logprobs")
                 and choice.get("index", 0) == 0
                 and event.get("usage") is None
             ):
-                content = delta.get("content")
-                if not content:
-                    return None
-                return ChatGenerationChunk(message=AIMessageChunk(content=content, id=state.same_id(event)))
+                ident = event.get("id") or None
+                if ident != state.last_id:
+                    state.last_id = ident
+                return ChatGenerationChunk(message=AIMessageChunk(content=content, id=state.last_id))
     chunk = _general_chunk(event, state)
     state.plain = state.reported_header and state.splitter.passing
     return chunk

@@ -311,3 +311,33 @@ def test_other_choices_of_an_n_stream_are_not_mixed_in() -> None:
         {"choices": [{"index": 0, "delta": {"content": "c"}}]},
     ]
     assert "".join(str(c.message.content) for c in iter_chunks(events)) == "ac"
+
+
+_token_events = st.lists(
+    st.fixed_dictionaries(
+        {"content": st.one_of(st.none(), st.text(max_size=6))},
+        optional={"role": st.just("assistant"), "tool_calls": st.just([])},
+    ).map(
+        lambda delta: {
+            "id": "chatcmpl-p",
+            "model": "m",
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}],
+        }
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=60)
+@given(events=_token_events)
+def test_the_token_short_path_builds_what_the_general_path_builds(events: list[dict[str, Any]]) -> None:
+    header = {"id": "chatcmpl-p", "model": "m", "choices": [{"index": 0, "delta": {"content": "a"}}]}
+    quick, slow = StreamState(), StreamState()
+    assert to_generation_chunk(header, quick) == to_generation_chunk(header, slow)
+    for event in events:
+        slow.plain = False  # the seam: this state never takes the short path
+        via_short, via_general = to_generation_chunk(event, quick), to_generation_chunk(event, slow)
+        assert via_short == via_general
+        if via_short is not None:
+            assert via_short.message.id is quick.last_id  # one shared string per stream
+    assert quick.plain
