@@ -15,13 +15,15 @@ Everything public is listed in ``__all__``; every other module is private (``_na
 """
 
 from nim_mock._app import create_app
+from nim_mock._faults_kinds import FaultRulesError
+from nim_mock._faults_rules import FaultRules, load_fault_rules
 from nim_mock._listing import format_listing
 from nim_mock._match import Hit, Matcher, Miss
 from nim_mock._persist import bundled_cassettes_dir, load_cassette, load_cassettes, save_cassette
 from nim_mock._plugin_options import Mode
 from nim_mock._server import RunningServer, serve_in_thread
 from nim_mock._synth import SynthConfig
-from nim_mock._synth_rules import Rules, RulesError, load_rules
+from nim_mock._synth_rules import ReplyRules, ReplyRulesError, load_reply_rules
 from nim_mock.cassette import (
     Cassette,
     CassetteError,
@@ -35,6 +37,8 @@ __all__ = [
     "Cassette",
     "CassetteError",
     "Event",
+    "FaultRules",
+    "FaultRulesError",
     "Hit",
     "Interaction",
     "Matcher",
@@ -42,8 +46,8 @@ __all__ = [
     "Mode",
     "RecordedRequest",
     "RecordedResponse",
-    "Rules",
-    "RulesError",
+    "ReplyRules",
+    "ReplyRulesError",
     "RunningServer",
     "SynthConfig",
     "bundled_cassettes_dir",
@@ -51,7 +55,8 @@ __all__ = [
     "format_listing",
     "load_cassette",
     "load_cassettes",
-    "load_rules",
+    "load_fault_rules",
+    "load_reply_rules",
     "save_cassette",
     "serve_in_thread",
 ]

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from nim_mock._faults_rules import HEADER_SYNTAX, FaultRules, load_rules
+from nim_mock._faults_rules import HEADER_SYNTAX, FaultRules, load_fault_rules
 
 __all__ = ["CUT_LOG_FILTER", "add_fault_options", "fault_summary", "faults_from_args"]
 
@@ -49,7 +49,7 @@ def faults_from_args(args: argparse.Namespace) -> FaultRules | None:
     """The rules for ``create_app``; raises ``FaultRulesError`` (a ``ValueError``) naming file and field."""
     rules: FaultRules | None = None
     if args.faults is not None:
-        rules = load_rules(args.faults)
+        rules = load_fault_rules(args.faults)
     if args.seed is not None:
         rules = dataclasses.replace(rules or FaultRules(), seed=args.seed)
     return rules

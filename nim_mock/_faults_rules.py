@@ -3,7 +3,7 @@
 Why a separate, pure module: a rules file is user input, so every mistake must come back as one
 line naming the file, the field and what to write instead (the CLI exits 2 with it, the plugin
 fails the test with it), and the same fault grammar serves both the file and the per-request
-``x-nim-mock-fault`` header. Nothing here does I/O except :func:`load_rules` reading its file.
+``x-nim-mock-fault`` header. Nothing here does I/O except :func:`load_fault_rules` reading its file.
 
 Rules file (``nim-mock serve --faults FILE``; full walk-through in ``docs/faults.md``)::
 
@@ -89,9 +89,9 @@ __all__ = [
     "StreamError",
     "When",
     "build_fault",
-    "load_rules",
+    "load_fault_rules",
+    "parse_fault_rules",
     "parse_header",
-    "parse_rules",
 ]
 
 # -- parameters ----------------------------------------------------------------------------------
@@ -341,7 +341,7 @@ def _parse_rule(value: object, where: str) -> Rule:
     )
 
 
-def parse_rules(data: object, source: str = "faults") -> FaultRules:
+def parse_fault_rules(data: object, source: str = "faults") -> FaultRules:
     """Rules from parsed JSON; ``source`` (a file name) starts every error message."""
     try:
         top = _object(data, "top level", ("version", "seed", "rules"))
@@ -360,7 +360,7 @@ def parse_rules(data: object, source: str = "faults") -> FaultRules:
         raise FaultRulesError(f"{source}: {error}") from None
 
 
-def load_rules(path: Path) -> FaultRules:
+def load_fault_rules(path: Path) -> FaultRules:
     """Read and check a rules file; any problem is a :class:`FaultRulesError` naming the file."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -374,4 +374,4 @@ def load_rules(path: Path) -> FaultRules:
         raise FaultRulesError(
             f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from None
-    return parse_rules(data, str(path))
+    return parse_fault_rules(data, str(path))

@@ -24,7 +24,13 @@ from typing import Any
 import pytest
 
 from nim_mock._faults_plan import Applied, FaultPlan
-from nim_mock._faults_rules import FaultRules, FaultRulesError, load_rules, parse_header, parse_rules
+from nim_mock._faults_rules import (
+    FaultRules,
+    FaultRulesError,
+    load_fault_rules,
+    parse_fault_rules,
+    parse_header,
+)
 from nim_mock._plugin_options import Mode, Settings
 
 __all__ = [
@@ -60,18 +66,18 @@ def rules_from_value(value: object, rootdir: Path) -> FaultRules:
     check_faults_value(value)
     if isinstance(value, Path) or (isinstance(value, str) and value.strip().endswith(".json")):
         path = Path(value)
-        return load_rules(path if path.is_absolute() else rootdir / path)
+        return load_fault_rules(path if path.is_absolute() else rootdir / path)
     if isinstance(value, str):
         try:
             parse_header(value)
         except FaultRulesError as error:
             raise FaultRulesError(f"nim(faults={value!r}): {error}") from None
-        return parse_rules({"rules": [{"name": "marker", "fault": value}]}, "nim(faults=...)")
+        return parse_fault_rules({"rules": [{"name": "marker", "fault": value}]}, "nim(faults=...)")
     if isinstance(value, Mapping) and "fault" in value:
-        return parse_rules({"rules": [dict(value)]}, "nim(faults=...)")
+        return parse_fault_rules({"rules": [dict(value)]}, "nim(faults=...)")
     if isinstance(value, list):
-        return parse_rules({"rules": value}, "nim(faults=...)")
-    return parse_rules(value, "nim(faults=...)")
+        return parse_fault_rules({"rules": value}, "nim(faults=...)")
+    return parse_fault_rules(value, "nim(faults=...)")
 
 
 class NimFaults:

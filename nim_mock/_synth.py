@@ -22,7 +22,7 @@ from nim_mock._nim_errors import Problem, bad_request
 from nim_mock._synth_answer import Unsatisfiable, plan_answer
 from nim_mock._synth_models import CATALOGUE
 from nim_mock._synth_request import SynthRequest, read_request
-from nim_mock._synth_rules import Rules
+from nim_mock._synth_rules import ReplyRules
 from nim_mock._synth_tokens import count_prompt_tokens, count_tokens
 from nim_mock._synth_wire import SYNTH_HEADER, Frame, render
 from nim_mock.cassette import RecordedResponse
@@ -41,7 +41,7 @@ class SynthConfig:
     at once). ``models`` is the catalogue ``GET /v1/models`` adds to the cassettes' models.
     """
 
-    rules: Rules = field(default_factory=Rules)
+    rules: ReplyRules = field(default_factory=ReplyRules)
     tokens_per_s: float = 50.0
     ttft_ms: float = 200.0
     models: tuple[str, ...] = CATALOGUE

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from nim_mock._synth_regex import RegexUnsupported, string_matching
 from nim_mock._synth_request import SynthRequest, Tool
-from nim_mock._synth_rules import Rules
+from nim_mock._synth_rules import ReplyRules
 from nim_mock._synth_schema import SchemaUnsupported, instance_for
 from nim_mock._synth_tokens import count_tokens, tokens
 
@@ -66,7 +66,7 @@ class Answer:
     choices: tuple[Choice, ...]
 
 
-def plan_answer(request: SynthRequest, rules: Rules, digest: str) -> Answer:
+def plan_answer(request: SynthRequest, rules: ReplyRules, digest: str) -> Answer:
     """Every choice of the answer; choices differ only in their tool-call ids."""
     reply, rule_tool = rules.reply_for(request.prompt_text, request.model, [t.name for t in request.tools])
     tool, auto = _tool_to_call(request, rule_tool)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from nim_mock._synth import SynthConfig
-from nim_mock._synth_rules import Rules, load_rules
+from nim_mock._synth_rules import ReplyRules, load_reply_rules
 
 __all__ = ["add_synth_options", "synth_from_args"]
 
@@ -75,10 +75,10 @@ def add_synth_options(serve: argparse.ArgumentParser) -> None:
 
 
 def synth_from_args(args: argparse.Namespace) -> tuple[Literal["error", "synthesize"], SynthConfig | None]:
-    """(on_miss, synth settings) for ``create_app``; raises ``RulesError`` / ``ValueError`` with the fix."""
+    """(on_miss, synth settings) for ``create_app``; raises ``ReplyRulesError`` or ``ValueError``."""
     if args.on_miss == "error":
         if args.rules is not None:
             raise ValueError("--rules only applies with --on-miss synthesize")
         return "error", None
-    rules = load_rules(args.rules) if args.rules is not None else Rules()
+    rules = load_reply_rules(args.rules) if args.rules is not None else ReplyRules()
     return "synthesize", SynthConfig(rules=rules, tokens_per_s=args.tokens_per_s, ttft_ms=args.ttft_ms)

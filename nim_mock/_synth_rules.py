@@ -20,7 +20,7 @@ JSON, because YAML is not a dependency. The whole format::
   when the tool is not offered.
 - ``default`` (optional) is the reply when no rule matches; ``{model}`` is replaced the same way.
 
-Every problem is a :class:`RulesError` naming the file, the spot (``rules[2].match``) and the fix,
+Every problem is a :class:`ReplyRulesError` naming the file, the spot (``rules[2].match``) and the fix,
 raised when the file is loaded, so a server never starts with rules it cannot apply.
 """
 
@@ -33,14 +33,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_REPLY", "Rule", "Rules", "RulesError", "load_rules", "parse_rules"]
+__all__ = ["DEFAULT_REPLY", "ReplyRules", "ReplyRulesError", "Rule", "load_reply_rules", "parse_reply_rules"]
 
 DEFAULT_REPLY = "This is a synthesized reply from {model}: no recording matched this request."
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
 _RULE_KEYS = frozenset({"match", "reply", "tool", "flags"})
 
 
-class RulesError(ValueError):
+class ReplyRulesError(ValueError):
     """A rules file that cannot be used: ``str()`` names the file, the spot and what to change."""
 
     def __init__(self, source: str, where: str, problem: str) -> None:
@@ -53,7 +53,7 @@ class RulesError(ValueError):
         spot = f"{self.where}: " if self.where else ""
         return f"rules file {self.source}: {spot}{self.problem}"
 
-    def __reduce__(self) -> tuple[type[RulesError], tuple[str, str, str]]:
+    def __reduce__(self) -> tuple[type[ReplyRulesError], tuple[str, str, str]]:
         return (type(self), (self.source, self.where, self.problem))
 
 
@@ -65,7 +65,7 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
-class Rules:
+class ReplyRules:
     """Parsed rules; the default instance has none and answers with :data:`DEFAULT_REPLY`."""
 
     rules: tuple[Rule, ...] = ()
@@ -84,52 +84,54 @@ class Rules:
         return self.default.replace("{model}", model), None
 
 
-def load_rules(path: Path) -> Rules:
-    """Read and check a rules file; any problem is a :class:`RulesError` naming ``path``."""
+def load_reply_rules(path: Path) -> ReplyRules:
+    """Read and check a rules file; any problem is a :class:`ReplyRulesError` naming ``path``."""
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RulesError(source, "", "no such file; pass an existing JSON rules file") from None
+        raise ReplyRulesError(source, "", "no such file; pass an existing JSON rules file") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise RulesError(source, "", f"cannot be read ({error}); pass a UTF-8 JSON file") from None
+        raise ReplyRulesError(source, "", f"cannot be read ({error}); pass a UTF-8 JSON file") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise RulesError(
+        raise ReplyRulesError(
             source, "", f"is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
-    return parse_rules(data, source)
+    return parse_reply_rules(data, source)
 
 
-def parse_rules(data: Any, source: str = "<rules>") -> Rules:
+def parse_reply_rules(data: Any, source: str = "<rules>") -> ReplyRules:
     """Check already-parsed JSON against the format in the module docstring."""
     if not isinstance(data, dict):
-        raise RulesError(source, "", 'must be a JSON object like {"rules": [...], "default": "..."}')
+        raise ReplyRulesError(source, "", 'must be a JSON object like {"rules": [...], "default": "..."}')
     unknown = sorted(set(data) - {"rules", "default"})
     if unknown:
-        raise RulesError(source, unknown[0], "unknown key; the file may hold only 'rules' and 'default'")
+        raise ReplyRulesError(source, unknown[0], "unknown key; the file may hold only 'rules' and 'default'")
     default = data.get("default", DEFAULT_REPLY)
     if not isinstance(default, str):
-        raise RulesError(source, "default", "must be a string (the reply when no rule matches)")
+        raise ReplyRulesError(source, "default", "must be a string (the reply when no rule matches)")
     raw_rules = data.get("rules", [])
     if not isinstance(raw_rules, list):
-        raise RulesError(source, "rules", "must be a list of {match, reply|tool} objects")
-    return Rules(tuple(_rule(raw, source, f"rules[{i}]") for i, raw in enumerate(raw_rules)), default)
+        raise ReplyRulesError(source, "rules", "must be a list of {match, reply|tool} objects")
+    return ReplyRules(tuple(_rule(raw, source, f"rules[{i}]") for i, raw in enumerate(raw_rules)), default)
 
 
 def _rule(raw: Any, source: str, where: str) -> Rule:
     if not isinstance(raw, dict):
-        raise RulesError(source, where, 'must be an object like {"match": "regex", "reply": "text"}')
+        raise ReplyRulesError(source, where, 'must be an object like {"match": "regex", "reply": "text"}')
     unknown = sorted(set(raw) - _RULE_KEYS)
     if unknown:
-        raise RulesError(source, f"{where}.{unknown[0]}", f"unknown key; use {', '.join(sorted(_RULE_KEYS))}")
+        raise ReplyRulesError(
+            source, f"{where}.{unknown[0]}", f"unknown key; use {', '.join(sorted(_RULE_KEYS))}"
+        )
     match = raw.get("match")
     if not isinstance(match, str):
-        raise RulesError(source, f"{where}.match", "missing or not a string; give a regex to search for")
+        raise ReplyRulesError(source, f"{where}.match", "missing or not a string; give a regex to search for")
     flags_text = raw.get("flags", "")
     if not isinstance(flags_text, str) or any(flag not in _FLAGS for flag in flags_text):
-        raise RulesError(
+        raise ReplyRulesError(
             source, f"{where}.flags", f"must be a string of {', '.join(_FLAGS)}; got {flags_text!r}"
         )
     flags = 0
@@ -138,19 +140,19 @@ def _rule(raw: Any, source: str, where: str) -> Rule:
     try:
         pattern = re.compile(match, flags)
     except re.error as error:
-        raise RulesError(source, f"{where}.match", f"is not a valid regex: {error}") from None
+        raise ReplyRulesError(source, f"{where}.match", f"is not a valid regex: {error}") from None
     reply, tool = raw.get("reply"), raw.get("tool")
     if reply is None and tool is None:
-        raise RulesError(source, where, "needs a 'reply' (text) or a 'tool' (name of a tool to call)")
+        raise ReplyRulesError(source, where, "needs a 'reply' (text) or a 'tool' (name of a tool to call)")
     if reply is not None and not isinstance(reply, str):
-        raise RulesError(source, f"{where}.reply", "must be a string")
+        raise ReplyRulesError(source, f"{where}.reply", "must be a string")
     if tool is not None and (not isinstance(tool, str) or not tool):
-        raise RulesError(source, f"{where}.tool", "must be a non-empty tool name")
+        raise ReplyRulesError(source, f"{where}.tool", "must be a non-empty tool name")
     if reply is not None:
         try:
             _check_template(pattern, reply)
         except re.error as error:
-            raise RulesError(source, f"{where}.reply", f"bad group reference: {error}") from None
+            raise ReplyRulesError(source, f"{where}.reply", f"bad group reference: {error}") from None
     return Rule(pattern, reply, tool)
 
 

@@ -27,7 +27,7 @@ from client import (
 )
 from nim_mock import bundled_cassettes_dir, create_app, load_cassettes, serve_in_thread
 from nim_mock._faults_plan import FaultPlan
-from nim_mock._faults_rules import FaultRules, parse_rules
+from nim_mock._faults_rules import FaultRules, parse_fault_rules
 
 MODEL = "meta/llama-3.1-8b-instruct"
 RECORDED = {"temperature": 0.2, "top_p": 0.7, "max_tokens": 1024}
@@ -111,7 +111,7 @@ def clean(base: str) -> Iterator[dict[str, str]]:
 def test_429_retry_after_is_honoured_then_success(
     chat: Chat, base: str, plan: FaultPlan, clean: dict[str, str]
 ) -> None:
-    plan.replace(parse_rules({"rules": [{"when": {"first": 2}, "fault": "429;retry_after=0.2"}]}))
+    plan.replace(parse_fault_rules({"rules": [{"when": {"first": 2}, "fault": "429;retry_after=0.2"}]}))
     started = time.monotonic()
     answer = chat(base).invoke(PLAIN)
     waited = time.monotonic() - started
@@ -123,7 +123,7 @@ def test_429_retry_after_is_honoured_then_success(
 def test_429_without_retry_after_backs_off_then_success(
     chat: Chat, base: str, plan: FaultPlan, clean: dict[str, str]
 ) -> None:
-    plan.replace(parse_rules({"rules": [{"when": {"first": 1}, "fault": {"kind": "rate_limit"}}]}))
+    plan.replace(parse_fault_rules({"rules": [{"when": {"first": 1}, "fault": {"kind": "rate_limit"}}]}))
     answer = chat(base).invoke(PLAIN)
     assert answer.content == clean["plain"]
     assert len(plan.applied) == 1
@@ -148,7 +148,9 @@ def test_5xx_retried_then_server_error(chat: Chat, base: str, status: int) -> No
 
 def test_5xx_once_then_success(chat: Chat, base: str, plan: FaultPlan, clean: dict[str, str]) -> None:
     plan.replace(
-        parse_rules({"rules": [{"when": {"first": 1}, "fault": {"kind": "server_error", "status": 503}}]})
+        parse_fault_rules(
+            {"rules": [{"when": {"first": 1}, "fault": {"kind": "server_error", "status": 503}}]}
+        )
     )
     assert joined(chat(base).stream(STREAMED)) == clean["stream"]
     assert [a.labels for a in plan.applied] == [("503 <rules[0]>",)]
@@ -205,7 +207,7 @@ def test_cut_stream_raises_connection_error_after_the_events_it_got(
 async def test_cut_before_the_first_event_is_retried(
     chat: Chat, base: str, plan: FaultPlan, clean: dict[str, str]
 ) -> None:
-    plan.replace(parse_rules({"rules": [{"when": {"first": 1}, "fault": {"kind": "cut", "after": 0}}]}))
+    plan.replace(parse_fault_rules({"rules": [{"when": {"first": 1}, "fault": {"kind": "cut", "after": 0}}]}))
     text = "".join([str(c.content) async for c in chat(base).astream(STREAMED)])
     assert text == clean["stream"]
     assert [a.labels for a in plan.applied] == [("cut after=0 <rules[0]>",)]

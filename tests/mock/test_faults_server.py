@@ -16,7 +16,7 @@ import pytest
 from cli_runs import nim_mock_command, run_cli
 
 from nim_mock import bundled_cassettes_dir, create_app, load_cassettes, serve_in_thread
-from nim_mock._faults_rules import parse_rules
+from nim_mock._faults_rules import parse_fault_rules
 
 CHAT = "/v1/chat/completions"
 
@@ -35,7 +35,7 @@ def test_same_seed_same_faulted_requests(bundled: Any) -> None:
 
     def faulted(client: httpx.Client, url: str, seed: int) -> list[int]:
         app.state.faults.replace(
-            parse_rules({"seed": seed, "rules": [{"when": {"probability": 0.3}, "fault": "503"}]})
+            parse_fault_rules({"seed": seed, "rules": [{"when": {"probability": 0.3}, "fault": "503"}]})
         )
         statuses = [client.get(url + "/v1/health/ready").status_code for _ in range(30)]
         numbers = [i + 1 for i, status in enumerate(statuses) if status == 503]
@@ -108,7 +108,7 @@ def test_a_bad_header_is_a_nim_shaped_400(bundled: Any, layout: str) -> None:
 def test_rules_target_path_model_and_stream(bundled: Any) -> None:
     stream = recorded(bundled, "chat/stream_usage")
     plain = recorded(bundled, "chat/plain")
-    rules = parse_rules(
+    rules = parse_fault_rules(
         {"rules": [{"match": {"path": CHAT, "model": "meta/llama-3.1-*", "stream": True}, "fault": "502"}]}
     )
     with serve_in_thread(create_app(bundled, faults=rules)) as url, httpx.Client(timeout=5) as client:

@@ -29,9 +29,9 @@ from nim_mock._faults_rules import (
     SlowTokens,
     StreamError,
     When,
-    load_rules,
+    load_fault_rules,
+    parse_fault_rules,
     parse_header,
-    parse_rules,
 )
 from nim_mock._faults_wire import (
     EventSplitter,
@@ -45,7 +45,7 @@ from nim_mock._faults_wire import (
 
 
 def test_a_full_rules_file_parses() -> None:
-    rules = parse_rules(
+    rules = parse_fault_rules(
         {
             "version": 1,
             "seed": 7,
@@ -113,21 +113,21 @@ def test_a_full_rules_file_parses() -> None:
 )
 def test_a_bad_rules_file_names_the_file_and_the_field(data: Any, message: str) -> None:
     with pytest.raises(FaultRulesError) as caught:
-        parse_rules(data, "faults.json")
+        parse_fault_rules(data, "faults.json")
     assert str(caught.value).startswith("faults.json: ")
     assert message in str(caught.value)
 
 
 def test_load_rules_reports_unreadable_and_invalid_files(tmp_path: Path) -> None:
     with pytest.raises(FaultRulesError, match=r"missing\.json: cannot read the faults file"):
-        load_rules(tmp_path / "missing.json")
+        load_fault_rules(tmp_path / "missing.json")
     broken = tmp_path / "broken.json"
     broken.write_text('{"rules": [\n  {"fault": }\n]}')
     with pytest.raises(FaultRulesError, match=r"broken\.json: not valid JSON \(line 2, column 13"):
-        load_rules(broken)
+        load_fault_rules(broken)
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"seed": 3, "rules": [{"fault": "503"}]}))
-    assert load_rules(good) == FaultRules((Rule("rules[0]", (ServerError(503),)),), seed=3)
+    assert load_fault_rules(good) == FaultRules((Rule("rules[0]", (ServerError(503),)),), seed=3)
 
 
 # -- header ----------------------------------------------------------------------------------------
@@ -237,7 +237,7 @@ def test_request_ids_are_uuid_shaped_and_seeded() -> None:
 
 
 def test_plan_counts_each_rule_over_the_requests_it_matches() -> None:
-    rules = parse_rules(
+    rules = parse_fault_rules(
         {
             "rules": [
                 {

@@ -27,7 +27,7 @@ from synth_schemas import tool_schemas
 
 from client import BadRequestError, ChatNVIDIA
 from nim_mock import RunningServer, SynthConfig, bundled_cassettes_dir, create_app, load_cassettes
-from nim_mock._synth_rules import parse_rules
+from nim_mock._synth_rules import parse_reply_rules
 from nim_mock._synth_tokens import count_tokens
 
 MODEL = "meta/llama-3.1-8b-instruct"
@@ -57,7 +57,7 @@ class Person(BaseModel):
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
     plain = [c for c in load_cassettes([bundled_cassettes_dir()]) if c.name == "chat/plain"]
-    app = create_app(plain, on_miss="synthesize", synth=SynthConfig(rules=parse_rules(RULES)))
+    app = create_app(plain, on_miss="synthesize", synth=SynthConfig(rules=parse_reply_rules(RULES)))
     server = RunningServer(app)
     server.start()
     yield server.base_url

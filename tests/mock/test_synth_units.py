@@ -17,7 +17,7 @@ from nim_mock import create_app
 from nim_mock._nim_errors import Problem
 from nim_mock._synth import SynthConfig, synthesize
 from nim_mock._synth_regex import RegexUnsupported, string_matching
-from nim_mock._synth_rules import DEFAULT_REPLY, RulesError, load_rules, parse_rules
+from nim_mock._synth_rules import DEFAULT_REPLY, ReplyRulesError, load_reply_rules, parse_reply_rules
 from nim_mock._synth_schema import SchemaUnsupported, instance_for
 from nim_mock._synth_tokens import count_tokens, tokens
 from nim_mock.cassette import RecordedResponse
@@ -157,12 +157,12 @@ def test_rules_pick_first_match_expand_groups_and_name_the_model(tmp_path: Path)
             }
         )
     )
-    rules = load_rules(path)
+    rules = load_reply_rules(path)
     assert rules.reply_for("WEATHER IN Oslo?", MODEL) == (f"Sunny in Oslo ({MODEL}).", None)
     assert rules.reply_for("book me", MODEL, ["book_flight"]) == ("", "book_flight")
     assert rules.reply_for("book me", MODEL) == ("No booking tool.", None)
     assert rules.reply_for("nothing", "m") == ("Default from m.", None)
-    assert parse_rules({}).reply_for("x", "m") == (DEFAULT_REPLY.replace("{model}", "m"), None)
+    assert parse_reply_rules({}).reply_for("x", "m") == (DEFAULT_REPLY.replace("{model}", "m"), None)
 
 
 @pytest.mark.parametrize(
@@ -185,16 +185,16 @@ def test_bad_rules_file_names_file_spot_and_fix(
 ) -> None:
     path = tmp_path / "bad-rules.json"
     path.write_text(content)
-    with pytest.raises(RulesError) as caught:
-        load_rules(path)
+    with pytest.raises(ReplyRulesError) as caught:
+        load_reply_rules(path)
     assert caught.value.where == where
     assert problem in str(caught.value)
     assert str(path) in str(caught.value)
 
 
 def test_missing_rules_file() -> None:
-    with pytest.raises(RulesError, match="no such file"):
-        load_rules(Path("/nonexistent/rules.json"))
+    with pytest.raises(ReplyRulesError, match="no such file"):
+        load_reply_rules(Path("/nonexistent/rules.json"))
 
 
 # -- answers (pure) ------------------------------------------------------------------------------
@@ -278,7 +278,9 @@ def test_structured_content_validates(schema: dict[str, Any], style: str) -> Non
 def test_json_mode_gives_an_object_and_guided_choice_a_choice() -> None:
     content = _answer(_chat(response_format={"type": "json_object"}))["choices"][0]["message"]["content"]
     assert isinstance(json.loads(content), dict)
-    config = SynthConfig(rules=parse_rules({"rules": [{"match": "weather", "reply": '{"sky": "blue"}'}]}))
+    config = SynthConfig(
+        rules=parse_reply_rules({"rules": [{"match": "weather", "reply": '{"sky": "blue"}'}]})
+    )
     content = _answer(_chat(response_format={"type": "json_object"}), config)["choices"][0]["message"][
         "content"
     ]
