@@ -90,7 +90,7 @@ def to_generation_chunk(event: Mapping[str, Any], state: StreamState) -> ChatGen
                 and choice.get("index", 0) == 0
                 and event.get("usage") is None
             ):
-                ident = event.get("id") or None
+                ident = event.get("id") or None  # state.same_id(event), inlined: runs once per token
                 if ident != state.last_id:
                     state.last_id = ident
                 return ChatGenerationChunk(message=AIMessageChunk(content=content, id=state.last_id))
