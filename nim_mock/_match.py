@@ -15,14 +15,15 @@ that holds a match answers; with ``scope="chat/plain"`` only that cassette may a
 
 Speed. Interactions are indexed by (method, path, canonical body) once, per distinct set of ignore
 paths, so a request costs one canonical rendering and one dict lookup per ignore set, whatever the
-number of cassettes. Only a miss walks the candidates, to find the closest one.
+number of cassettes. Only a miss walks the candidates, to find the closest one, and only once its
+report is read (``Miss`` builds it lazily).
 """
 
 from __future__ import annotations
 
 import difflib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ from nim_mock._canonical import (
 )
 from nim_mock.cassette import Cassette, Interaction, RecordedRequest
 
-__all__ = ["RECORD_HINT", "Hit", "Matcher", "Miss"]
+__all__ = ["RECORD_HINT", "Hit", "Matcher", "Miss", "MissReport"]
 
 RECORD_HINT = (
     "To record it: nim-mock record --upstream <URL> --cassettes <DIR> (or pytest --nim-mode=record)."
@@ -60,17 +61,52 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class MissReport:
+    """What a Miss says: the full message, the nearest cassette's name, and each differing leaf."""
+
+    message: str
+    closest: str | None
+    diffs: tuple[str, ...]
+
+
 class Miss:
     """No interaction answers. ``message`` is complete and meant to be shown as is.
 
     ``closest`` names the cassette holding the nearest interaction (same method and path, fewest
     differing leaves, ties going to the one whose differing values read most alike); ``diffs`` lists
     each differing leaf as ``path: recorded X, sent Y``.
+
+    The report is built on first read, not at the miss: finding the nearest interaction walks every
+    candidate on the route (milliseconds with the bundled cassettes), and a server that synthesizes an
+    answer to a miss, or builds a default model listing, never reads it.
     """
 
-    message: str
-    closest: str | None
-    diffs: tuple[str, ...]
+    __slots__ = ("_build", "_report")
+
+    def __init__(self, build: Callable[[], MissReport]) -> None:
+        self._build = build
+        self._report: MissReport | None = None
+
+    def report(self) -> MissReport:
+        """The whole report, built once (the matcher's state it reads never changes after construction)."""
+        if self._report is None:
+            self._report = self._build()
+        return self._report
+
+    @property
+    def message(self) -> str:
+        return self.report().message
+
+    @property
+    def closest(self) -> str | None:
+        return self.report().closest
+
+    @property
+    def diffs(self) -> tuple[str, ...]:
+        return self.report().diffs
+
+    def __repr__(self) -> str:
+        return f"Miss({self.message!r})"
 
 
 @dataclass(frozen=True)
@@ -163,10 +199,10 @@ class Matcher:
         """The next interaction for ``request`` (optionally only from cassette ``scope``), or a Miss."""
         method = request.method.upper()
         if scope is not None and scope not in self._position:
-            return self._unknown_scope(method, request.path, scope)
+            return Miss(lambda: self._unknown_scope(method, request.path, scope))
         found = self._find(method, request, scope)
         if found is None:
-            return self._miss(method, request, scope)
+            return Miss(lambda: self._miss(method, request, scope))
         position, key, indices = found
         cassette = self._cassettes[position]
         with self._lock:
@@ -204,16 +240,16 @@ class Matcher:
                 best = (position, key, by_cassette[position])
         return best
 
-    def _unknown_scope(self, method: str, path: str, scope: str) -> Miss:
+    def _unknown_scope(self, method: str, path: str, scope: str) -> MissReport:
         names = _cap(sorted(self._position), _MAX_ROUTES)
         loaded = ", ".join(names) if names else "none"
         message = (
             f"no recorded interaction matches {method} {path}: no cassette named {scope!r} is loaded "
             f"(loaded: {loaded}). Check the name, or record it. {RECORD_HINT}"
         )
-        return Miss(message, None, ())
+        return MissReport(message, None, ())
 
-    def _miss(self, method: str, request: RecordedRequest, scope: str | None) -> Miss:
+    def _miss(self, method: str, request: RecordedRequest, scope: str | None) -> MissReport:
         where = f" in cassette {scope}" if scope is not None else ""
         head = f"no recorded interaction matches {method} {request.path}{where}."
         candidates = [
@@ -224,7 +260,7 @@ class Matcher:
         elsewhere = self._elsewhere_hint(method, request, scope)
         if not candidates:
             routes = self._routes_hint(method, request.path, scope)
-            return Miss(f"{head} {routes}{elsewhere} {RECORD_HINT}", None, ())
+            return MissReport(f"{head} {routes}{elsewhere} {RECORD_HINT}", None, ())
         sent_cache: dict[tuple[IgnorePath, ...], dict[str, Any]] = {}
         best: tuple[int, float, int, int, list[tuple[str, Any, Any]]] | None = None
         for position, index in candidates:
@@ -253,7 +289,7 @@ class Matcher:
             f"{head} Closest: {cassette.name} (interaction #{index + 1}{file_part}); "
             f"differs at: {'; '.join(shown)}.{elsewhere} {RECORD_HINT}"
         )
-        return Miss(message, cassette.name, shown)
+        return MissReport(message, cassette.name, shown)
 
     def _elsewhere_hint(self, method: str, request: RecordedRequest, scope: str | None) -> str:
         """When scoped, say so if another cassette would have answered: the usual cause is a wrong name."""

@@ -22,7 +22,7 @@ from nim_mock._canonical import (
     parse_ignore,
     strip_ignored,
 )
-from nim_mock._match import RECORD_HINT, Hit, Matcher, Miss
+from nim_mock._match import RECORD_HINT, Hit, Matcher, Miss, MissReport
 from nim_mock.cassette import Cassette, Interaction, RecordedRequest, RecordedResponse
 
 CHAT = "/v1/chat/completions"
@@ -249,6 +249,24 @@ def test_the_miss_message(snapshot: Any) -> None:
         f"temperature: recorded 0.2, sent absent. {RECORD_HINT}"
     )
     assert result.message == snapshot
+
+
+def test_a_miss_builds_its_report_once_and_only_when_read() -> None:
+    built: list[MissReport] = []
+
+    def build() -> MissReport:
+        built.append(MissReport("no match", "chat/plain", ("model: recorded 'a', sent 'b'",)))
+        return built[-1]
+
+    result = Miss(build)
+    assert built == []  # a synthesizing server never reads it, so it never pays for the nearest-miss walk
+    assert (result.message, result.closest, result.diffs) == (
+        "no match",
+        "chat/plain",
+        ("model: recorded 'a', sent 'b'",),
+    )
+    assert result.report() is built[0]
+    assert len(built) == 1
 
 
 def test_a_miss_with_nothing_at_that_route_lists_the_recorded_routes() -> None:
