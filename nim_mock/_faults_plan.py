@@ -119,8 +119,13 @@ class FaultPlan:
         return self._rules
 
     def replace(self, rules: FaultRules) -> None:
-        """Use ``rules`` from now on, counting from zero again (the plugin's per-test faults)."""
+        """Use ``rules`` from now on, counting from zero again (the plugin's per-test faults).
+
+        Waits (at most 2 s) for faulted requests still being finished first, so the record of the
+        previous test's last request, written just after its last byte, cannot land in the new history.
+        """
         with self._lock:
+            self._settled.wait_for(lambda: self._in_flight == 0, timeout=2.0)
             self._rules = rules
             self._seen = [0] * len(rules.rules)
             self._requests = 0
