@@ -50,36 +50,39 @@ class FaultRulesError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Latency:
+class _Pause:
+    """A fault that only waits ``ms``; the subclasses differ in where the wait goes."""
+
+    KIND: ClassVar[str]
+    ms: float
+
+    def label(self) -> str:
+        return f"{self.KIND} ms={self.ms:g}"
+
+
+@dataclass(frozen=True, slots=True)
+class Latency(_Pause):
     """Wait ``ms`` before the request reaches the mock at all."""
 
     KIND: ClassVar[str] = "latency"
-    ms: float
-
-    def label(self) -> str:
-        return f"latency ms={self.ms:g}"
 
 
 @dataclass(frozen=True, slots=True)
-class SlowFirstToken:
+class SlowFirstToken(_Pause):
     """Wait ``ms`` after the status line, before the first event (or body) leaves."""
 
     KIND: ClassVar[str] = "slow_first_token"
-    ms: float
-
-    def label(self) -> str:
-        return f"slow_first_token ms={self.ms:g}"
 
 
 @dataclass(frozen=True, slots=True)
-class SlowTokens:
+class SlowTokens(_Pause):
     """Wait ``ms`` before every event of a stream after the first."""
 
     KIND: ClassVar[str] = "slow_tokens"
-    ms: float
 
-    def label(self) -> str:
-        return f"slow_tokens ms={self.ms:g}"
+
+def _retry_hint(retry_after: float | None) -> str:
+    return f" retry_after={retry_after:g}" if retry_after is not None else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +94,7 @@ class RateLimit:
     layout: HttpLayout | None = None
 
     def label(self) -> str:
-        hint = f" retry_after={self.retry_after:g}" if self.retry_after is not None else ""
-        return f"429{hint}"
+        return f"429{_retry_hint(self.retry_after)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +107,7 @@ class ServerError:
     retry_after: float | None = None
 
     def label(self) -> str:
-        hint = f" retry_after={self.retry_after:g}" if self.retry_after is not None else ""
-        return f"{self.status}{hint}"
+        return f"{self.status}{_retry_hint(self.retry_after)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,25 +122,28 @@ class Accepted:
 
 
 @dataclass(frozen=True, slots=True)
-class Cut:
-    """Drop the connection after ``after`` events: no ``[DONE]``, the chunked body never ends."""
+class _BreakAfter:
+    """A fault that spoils a stream once ``after`` good events have left; subclasses say how."""
 
-    KIND: ClassVar[str] = "cut"
+    KIND: ClassVar[str]
     after: int = 1
 
     def label(self) -> str:
-        return f"cut after={self.after}"
+        return f"{self.KIND} after={self.after}"
 
 
 @dataclass(frozen=True, slots=True)
-class Malformed:
+class Cut(_BreakAfter):
+    """Drop the connection after ``after`` events: no ``[DONE]``, the chunked body never ends."""
+
+    KIND: ClassVar[str] = "cut"
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed(_BreakAfter):
     """Send the event that follows ``after`` good ones cut in half, so its data is not JSON."""
 
     KIND: ClassVar[str] = "malformed"
-    after: int = 1
-
-    def label(self) -> str:
-        return f"malformed after={self.after}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,8 @@ __all__ = [
 _Raw = object
 """A parameter value as given: a JSON value (rules file) or a string (header)."""
 
+_Converter = Callable[[_Raw], Any]
+
 
 def _number(raw: _Raw) -> float | None:
     if isinstance(raw, bool):
@@ -122,25 +124,21 @@ def _whole(raw: _Raw) -> int | None:
     return int(value)
 
 
-def _ms(raw: _Raw) -> float:
-    value = _number(raw)
-    if value is None or value < 0:
-        raise ValueError(f"must be a number of milliseconds >= 0, got {raw!r}")
-    return value
+def _at_least_zero(read: Callable[[_Raw], float | None], what: str) -> _Converter:
+    """A converter for a value ``read`` from the raw text that must not be negative."""
+
+    def convert(raw: _Raw) -> float:
+        value = read(raw)
+        if value is None or value < 0:
+            raise ValueError(f"must be {what}, got {raw!r}")
+        return value
+
+    return convert
 
 
-def _seconds(raw: _Raw) -> float:
-    value = _number(raw)
-    if value is None or value < 0:
-        raise ValueError(f"must be a number of seconds >= 0 (e.g. 2 or 0.2), got {raw!r}")
-    return value
-
-
-def _count(raw: _Raw) -> int:
-    value = _whole(raw)
-    if value is None or value < 0:
-        raise ValueError(f"must be a whole number >= 0, got {raw!r}")
-    return value
+_ms = _at_least_zero(_number, "a number of milliseconds >= 0")
+_seconds = _at_least_zero(_number, "a number of seconds >= 0 (e.g. 2 or 0.2)")
+_count = _at_least_zero(_whole, "a whole number >= 0")
 
 
 def _server_status(raw: _Raw) -> int:
@@ -157,16 +155,19 @@ def _error_code(raw: _Raw) -> int:
     return value
 
 
-def _http_layout(raw: _Raw) -> str:
-    if raw not in ("nim", "vllm", "gateway"):
-        raise ValueError(f"must be one of nim, vllm, gateway, got {raw!r}")
-    return str(raw)
+def _one_of(*choices: str) -> _Converter:
+    """A converter that accepts exactly one of ``choices`` (layout names)."""
+
+    def convert(raw: _Raw) -> str:
+        if raw not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {raw!r}")
+        return str(raw)
+
+    return convert
 
 
-def _stream_layout(raw: _Raw) -> str:
-    if raw not in ("nim", "vllm"):
-        raise ValueError(f"must be one of nim, vllm, got {raw!r}")
-    return str(raw)
+_http_layout = _one_of("nim", "vllm", "gateway")
+_stream_layout = _one_of("nim", "vllm")
 
 
 def _text(raw: _Raw) -> str:
@@ -174,8 +175,6 @@ def _text(raw: _Raw) -> str:
         raise ValueError(f"must be a non-empty string, got {raw!r}")
     return raw
 
-
-_Converter = Callable[[_Raw], Any]
 
 _KINDS: Mapping[str, tuple[type[Any], Mapping[str, _Converter]]] = {
     "latency": (Latency, {"ms": _ms}),
