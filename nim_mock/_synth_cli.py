@@ -9,10 +9,10 @@
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 from typing import Literal
 
+from nim_mock._cli_args import finite_number
 from nim_mock._synth import SynthConfig
 from nim_mock._synth_rules import ReplyRules, load_reply_rules
 
@@ -21,24 +21,8 @@ __all__ = ["add_synth_options", "synth_from_args"]
 _DEFAULTS = SynthConfig()
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of milliseconds") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of milliseconds >= 0")
-    return value
+_positive = finite_number(above_zero=True)
+_non_negative = finite_number("number of milliseconds")
 
 
 def add_synth_options(serve: argparse.ArgumentParser) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import math
 import os
 import socket
 import sys
@@ -30,9 +29,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
+from starlette.types import ASGIApp
 
 from nim_mock._app import LOGGER_NAME, create_app, harness_version
 from nim_mock._check import check_folders
+from nim_mock._cli_args import finite_number, port
 from nim_mock._faults_cli import CUT_LOG_FILTER, add_fault_options, fault_summary, faults_from_args
 from nim_mock._listing import format_listing
 from nim_mock._nim_errors import ERROR_LAYOUTS
@@ -53,26 +54,16 @@ REDACT_ENV = "NIM_REDACT"
 API_KEY_ENV = "NVIDIA_API_KEY"
 
 
-def _speed(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number (0 = no delays, 1 = real time)") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} must be a finite number >= 0 (0 = no delays, 1 = real time)"
-        )
-    return value
+_speed = finite_number(note=" (0 = no delays, 1 = real time)")
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535; 0 = any free port)")
-    return value
+def _add_listen(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    command.add_argument("--port", type=port, default=8000, help="port (default: 8000; 0 = any free port)")
+
+
+def _add_dirs(command: argparse.ArgumentParser) -> None:
+    command.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="default: the bundled cassettes")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,8 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="cassette folders (repeatable); default: the bundled cassettes",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000; 0 = any free port)")
+    _add_listen(serve)
     serve.add_argument(
         "--speed",
         type=_speed,
@@ -118,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_fault_options(serve)
 
     listing = commands.add_parser("list", help="show what cassette folders hold")
-    listing.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="default: the bundled cassettes")
+    _add_dirs(listing)
     _add_record(commands)
     _add_check(commands)
     return parser
@@ -145,8 +135,7 @@ def _add_record(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="DIR",
         help="where to write (default: cassettes)",
     )
-    record.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    record.add_argument("--port", type=_port, default=8000, help="port (default: 8000; 0 = any free port)")
+    _add_listen(record)
     record.add_argument(
         "--redact",
         action="extend",
@@ -164,7 +153,7 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="lint cassettes: format, secrets, unparsable events, timing, and (with --tests) orphans",
         description="Prints one line per problem (path: field: problem); exits 1 on any, 0 when clean.",
     )
-    check.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="default: the bundled cassettes")
+    _add_dirs(check)
     check.add_argument(
         "--tests",
         action="extend",
@@ -263,28 +252,17 @@ def _record(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, env: Mappi
 
     writer = CassetteWriter(args.cassettes, args.upstream, log, tuple(v.strip() for v in redact if v.strip()))
     app = create_recording_app(origin, writer)
-    try:
-        sock = bind_socket(args.host, args.port)
-    except OSError as error:
-        stderr.write(f"nim-mock: cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
+    sock = _bind(args, stderr)
+    if sock is None:
         return EXIT_USAGE
-    server = uvicorn.Server(uvicorn_config(app, log_level="warning"))
+
+    def announce(url: str) -> str:
+        return (
+            f"nim-mock: recording {url}{api_path} -> {origin}{api_path} into {args.cassettes} (Ctrl-C stops)"
+        )
+
     # Other exceptions keep their traceback: they would be bugs.
-    uvicorn_errors = logging.getLogger("uvicorn.error")
-    uvicorn_errors.addFilter(_not_an_upstream_failure)
-    host, port = sock.getsockname()[:2]
-    shown_host = f"[{host}]" if ":" in host else host
-    announce = (
-        f"nim-mock: recording http://{shown_host}:{port}{api_path} -> {origin}{api_path} "
-        f"into {args.cassettes} (Ctrl-C stops)"
-    )
-    try:
-        asyncio.run(_run_until_stopped(server, sock, lambda: print(announce, file=stdout, flush=True)))
-    except KeyboardInterrupt:
-        pass
-    finally:
-        uvicorn_errors.removeFilter(_not_an_upstream_failure)
-        sock.close()
+    _run_server(app, sock, _not_an_upstream_failure, announce, stdout)
     lost = f", {writer.in_flight} cut short by the stop" if writer.in_flight else ""
     log(f"stopped: {len(writer.written)} written, {len(writer.failed)} failed{lost}")
     return EXIT_OK
@@ -310,32 +288,56 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         stderr.write(f"nim-mock: {error}\n")
         return EXIT_USAGE
     _log_to(stderr, args.log_level)
+    sock = _bind(args, stderr)
+    if sock is None:
+        return EXIT_USAGE
+    synthesizing = ", synthesizing on a miss" if on_miss == "synthesize" else ""
+
+    def announce(url: str) -> str:
+        return (
+            f"nim-mock: serving {_summary(cassettes)} on {url}/v1 (speed {args.speed:g})"
+            f"{synthesizing}{fault_summary(faults)}"
+        )
+
+    _run_server(app, sock, CUT_LOG_FILTER, announce, stdout)  # a cut fault's dropped connection is no error
+    return EXIT_OK
+
+
+def _bind(args: argparse.Namespace, stderr: TextIO) -> socket.socket | None:
+    """The listening socket for --host/--port, or ``None`` after saying why it cannot be had.
+
+    Bound before uvicorn starts, so --port 0 is announced with the port actually chosen."""
     try:
-        # Bound before uvicorn starts, so --port 0 is announced with the port actually chosen.
-        sock = bind_socket(args.host, args.port)
+        return bind_socket(args.host, args.port)
     except OSError as error:
         stderr.write(f"nim-mock: cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
-        return EXIT_USAGE
+        return None
+
+
+def _run_server(
+    app: ASGIApp,
+    sock: socket.socket,
+    log_filter: Callable[[logging.LogRecord], bool],
+    announce: Callable[[str], str],
+    stdout: TextIO,
+) -> None:
+    """Serve ``app`` on ``sock`` until Ctrl-C, printing ``announce(base URL)`` once it accepts requests.
+
+    ``log_filter`` sits on uvicorn's error log only while this runs (records it returns False for are
+    expected outcomes, already reported by our own log line); the socket is closed on the way out."""
     server = uvicorn.Server(uvicorn_config(app, log_level="warning"))
-    host, port = sock.getsockname()[:2]
-    shown_host = f"[{host}]" if ":" in host else host
-    announce = (
-        f"nim-mock: serving {_summary(cassettes)} on http://{shown_host}:{port}/v1 (speed {args.speed:g})"
-    )
-    if on_miss == "synthesize":
-        announce += ", synthesizing on a miss"
-    announce += fault_summary(faults)
+    host, bound_port = sock.getsockname()[:2]
+    line = announce(f"http://{f'[{host}]' if ':' in host else host}:{bound_port}")
     uvicorn_errors = logging.getLogger("uvicorn.error")
-    uvicorn_errors.addFilter(CUT_LOG_FILTER)  # a cut fault's dropped connection is not an error
+    uvicorn_errors.addFilter(log_filter)
     try:
-        asyncio.run(_run_until_stopped(server, sock, lambda: print(announce, file=stdout, flush=True)))
+        asyncio.run(_run_until_stopped(server, sock, lambda: print(line, file=stdout, flush=True)))
     except KeyboardInterrupt:
         # uvicorn re-raises the Ctrl-C it caught once it has shut down cleanly; that is a normal stop.
         pass
     finally:
-        uvicorn_errors.removeFilter(CUT_LOG_FILTER)
+        uvicorn_errors.removeFilter(log_filter)
         sock.close()
-    return EXIT_OK
 
 
 async def _run_until_stopped(
