@@ -8,9 +8,14 @@ signals, a port held open, the entry point itself.
 from __future__ import annotations
 
 import io
+import re
 import shutil
+import signal
+import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -43,3 +48,43 @@ def nim_mock_command() -> list[str]:
         return [str(script)]
     found = shutil.which("nim-mock")
     return [found] if found else [sys.executable, "-m", "nim_mock.cli"]
+
+
+@dataclass
+class ServeProcess:
+    """A ``nim-mock serve`` process: its announce line and base URL while it runs; after the ``with``
+    block (stopped by Ctrl-C), its exit code and everything it wrote to stderr."""
+
+    process: subprocess.Popen[str]
+    banner: str
+    base_url: str
+    err: str = ""
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
+
+@contextmanager
+def serve_process(args: Sequence[str] = ()) -> Iterator[ServeProcess]:
+    """``nim-mock serve --port 0 <args>`` as its own process, stopped with SIGINT (Ctrl-C) on a clean
+    exit from the block and killed if the block fails, so no test leaves a server behind."""
+    process = subprocess.Popen(
+        [*nim_mock_command(), "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:\d+/v1", banner)
+        assert found, banner
+        served = ServeProcess(process, banner, found.group(0))
+        yield served
+        process.send_signal(signal.SIGINT)
+        _, served.err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()

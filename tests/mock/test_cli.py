@@ -6,16 +6,13 @@ server itself is run the way a user runs it, as the installed console script.
 
 from __future__ import annotations
 
-import re
-import signal
 import socket
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from cli_runs import nim_mock_command, run_cli
+from cli_runs import run_cli, serve_process
 
 from nim_mock import bundled_cassettes_dir, load_cassettes, save_cassette
 from nim_mock._app import harness_version
@@ -23,37 +20,20 @@ from nim_mock.cli import build_parser, main
 
 
 def test_serve_starts_answers_and_stops_on_ctrl_c(build: Any) -> None:
-    process = subprocess.Popen(
-        [*nim_mock_command(), "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        banner = process.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/v1", banner)
-        assert match, banner
+    with serve_process() as served:
         bundled = load_cassettes([bundled_cassettes_dir()])
-        assert f"serving {len(bundled)} cassettes" in banner
-        base_url = match.group(0)
+        assert f"serving {len(bundled)} cassettes" in served.banner
         with httpx.Client(timeout=10.0) as client:
-            ready = client.get(base_url + "/health/ready")
+            ready = client.get(served.base_url + "/health/ready")
             assert ready.status_code == 200
             assert ready.headers["system-health"] == "True"
             plain = next(c for c in bundled if c.name == "chat/plain").interactions[0]
-            answer = client.post(base_url + "/chat/completions", json=plain.request.body)
+            answer = client.post(served.base_url + "/chat/completions", json=plain.request.body)
             assert answer.content == plain.response.body
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0
-    assert "Traceback" not in stderr
-    assert "GET /v1/health/ready 200 NIM default" in stderr
-    assert "POST /v1/chat/completions 200 chat/plain#1" in stderr
+    assert served.returncode == 0
+    assert "Traceback" not in served.err
+    assert "GET /v1/health/ready 200 NIM default" in served.err
+    assert "POST /v1/chat/completions 200 chat/plain#1" in served.err
 
 
 def test_list_prints_the_listing_of_a_folder(tmp_path: Path, build: Any, snapshot: Any) -> None:

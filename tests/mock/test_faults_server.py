@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import signal
 import socket
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from cli_runs import nim_mock_command, run_cli
+from cli_runs import run_cli, serve_process
 
 from nim_mock import bundled_cassettes_dir, create_app, load_cassettes, serve_in_thread
 from nim_mock._faults_rules import parse_fault_rules
@@ -175,33 +172,17 @@ def test_cli_serves_with_faults_and_seed(tmp_path: Path, bundled: Any) -> None:
         )
     )
     stream = recorded(bundled, "chat/stream_usage")
-    process = subprocess.Popen(
-        [*nim_mock_command(), "serve", "--port", "0", "--faults", str(rules), "--seed", "5"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        banner = process.stdout.readline()
-        assert "1 fault rule (seed 5)" in banner
-        found = re.search(r"http://127\.0\.0\.1:\d+", banner)
-        assert found, banner
+    with serve_process(["--faults", str(rules), "--seed", "5"]) as served:
+        assert "1 fault rule (seed 5)" in served.banner
         with httpx.Client(timeout=5) as client:
             with pytest.raises(httpx.RemoteProtocolError, match="incomplete chunked read"):
-                client.post(found.group(0) + CHAT, json=stream.request.body)
-            whole = client.post(found.group(0) + CHAT, json=stream.request.body)
+                client.post(served.base_url + "/chat/completions", json=stream.request.body)
+            whole = client.post(served.base_url + "/chat/completions", json=stream.request.body)
             assert whole.content == b"".join(e.raw for e in stream.response.events)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0
-    assert "[faults: cut after=1 <rules[0]>]" in stderr
-    assert "ASGI callable returned without completing response" not in stderr
-    assert "Traceback" not in stderr
+    assert served.returncode == 0
+    assert "[faults: cut after=1 <rules[0]>]" in served.err
+    assert "ASGI callable returned without completing response" not in served.err
+    assert "Traceback" not in served.err
 
 
 def test_cut_leaves_the_socket_closed_without_a_final_chunk(bundled: Any) -> None:

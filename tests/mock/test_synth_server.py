@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import httpx
 import jsonschema
 import openai
 import pytest
-from cli_runs import nim_mock_command, run_cli
+from cli_runs import run_cli, serve_process
 from hypothesis import HealthCheck, given, settings
 from pydantic import BaseModel, Field
 from synth_schemas import tool_schemas
@@ -324,22 +323,14 @@ def test_cli_serves_synthesized_answers_from_a_rules_file(tmp_path: Path) -> Non
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps({"rules": [{"match": "ping", "reply": "pong"}]}))
     (tmp_path / "cassettes").mkdir()
-    command = [*nim_mock_command(), "serve", "--port", "0", "--cassettes", str(tmp_path / "cassettes")]
-    command += ["--on-miss", "synthesize", "--rules", str(rules)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        announce = process.stdout.readline()
-        assert "synthesizing on a miss" in announce
-        url = re.search(r"http://\S+/v1", announce)
-        assert url is not None
+    args = ["--cassettes", str(tmp_path / "cassettes"), "--on-miss", "synthesize", "--rules", str(rules)]
+    with serve_process(args) as served:
+        assert "synthesizing on a miss" in served.banner
         with httpx.Client(timeout=10) as http:
             answer = http.post(
-                url.group(0) + "/chat/completions", json={"messages": [{"role": "user", "content": "ping"}]}
+                served.base_url + "/chat/completions",
+                json={"messages": [{"role": "user", "content": "ping"}]},
             )
         assert answer.json()["choices"][0]["message"]["content"] == "pong"
         assert answer.json()["model"] == MODEL
-    finally:
-        process.terminate()
-        _, err = process.communicate(timeout=10)
-    assert "POST /v1/chat/completions 200 synthesized" in err
+    assert "POST /v1/chat/completions 200 synthesized" in served.err
