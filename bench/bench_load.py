@@ -25,24 +25,19 @@ import asyncio
 import json
 import os
 import platform
-import subprocess
-import sys
+import signal
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+from _servers import start_nim_mock, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "meta/llama-3.1-8b-instruct"
 DONE = b"data: [DONE]\n\n"
 RAMP_S = 0.005
-
-
-def _nim_mock() -> list[str]:
-    script = Path(sys.executable).parent / "nim-mock"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "nim_mock.cli"]
 
 
 def rss_kib(pid: int) -> int:
@@ -159,21 +154,18 @@ async def drive(url: str, clients: int, seconds: float, pid: int) -> dict[str, A
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryFile("w+") as log:
-        command = [*_nim_mock(), "serve", "--port", "0", "--log-level", "warning", "--on-miss", "synthesize"]
+        command = ["serve", "--port", "0", "--log-level", "warning", "--on-miss", "synthesize"]
         command += ["--speed", str(args.speed), "--tokens-per-s", str(args.tokens_per_s)]
         command += ["--ttft-ms", str(args.ttft_ms)]
-        server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
+        server, announce = start_nim_mock(command, stderr=log)
         try:
-            assert server.stdout is not None
-            announce = server.stdout.readline()
             if "/v1" not in announce:
                 log.seek(0)
                 raise RuntimeError(f"nim-mock serve did not start: {announce!r} {log.read()[-2000:]}")
             base = announce.split(" on ", 1)[1].split()[0]
             result = asyncio.run(drive(base + "/chat/completions", args.clients, args.seconds, server.pid))
         finally:
-            server.terminate()
-            server.wait(timeout=15)
+            stop(server, signal.SIGTERM, timeout=15)
             log.seek(0)
             result_log = log.read()
     result["server_log_tail"] = result_log[-3000:]

@@ -28,7 +28,6 @@ import random
 import re
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +40,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
+
+from _servers import serve_printing_port, start_nim_mock, start_port_child, stop  # noqa: E402
 
 from nim_mock import (  # noqa: E402
     Cassette,
@@ -149,32 +150,16 @@ def _bare_app(folder: Path) -> Any:
 
 def serve_child(kind: str, folder: Path, speed: float) -> None:
     """Child process: serve the mock or the bare app, print the port, run until SIGTERM."""
-    import uvicorn
-
-    from nim_mock._server import bind_socket, uvicorn_config
-
     app = create_app(load_cassettes([folder]), speed=speed) if kind == "mock" else _bare_app(folder)
-    sock = bind_socket("127.0.0.1", 0)
-    print(sock.getsockname()[1], flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: server.handle_exit(signal.SIGINT, None))
-    server = uvicorn.Server(uvicorn_config(app, log_level="error"))
-    server.run(sockets=[sock])
+    serve_printing_port(app, log_level="error")
 
 
 class Child:
     def __init__(self, kind: str, folder: Path, speed: float = 0.0) -> None:
-        command = [sys.executable, __file__, "_serve", kind, str(folder), str(speed)]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        self.port = int(self.process.stdout.readline())
+        self.process, self.port = start_port_child([__file__, "_serve", kind, str(folder), str(speed)])
 
     def close(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process, signal.SIGTERM)
 
 
 # -- a minimal HTTP/1.1 client -----------------------------------------------------------------------
@@ -372,25 +357,18 @@ def measure_startup(scratch: Path) -> dict[str, Any]:
     server.stop()
 
     # As a user runs it: spawn `nim-mock serve`, wait for the banner, first health check answered.
-    script = Path(sys.executable).parent / "nim-mock"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "nim_mock.cli"]
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [*command, "serve", "--cassettes", str(folder), "--port", "0", "--log-level", "warning"],
-        stdout=subprocess.PIPE,
-        text=True,
+    process, banner = start_nim_mock(
+        ["serve", "--cassettes", str(folder), "--port", "0", "--log-level", "warning"]
     )
     try:
-        assert process.stdout is not None
-        banner = process.stdout.readline()
         match = re.search(r"http://\S+/v1", banner)
         assert match, banner
         with httpx.Client() as client:
             assert client.get(match.group(0) + "/health/ready").status_code == 200
         cli = time.perf_counter() - started
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(10)
+        stop(process)
     return {
         "cassettes": len(cassettes),
         "in_process_s": round(in_process, 3),

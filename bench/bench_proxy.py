@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -38,6 +36,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
+
+from _servers import serve_printing_port, start_nim_mock, start_port_child, stop  # noqa: E402
 
 MODEL = "bench/slow-model"
 
@@ -55,13 +55,10 @@ def _chunk(i: int) -> bytes:
 
 def serve_upstream(events: int, gap_ms: float, first_ms: float) -> None:
     """The slow upstream (runs in the subprocess): prints its port, then serves until SIGTERM/SIGINT."""
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response, StreamingResponse
     from starlette.routing import Route
-
-    from nim_mock._server import bind_socket, uvicorn_config
 
     async def chat(request: Request) -> Response:
         await request.body()
@@ -76,16 +73,7 @@ def serve_upstream(events: int, gap_ms: float, first_ms: float) -> None:
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
-    app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
-    sock = bind_socket("127.0.0.1", 0)
-    print(sock.getsockname()[1], flush=True)
-    with contextlib.suppress(KeyboardInterrupt):  # how the benchmark stops it
-        uvicorn.Server(uvicorn_config(app, log_level="warning")).run(sockets=[sock])
-
-
-def _nim_mock() -> list[str]:
-    script = Path(sys.executable).parent / "nim-mock"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "nim_mock.cli"]
+    serve_printing_port(Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])]))
 
 
 def time_to_first_event(client: httpx.Client, url: str, body: bytes) -> float:
@@ -109,26 +97,20 @@ def _p95(values: list[float]) -> float:
 
 
 def run(requests: int, events: int, gap_ms: float, first_ms: float) -> dict[str, Any]:
-    upstream = subprocess.Popen(
-        [sys.executable, __file__, "--serve-upstream", str(events), str(gap_ms), str(first_ms)],
-        stdout=subprocess.PIPE,
-        text=True,
+    upstream, upstream_port = start_port_child(
+        [__file__, "--serve-upstream", str(events), str(gap_ms), str(first_ms)]
     )
     proxy: subprocess.Popen[str] | None = None
     try:
-        assert upstream.stdout is not None
-        upstream_url = f"http://127.0.0.1:{int(upstream.stdout.readline())}/v1"
+        upstream_url = f"http://127.0.0.1:{upstream_port}/v1"
         folder = tempfile.mkdtemp(prefix="bench-proxy-")
         env = {k: v for k, v in os.environ.items() if k not in ("NVIDIA_API_KEY", "NIM_REDACT")}
-        proxy = subprocess.Popen(
-            [*_nim_mock(), "record", "--upstream", upstream_url, "--cassettes", folder, "--port", "0"],
-            stdout=subprocess.PIPE,
+        proxy, announce = start_nim_mock(
+            ["record", "--upstream", upstream_url, "--cassettes", folder, "--port", "0"],
             stderr=subprocess.DEVNULL,
-            text=True,
             env=env,
         )
-        assert proxy.stdout is not None
-        found = re.search(r"recording (http://\S+/v1) ", proxy.stdout.readline())
+        found = re.search(r"recording (http://\S+/v1) ", announce)
         if not found:
             raise RuntimeError("nim-mock record did not announce its URL")
         proxy_url = found.group(1)
@@ -148,13 +130,8 @@ def run(requests: int, events: int, gap_ms: float, first_ms: float) -> dict[str,
                     (direct if kind == "direct" else proxied).append(ttfe)
         written = len(list(Path(folder).glob("*.json")))
     finally:
-        for process in (proxy, upstream):
-            if process is not None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        stop(proxy)
+        stop(upstream)
     differences = [p - d for p, d in zip(proxied, direct, strict=True)]
     return {
         "requests_per_path": requests,

@@ -1,0 +1,74 @@
+"""Starting and stopping the servers a benchmark talks to, each in its own process on loopback.
+
+A benchmark's client and its server must not share a GIL, so every server is a subprocess: either a
+bench script re-run in a child mode that serves an app and prints its port (``serve_printing_port``
+on the child side, ``start_port_child`` on the parent side), or the ``nim-mock`` console script as a
+user runs it (``start_nim_mock``, which hands back its announce line). ``stop`` ends either kind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from a checkout
+    sys.path.insert(0, str(ROOT))
+
+
+def nim_mock_command() -> list[str]:
+    """The argv prefix that runs ``nim-mock``: the venv's console script, else ``python -m``."""
+    script = Path(sys.executable).parent / "nim-mock"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "nim_mock.cli"]
+
+
+def serve_printing_port(app: Any, *, log_level: str = "warning") -> None:
+    """Child side: serve ``app`` on a free loopback port, print the port first, run until SIGINT/SIGTERM.
+
+    uvicorn stops gracefully on either signal and then raises it again once its own handler is gone;
+    that second delivery is how the parent asked us to stop, so it ends the process quietly."""
+    import uvicorn
+
+    from nim_mock._server import bind_socket, uvicorn_config
+
+    sock = bind_socket("127.0.0.1", 0)
+    print(sock.getsockname()[1], flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(uvicorn_config(app, log_level=log_level)).run(sockets=[sock])
+
+
+def start_port_child(argv: Sequence[str]) -> tuple[subprocess.Popen[str], int]:
+    """Parent side: run ``python <argv>`` (a script in its serving mode) and read the port it prints."""
+    process = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    try:
+        return process, int(line)
+    except ValueError:
+        stop(process)
+        raise RuntimeError(f"{argv[0]} did not print its port; it printed {line!r}") from None
+
+
+def start_nim_mock(args: Sequence[str], **popen: Any) -> tuple[subprocess.Popen[str], str]:
+    """``nim-mock <args>`` as its own process, and the first line it prints (its announce line)."""
+    process = subprocess.Popen([*nim_mock_command(), *args], stdout=subprocess.PIPE, text=True, **popen)
+    assert process.stdout is not None
+    return process, process.stdout.readline()
+
+
+def stop(process: subprocess.Popen[str] | None, sig: int = signal.SIGINT, timeout: float = 10.0) -> None:
+    """Ask ``process`` to stop with ``sig`` (Ctrl-C by default); kill it if it has not within ``timeout``."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
