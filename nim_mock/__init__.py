@@ -15,8 +15,8 @@ Everything public is listed in ``__all__``; every other module is private (``_na
 """
 
 from nim_mock._app import create_app
-from nim_mock._faults_kinds import FaultRulesError
-from nim_mock._faults_rules import FaultRules, load_fault_rules
+from nim_mock._faults_kinds import FaultRules, FaultRulesError
+from nim_mock._faults_rules import load_fault_rules
 from nim_mock._listing import format_listing
 from nim_mock._match import Hit, Matcher, Miss
 from nim_mock._persist import bundled_cassettes_dir, load_cassette, load_cassettes, save_cassette

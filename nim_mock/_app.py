@@ -27,8 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nim_mock._endpoints import NOTE_KEY, MockSettings, RequestNote, build_endpoints
 from nim_mock._faults_apply import FaultMiddleware
+from nim_mock._faults_kinds import FaultRules
 from nim_mock._faults_plan import FaultPlan
-from nim_mock._faults_rules import FaultRules
 from nim_mock._match import Matcher
 from nim_mock._metrics import Metrics
 from nim_mock._nim_errors import ErrorLayout, Problem, check_error_layout, render_problem

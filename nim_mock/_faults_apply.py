@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nim_mock._endpoints import NOTE_KEY, RequestNote
+from nim_mock._faults_kinds import FAULT_HEADER, Accepted, FaultRulesError
 from nim_mock._faults_plan import Applied, Effects, FaultPlan, RequestFacts, combine
-from nim_mock._faults_rules import FAULT_HEADER, Accepted, FaultRulesError, parse_header
+from nim_mock._faults_rules import parse_header
 from nim_mock._faults_shaper import Halt, Report, Shaper
 from nim_mock._faults_wire import Head, accepted_response, error_response
 from nim_mock._metrics import Metrics

@@ -13,7 +13,8 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from nim_mock._faults_rules import HEADER_SYNTAX, FaultRules, load_fault_rules
+from nim_mock._faults_kinds import HEADER_SYNTAX, FaultRules
+from nim_mock._faults_rules import load_fault_rules
 
 __all__ = ["CUT_LOG_FILTER", "add_fault_options", "fault_summary", "faults_from_args"]
 

@@ -70,29 +70,7 @@ from nim_mock._faults_kinds import (
     When,
 )
 
-__all__ = [
-    "FAULT_HEADER",
-    "HEADER_SYNTAX",
-    "Accepted",
-    "Cut",
-    "Fault",
-    "FaultRules",
-    "FaultRulesError",
-    "Latency",
-    "Malformed",
-    "Match",
-    "RateLimit",
-    "Rule",
-    "ServerError",
-    "SlowFirstToken",
-    "SlowTokens",
-    "StreamError",
-    "When",
-    "build_fault",
-    "load_fault_rules",
-    "parse_fault_rules",
-    "parse_header",
-]
+__all__ = ["build_fault", "load_fault_rules", "parse_fault_rules", "parse_header"]
 
 # -- parameters ----------------------------------------------------------------------------------
 

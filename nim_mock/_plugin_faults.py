@@ -23,14 +23,9 @@ from typing import Any
 
 import pytest
 
+from nim_mock._faults_kinds import FaultRules, FaultRulesError
 from nim_mock._faults_plan import Applied, FaultPlan
-from nim_mock._faults_rules import (
-    FaultRules,
-    FaultRulesError,
-    load_fault_rules,
-    parse_fault_rules,
-    parse_header,
-)
+from nim_mock._faults_rules import load_fault_rules, parse_fault_rules, parse_header
 from nim_mock._plugin_options import Mode, Settings
 
 __all__ = [

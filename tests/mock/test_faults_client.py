@@ -26,8 +26,9 @@ from client import (
     ServerError,
 )
 from nim_mock import bundled_cassettes_dir, create_app, load_cassettes, serve_in_thread
+from nim_mock._faults_kinds import FaultRules
 from nim_mock._faults_plan import FaultPlan
-from nim_mock._faults_rules import FaultRules, parse_fault_rules
+from nim_mock._faults_rules import parse_fault_rules
 
 MODEL = "meta/llama-3.1-8b-instruct"
 RECORDED = {"temperature": 0.2, "top_p": 0.7, "max_tokens": 1024}

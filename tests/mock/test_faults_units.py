@@ -12,8 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from nim_mock._faults_plan import FaultPlan, RequestFacts, combine, fires, request_id
-from nim_mock._faults_rules import (
+from nim_mock._faults_kinds import (
     Accepted,
     Cut,
     Fault,
@@ -29,10 +28,9 @@ from nim_mock._faults_rules import (
     SlowTokens,
     StreamError,
     When,
-    load_fault_rules,
-    parse_fault_rules,
-    parse_header,
 )
+from nim_mock._faults_plan import FaultPlan, RequestFacts, combine, fires, request_id
+from nim_mock._faults_rules import load_fault_rules, parse_fault_rules, parse_header
 from nim_mock._faults_wire import (
     EventSplitter,
     accepted_response,
