@@ -92,6 +92,18 @@ def joined(chunks: Iterator[AIMessageChunk]) -> str:
     return "".join(str(chunk.content) for chunk in chunks)
 
 
+def timed(chunks: Iterator[AIMessageChunk]) -> tuple[str, list[float]]:
+    """A stream's text and each chunk's arrival in seconds; the clock starts before the request is sent
+    (the stream is lazy), so the first arrival includes the time to the first token."""
+    started = time.monotonic()
+    arrivals: list[float] = []
+    text = ""
+    for chunk in chunks:
+        arrivals.append(time.monotonic() - started)
+        text += str(chunk.content)
+    return text, arrivals
+
+
 @pytest.fixture(scope="module")
 def clean(base: str) -> Iterator[dict[str, str]]:
     """The unfaulted answers, to compare faulted ones with."""
@@ -253,24 +265,14 @@ def test_latency_arrives_late_but_correct(chat: Chat, base: str, clean: dict[str
 def test_slow_first_token_then_normal_pace(
     chat: Chat, base: str, clean: dict[str, str], question: str
 ) -> None:
-    started = time.monotonic()
-    arrivals: list[float] = []
-    text = ""
-    for chunk in chat(base, "slow_first_token;ms=150").stream(question):
-        arrivals.append(time.monotonic() - started)
-        text += str(chunk.content)
+    text, arrivals = timed(chat(base, "slow_first_token;ms=150").stream(question))
     assert text == clean["stream" if question == STREAMED else "synth"]
     assert arrivals[0] >= 0.12
     assert arrivals[-1] - arrivals[0] < 0.12  # the rest came at the replay's own (instant) pace
 
 
 def test_slow_tokens_spread_the_stream_out(chat: Chat, base: str, clean: dict[str, str]) -> None:
-    started = time.monotonic()
-    arrivals: list[float] = []
-    text = ""
-    for chunk in chat(base, "slow_tokens;ms=10").stream(STREAMED):
-        arrivals.append(time.monotonic() - started)
-        text += str(chunk.content)
+    text, arrivals = timed(chat(base, "slow_tokens;ms=10").stream(STREAMED))
     assert text == clean["stream"]
     assert len(arrivals) > 5
     assert arrivals[-1] - arrivals[0] >= 0.008 * (len(arrivals) - 2)  # roughly 10 ms between events
