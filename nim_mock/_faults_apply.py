@@ -105,6 +105,14 @@ async def _send_head(send: Send, head: Head) -> None:
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+def _skip_the_rest(effects: Effects, report: Report, answered_by: str, reason: str) -> None:
+    """An answer fault (202 or an error) ends the request here: every chosen fault but it and the
+    latency already waited is reported as not applied, with ``reason``."""
+    for kind, _ in effects.chosen:
+        if kind not in (answered_by, "latency"):
+            report.skipped.setdefault(kind, reason)
+
+
 class FaultMiddleware:
     """Applies the faults a request's header and the app's rules ask for (module docstring)."""
 
@@ -192,9 +200,7 @@ class FaultMiddleware:
                 report.took_effect.add("accepted")
                 note.route = note.route if note.route != "unknown" else str(scope["path"])
                 note.answer = f"held as {request_id}"
-                for kind, _ in effects.chosen:
-                    if kind not in ("accepted", "latency"):
-                        report.skipped.setdefault(kind, "applied to the answer of the final poll")
+                _skip_the_rest(effects, report, "accepted", "applied to the answer of the final poll")
                 await _send_head(send, accepted_response(request_id))
                 return
         elif answer is not None:
@@ -202,9 +208,7 @@ class FaultMiddleware:
             note.route = str(scope["path"])
             note.answer = "not asked (fault answered)"
             await _send_head(send, error_response(answer, self._layout, effects.answer_source))
-            for kind, _ in effects.chosen:
-                if kind not in (answer.KIND, "latency"):
-                    report.skipped.setdefault(kind, f"the {answer.label()} answer replaced the response")
+            _skip_the_rest(effects, report, answer.KIND, f"the {answer.label()} answer replaced the response")
             return
         await self._run(scope, _replaying(messages, receive), send, effects, report, [])
 
