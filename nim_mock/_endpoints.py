@@ -184,12 +184,9 @@ class _Endpoints:
     # -- server state ----------------------------------------------------------------------
 
     async def models(self, request: Request) -> Response:
-        note = note_of(request)
-        note.route = MODELS
-        result = self._matcher.match(_recorded_request(request))
-        if isinstance(result, Hit):
-            self._hit(note, result)
-            merged = merge_listing(result.interaction.response, self._models)
+        note, hit = self._recording_for(request, MODELS)
+        if hit is not None:
+            merged = merge_listing(hit.interaction.response, self._models)
             return self._respond(note, merged)
         note.answer = "built from the cassettes' models"
         listing = build_model_list(self._models, self._settings.created)
@@ -207,15 +204,23 @@ class _Endpoints:
         return self._state(request, VERSION, {"release": self._settings.release, "api": "1.0.0"})
 
     def _state(self, request: Request, route: str, default: dict[str, str]) -> Response:
+        note, hit = self._recording_for(request, route)
+        if hit is not None:
+            return self._respond(note, hit.interaction.response)
+        note.answer = "NIM default"
+        headers = _HEALTH_HEADERS if route.startswith("/v1/health/") else _JSON_HEADERS
+        return self._respond(note, RecordedResponse(200, headers, compact_json(default)))
+
+    def _recording_for(self, request: Request, route: str) -> tuple[RequestNote, Hit | None]:
+        """The request's note, routed, and the recording that answers it, if any. A miss here is no
+        error (the mock builds the answer), so its report is never read and never built."""
         note = note_of(request)
         note.route = route
         result = self._matcher.match(_recorded_request(request))
         if isinstance(result, Hit):
             self._hit(note, result)
-            return self._respond(note, result.interaction.response)
-        note.answer = "NIM default"
-        headers = _HEALTH_HEADERS if route.startswith("/v1/health/") else _JSON_HEADERS
-        return self._respond(note, RecordedResponse(200, headers, compact_json(default)))
+            return note, result
+        return note, None
 
     async def metrics(self, request: Request) -> Response:
         note = note_of(request)
