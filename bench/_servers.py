@@ -21,6 +21,20 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
 
+def token_event(i: int, *, model: str, chunk_id: str) -> bytes:
+    """The ``i``-th SSE event of a fake model's stream: one chat.completion.chunk carrying ``" tok<i>"``."""
+    from nim_mock.cassette import compact_json
+
+    chunk = {
+        "id": chunk_id,
+        "object": "chat.completion.chunk",
+        "created": 1735689600,
+        "model": model,
+        "choices": [{"index": 0, "delta": {"content": f" tok{i}"}, "logprobs": None, "finish_reason": None}],
+    }
+    return b"data: " + compact_json(chunk) + b"\n\n"
+
+
 def nim_mock_command() -> list[str]:
     """The argv prefix that runs ``nim-mock``: the venv's console script, else ``python -m``."""
     script = Path(sys.executable).parent / "nim-mock"

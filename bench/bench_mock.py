@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from _servers import serve_printing_port, start_nim_mock, start_port_child, stop  # noqa: E402
+from _servers import serve_printing_port, start_nim_mock, start_port_child, stop, token_event  # noqa: E402
 
 from nim_mock import (  # noqa: E402
     Cassette,
@@ -55,7 +55,6 @@ from nim_mock import (  # noqa: E402
     load_cassettes,
     save_cassette,
 )
-from nim_mock.cassette import compact_json  # noqa: E402
 
 MODEL = "meta/llama-3.1-8b-instruct"
 STREAM_EVENTS = 1000
@@ -68,14 +67,7 @@ CONNECTIONS = 8
 
 
 def _chunk(i: int) -> bytes:
-    chunk = {
-        "id": "chatcmpl-0f1e2d3c4b5a69788796a5b4c3d2e1f0",
-        "object": "chat.completion.chunk",
-        "created": 1735689600,
-        "model": MODEL,
-        "choices": [{"index": 0, "delta": {"content": f" tok{i}"}, "logprobs": None, "finish_reason": None}],
-    }
-    return b"data: " + compact_json(chunk) + b"\n\n"
+    return token_event(i, model=MODEL, chunk_id="chatcmpl-0f1e2d3c4b5a69788796a5b4c3d2e1f0")
 
 
 def _stream_cassette(name: str, prompt: str, offsets_ms: list[float]) -> Cassette:

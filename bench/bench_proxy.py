@@ -37,20 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from _servers import serve_printing_port, start_nim_mock, start_port_child, stop  # noqa: E402
+from _servers import serve_printing_port, start_nim_mock, start_port_child, stop, token_event  # noqa: E402
 
 MODEL = "bench/slow-model"
 
 
 def _chunk(i: int) -> bytes:
-    body = {
-        "id": "chatcmpl-bench",
-        "object": "chat.completion.chunk",
-        "created": 1735689600,
-        "model": MODEL,
-        "choices": [{"index": 0, "delta": {"content": f" tok{i}"}, "logprobs": None, "finish_reason": None}],
-    }
-    return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
+    return token_event(i, model=MODEL, chunk_id="chatcmpl-bench")
 
 
 def serve_upstream(events: int, gap_ms: float, first_ms: float) -> None:
