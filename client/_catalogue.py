@@ -118,3 +118,15 @@ def lookup(model_id: str | None) -> ModelCapabilities | None:
     if model_id is None:
         return None
     return CATALOGUE.get(model_id)
+
+
+def thinking_control(model: str | None) -> ThinkingControl:
+    """How ``model`` takes its reasoning switch; a clear error for a model the catalogue has none for."""
+    entry = lookup(model)
+    if entry is None or entry.thinking is None:
+        known = sorted(m for m, caps in CATALOGUE.items() if caps.thinking is not None)
+        raise ValueError(
+            f"no known thinking switch for model {model!r}; models with one: {', '.join(known)}. "
+            "For another model, send its switch yourself through model_kwargs"
+        )
+    return entry.thinking

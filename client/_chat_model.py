@@ -29,7 +29,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from client._catalogue import CATALOGUE, ThinkingControl, lookup
+from client._catalogue import thinking_control
 from client._chunks import aiter_chunks, iter_chunks
 from client._http import (
     DEFAULT_POLLING_BASE,
@@ -48,13 +48,13 @@ from client._settings import HOSTED_BASE_URL, is_hosted, reject_unknown, resolve
 from client._structured import (
     METHODS,
     Method,
-    json_schema_of,
     parser_for,
     request_kwargs,
+    schema_for_trace,
     tool_for,
     with_parser,
 )
-from client._tools import ToolChoice, ToolLike, format_tools, to_wire_choice, tool_names
+from client._tools import ToolChoice, ToolLike, format_tools, to_wire_choice, tool_names, with_strict
 
 logger = logging.getLogger("client")
 
@@ -138,7 +138,7 @@ class ChatNVIDIA(BaseChatModel):
         )
         self._client, self._aclient = self.http_client, self.http_async_client
         if self.thinking_mode is not None and self.model:
-            self._thinking_control(self.model)  # an impossible switch fails here, not at the first call
+            thinking_control(self.model)  # an impossible switch fails here, not at the first call
 
     def _http(self) -> httpx.Client:
         """The pooled sync client, built on first use: building one loads TLS certificates
@@ -219,7 +219,7 @@ class ChatNVIDIA(BaseChatModel):
         call.pop("model", None)  # already resolved by the caller (see _model_name)
         call.pop("stream_usage", None)  # read by the shells through _wants_usage
         enabled = call.pop("thinking_mode", self.thinking_mode)
-        thinking = (self._thinking_control(model), bool(enabled)) if enabled is not None else None
+        thinking = (thinking_control(model), bool(enabled)) if enabled is not None else None
         if stop is not None:
             call["stop"] = stop
         params = merge_params(self._default_params, self.model_kwargs, call)
@@ -240,17 +240,6 @@ class ChatNVIDIA(BaseChatModel):
     def _wants_usage(self, kwargs: Mapping[str, Any]) -> bool:
         """``stream(..., stream_usage=False)`` overrides the field for one call."""
         return bool(kwargs.get("stream_usage", self.stream_usage))
-
-    @staticmethod
-    def _thinking_control(model: str | None) -> ThinkingControl:
-        entry = lookup(model)
-        if entry is None or entry.thinking is None:
-            known = sorted(m for m, caps in CATALOGUE.items() if caps.thinking is not None)
-            raise ValueError(
-                f"no known thinking switch for model {model!r}; models with one: {', '.join(known)}. "
-                "For another model, send its switch yourself through model_kwargs"
-            )
-        return entry.thinking
 
     # -- model resolution (a local NIM may be asked which model it serves) ------------------------
 
@@ -375,7 +364,7 @@ class ChatNVIDIA(BaseChatModel):
 
         ``tool_choice``: auto, none, required/any/True, a tool name, or an OpenAI dict.
         """
-        formatted = [_strict(tool, strict) for tool in format_tools(tools)]
+        formatted = [with_strict(tool, strict) for tool in format_tools(tools)]
         choice = to_wire_choice(tool_choice, tool_names(formatted))
         extra = {"tool_choice": choice, "parallel_tool_calls": parallel_tool_calls}
         return self.bind(tools=formatted, **{k: v for k, v in extra.items() if v is not None}, **kwargs)
@@ -399,7 +388,7 @@ class ChatNVIDIA(BaseChatModel):
             raise ValueError(f"method={method!r} is not supported; use one of {list(METHODS)}")
         if kwargs:
             raise TypeError(f"with_structured_output got unexpected arguments {sorted(kwargs)}")
-        trace = {"kwargs": {"method": method, "strict": strict}, "schema": _schema_for_trace(schema)}
+        trace = {"kwargs": {"method": method, "strict": strict}, "schema": schema_for_trace(schema)}
         if method == "function_calling":
             tool = tool_for(schema, strict)
             name = tool["function"]["name"]
@@ -413,18 +402,5 @@ class ChatNVIDIA(BaseChatModel):
 
     def with_thinking_mode(self, enabled: bool = True) -> Runnable[LanguageModelInput, AIMessage]:
         """This model with reasoning switched on or off, the way the catalogue says the model takes it."""
-        self._thinking_control(self.model)
+        thinking_control(self.model)
         return self.bind(thinking_mode=enabled)
-
-
-def _strict(tool: dict[str, Any], strict: bool | None) -> dict[str, Any]:
-    if strict is None:
-        return tool
-    return {**tool, "function": {**tool["function"], "strict": strict}}
-
-
-def _schema_for_trace(schema: Any) -> Any:
-    try:
-        return json_schema_of(schema)
-    except ValueError:
-        return None

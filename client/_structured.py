@@ -164,3 +164,11 @@ def with_parser(
     parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)
     failed = RunnablePassthrough.assign(parsed=lambda _: None)
     return RunnableMap(raw=llm) | parsed.with_fallbacks([failed], exception_key="parsing_error")
+
+
+def schema_for_trace(schema: Any) -> Any:
+    """The JSON schema LangSmith traces show for ``schema``, or None when it has none."""
+    try:
+        return json_schema_of(schema)
+    except ValueError:
+        return None

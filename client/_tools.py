@@ -65,3 +65,10 @@ def _named(name: str, names: Sequence[str]) -> dict[str, Any]:
     if name not in names:
         raise ValueError(f"tool_choice names {name!r}, which is not among the bound tools {list(names)}")
     return {"type": "function", "function": {"name": name}}
+
+
+def with_strict(tool: dict[str, Any], strict: bool | None) -> dict[str, Any]:
+    """``tool`` with ``function.strict`` set, or unchanged when ``strict`` is None (the server's default)."""
+    if strict is None:
+        return tool
+    return {**tool, "function": {**tool["function"], "strict": strict}}
