@@ -29,9 +29,7 @@ import gc
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -48,6 +46,8 @@ KEY = "nvapi-bench-not-a-real-key"
 TOKEN = "tok "
 RESULTS = Path(__file__).resolve().parent / "results" / "client.json"
 
+# _servers (beside this script) puts the checkout on sys.path and starts/stops the server child.
+from _servers import serve_printing_port, start_port_child, stop  # noqa: E402
 
 # -- the server (runs in the subprocess) ---------------------------------------------------------
 
@@ -122,18 +122,6 @@ def _server_app() -> Any:
             Route("/v1/chat/completions", chat, methods=["POST"]),
         ]
     )
-
-
-def serve() -> None:
-    import uvicorn
-
-    sock = socket.create_server(("127.0.0.1", 0))
-    # Accepted sockets inherit this; without it the response's header and body writes meet the
-    # client's delayed ACK and every call waits ~40 ms, whatever the client.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    print(sock.getsockname()[1], flush=True)
-    config = uvicorn.Config(_server_app(), log_level="warning", access_log=False, lifespan="off")
-    uvicorn.Server(config).run(sockets=[sock])
 
 
 # -- the clients -----------------------------------------------------------------------------------
@@ -340,20 +328,6 @@ def stream_memory(stream: Callable[[], Iterator[Any]], total: int) -> dict[str, 
     }
 
 
-def _start_server() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    port = int(proc.stdout.readline())
-    url = f"http://127.0.0.1:{port}/v1"
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    return proc, url
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -362,11 +336,11 @@ def main() -> None:
     parser.add_argument("--memory-chunks", type=int, default=100_000)
     args = parser.parse_args()
     if args.serve:
-        serve()
+        serve_printing_port(_server_app())
         return
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    proc, url = _start_server()
+    proc, port = start_port_child([__file__, "--serve"])
+    url = f"http://127.0.0.1:{port}/v1"
     try:
         runners = [make(url, args.chunks) for make in (_ours, _anchor, _openai, _httpx, _core)]
         latencies = invoke_ms(runners, args.invokes)
@@ -389,8 +363,7 @@ def main() -> None:
             "ours_layer_only": stream_memory(_ours_layer(url, args.memory_chunks), args.memory_chunks),
         }
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
     floor = rows["httpx"]["invoke_ms"] + rows["core"]["invoke_ms"]
     ratios = {
