@@ -20,11 +20,13 @@ from typing import Any, Final
 __all__ = [
     "ABSENT",
     "IgnorePath",
+    "a_json_type",
     "body_key",
     "canonical_text",
     "describe_value",
     "diff_leaves",
     "flatten",
+    "json_type",
     "parse_ignore",
     "strip_ignored",
 ]
@@ -205,3 +207,28 @@ def describe_value(value: Any, limit: int = 60) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of a parsed value (``boolean``, never ``number``, for ``true``), as messages name it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def a_json_type(value: Any) -> str:
+    """``json_type`` for a sentence: ``null``, ``a number``, ``an object``."""
+    kind = json_type(value)
+    if kind == "null":
+        return kind
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"

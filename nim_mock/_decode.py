@@ -16,7 +16,7 @@ import re
 from collections.abc import Collection
 from typing import Any, NoReturn
 
-from nim_mock._canonical import parse_ignore
+from nim_mock._canonical import a_json_type, parse_ignore
 from nim_mock._secrets import find_secret
 from nim_mock.cassette import (
     FORMAT,
@@ -46,20 +46,10 @@ _SURROGATE = "holds a lone surrogate escape (like \\ud800) that UTF-8 cannot car
 
 
 def _kind(value: object) -> str:
-    """How a JSON value reads in an error message."""
-    if value is None:
-        return "null"
+    """How a JSON value reads in an error message (a boolean by its value: ``got true``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return f"a {type(value).__name__}"
+    return a_json_type(value)
 
 
 class _Reader:

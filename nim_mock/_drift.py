@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from client.sse import SSEDecoder
+from nim_mock._canonical import json_type
 from nim_mock.cassette import Interaction, RecordedResponse
 
 __all__ = ["EVENT_COUNT_RANGE", "VOLATILE_KEYS", "Shape", "compare_shape", "shape_of"]
@@ -37,20 +38,6 @@ EVENT_COUNT_RANGE: Final = (0.25, 4.0)
 """The live event count may be this many times the recorded one (inclusive) without being drift."""
 
 _DONE: Final = "[DONE]"
-
-
-def _type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 @dataclass
@@ -73,7 +60,7 @@ class Shape:
 
 
 def _walk(value: object, path: str, layout: dict[str, set[str]]) -> None:
-    layout.setdefault(path or "$", set()).add(_type_name(value))
+    layout.setdefault(path or "$", set()).add(json_type(value))
     if isinstance(value, dict):
         for key, item in value.items():
             if key in VOLATILE_KEYS:
@@ -121,7 +108,7 @@ class _ToolCalls:
             except ValueError:
                 out.append(f"{name or '?'}(<unparsable arguments>)")
                 continue
-            keys = ", ".join(sorted(parsed)) if isinstance(parsed, dict) else f"<{_type_name(parsed)}>"
+            keys = ", ".join(sorted(parsed)) if isinstance(parsed, dict) else f"<{json_type(parsed)}>"
             out.append(f"{name or '?'}({keys})")
         return sorted(out)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.types import Receive
 
+from nim_mock._canonical import a_json_type
 from nim_mock._nim_errors import ErrorLayout, Problem, bad_request
 
 __all__ = [
@@ -120,7 +121,7 @@ def parse_json(body: bytes) -> tuple[Any, Problem | None]:
 def check_object(body: Any) -> Problem | None:
     if isinstance(body, dict):
         return None
-    return bad_request(f"Request body must be a JSON object, got {_json_kind(body)}.")
+    return bad_request(f"Request body must be a JSON object, got {a_json_type(body)}.")
 
 
 def check_chat_shape(body: dict[str, Any]) -> Problem | None:
@@ -129,21 +130,7 @@ def check_chat_shape(body: dict[str, Any]) -> Problem | None:
         return bad_request("Field required: 'messages' (a non-empty list of chat messages).")
     messages = body["messages"]
     if not isinstance(messages, list):
-        return bad_request(f"'messages' must be a list of chat messages, got {_json_kind(messages)}.")
+        return bad_request(f"'messages' must be a list of chat messages, got {a_json_type(messages)}.")
     if not messages:
         return bad_request("'messages' must contain at least one message.")
     return None
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
