@@ -48,7 +48,7 @@ def serve_printing_port(app: Any, *, log_level: str = "warning") -> None:
     that second delivery is how the parent asked us to stop, so it ends the process quietly."""
     import uvicorn
 
-    from nim_mock._server import bind_socket, uvicorn_config
+    from nim_mock.serve.runner import bind_socket, uvicorn_config
 
     sock = bind_socket("127.0.0.1", 0)
     print(sock.getsockname()[1], flush=True)

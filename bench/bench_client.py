@@ -5,7 +5,7 @@ Usage:  .venv/bin/python bench/bench_client.py [--invokes 300] [--chunks 10000] 
 One bare Starlette app on uvicorn runs in a subprocess on an ephemeral loopback port (so the
 server has its own interpreter and core). Every client talks to that same server:
 
-- ``ours``: ``client.ChatNVIDIA``
+- ``ours``: ``nim_harness.ChatNVIDIA``
 - ``anchor``: ``langchain_nvidia_ai_endpoints.ChatNVIDIA`` 1.5 (its usage telemetry switched off)
 - ``openai``: ``langchain_openai.ChatOpenAI``
 - ``httpx``: a bare ``httpx.Client`` POST (floor for the network part)
@@ -135,7 +135,7 @@ class Runner:
 
 
 def _ours(url: str, chunks: int) -> Runner:
-    from client import ChatNVIDIA
+    from nim_harness import ChatNVIDIA
 
     short = ChatNVIDIA(model=MODEL, base_url=url, api_key=KEY, max_tokens=16)
     long = ChatNVIDIA(model=MODEL, base_url=url, api_key=KEY, max_tokens=chunks)
@@ -145,8 +145,7 @@ def _ours(url: str, chunks: int) -> Runner:
 def _ours_layer(url: str, chunks: int) -> Callable[[], Iterator[Any]]:
     """Our ``_stream`` without langchain-core's wrapper around it (which keeps every chunk)."""
     from langchain_core.messages import HumanMessage
-
-    from client import ChatNVIDIA
+    from nim_harness import ChatNVIDIA
 
     model = ChatNVIDIA(model=MODEL, base_url=url, api_key=KEY, max_tokens=chunks)
     return lambda: model._stream([HumanMessage("Hi")])

@@ -1,24 +1,33 @@
 """nim-harness client: ``ChatNVIDIA``, a LangChain chat model for NVIDIA NIM on one httpx code path.
 
-Everything public is listed in ``__all__`` and re-labelled with ``__module__ = "client"`` so
-reprs and tracebacks show the public path, not the private module a name happens to live in.
+Installed as ``nim_harness`` (the source lives in the repository's ``client/`` folder; the build
+maps it). Public names load on first use (PEP 562), so ``import nim_harness.sse`` (what the mock
+takes of SSE parsing) costs neither httpx nor langchain-core, while ``from nim_harness import
+ChatNVIDIA`` works as usual. Every public name is re-labelled with ``__module__ = "nim_harness"``
+so reprs and tracebacks show the public path, not the private module it happens to live in.
 ``tests/client/test_exports.py`` keeps ``__all__`` in step with what is importable here.
 """
 
-from client._chat_model import ChatNVIDIA
-from client._errors import (
-    APIConnectionError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    NotFoundError,
-    NVIDIAError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseFormatError,
-    ServerError,
-)
-from client._models import Model
+# Imported under private names: every public name of this module is in ``__all__``.
+import importlib as _importlib
+import importlib.metadata as _metadata
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from ._chat_model import ChatNVIDIA
+    from ._errors import (
+        APIConnectionError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        NotFoundError,
+        NVIDIAError,
+        PermissionDeniedError,
+        RateLimitError,
+        ResponseFormatError,
+        ServerError,
+    )
+    from ._models import Model
 
 __all__ = [
     "APIConnectionError",
@@ -35,8 +44,47 @@ __all__ = [
     "ServerError",
 ]
 
-for _name in __all__:
-    _value = globals()[_name]
-    if getattr(_value, "__module__", "").startswith("client."):
-        _value.__module__ = "client"
-del _name, _value
+_HOME = {
+    "ChatNVIDIA": "_chat_model",
+    "Model": "_models",
+    **dict.fromkeys(
+        (
+            "APIConnectionError",
+            "APITimeoutError",
+            "AuthenticationError",
+            "BadRequestError",
+            "NotFoundError",
+            "NVIDIAError",
+            "PermissionDeniedError",
+            "RateLimitError",
+            "ResponseFormatError",
+            "ServerError",
+        ),
+        "_errors",
+    ),
+}
+
+
+def _installed_version() -> str:
+    try:
+        return _metadata.version("nim-harness")
+    except _metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
+__version__ = _installed_version()
+
+
+def __getattr__(name: str) -> _typing.Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f".{home}", __name__), name)
+    if getattr(value, "__module__", "").startswith(f"{__name__}."):
+        value.__module__ = __name__
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -29,9 +29,9 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from client._catalogue import thinking_control
-from client._chunks import aiter_chunks, iter_chunks
-from client._http import (
+from ._catalogue import thinking_control
+from ._chunks import aiter_chunks, iter_chunks
+from ._http import (
     DEFAULT_POLLING_BASE,
     HTTPSettings,
     arequest_json,
@@ -41,11 +41,11 @@ from client._http import (
     request_json,
     stream_events,
 )
-from client._models import Model, choose_served_model, parse_listing
-from client._payload import build, merge_params
-from client._response import parse_response
-from client._settings import HOSTED_BASE_URL, is_hosted, reject_unknown, resolve_from_env
-from client._structured import (
+from ._models import Model, choose_served_model, parse_listing
+from ._payload import build, merge_params
+from ._response import parse_response
+from ._settings import HOSTED_BASE_URL, is_hosted, reject_unknown, resolve_from_env
+from ._structured import (
     METHODS,
     Method,
     parser_for,
@@ -54,9 +54,9 @@ from client._structured import (
     tool_for,
     with_parser,
 )
-from client._tools import ToolChoice, ToolLike, format_tools, to_wire_choice, tool_names, with_strict
+from ._tools import ToolChoice, ToolLike, format_tools, to_wire_choice, tool_names, with_strict
 
-logger = logging.getLogger("client")
+logger = logging.getLogger("nim_harness")
 
 _CHAT = "chat/completions"
 _OWN_PARAMS = ("temperature", "top_p", "max_tokens", "seed", "stop", "n", "logprobs", "top_logprobs")
@@ -162,7 +162,7 @@ class ChatNVIDIA(BaseChatModel):
     def is_lc_serializable(cls) -> bool:
         """True: ``dumpd(llm)`` writes the settings, the key only as a reference to ``NVIDIA_API_KEY``.
 
-        Restore with ``load(data, valid_namespaces=["client"], allowed_objects=[ChatNVIDIA],
+        Restore with ``load(data, valid_namespaces=["nim_harness"], allowed_objects=[ChatNVIDIA],
         secrets_map={"NVIDIA_API_KEY": key})`` (or ``secrets_from_env=True``). Injected
         ``http_client``/``http_async_client`` are never written: the loaded model builds its own.
         Values in ``default_headers`` and ``model_kwargs`` are written as they are, so keep
@@ -172,8 +172,8 @@ class ChatNVIDIA(BaseChatModel):
 
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
-        """``["client"]``: the public package ``load`` imports ChatNVIDIA from."""
-        return ["client"]
+        """``["nim_harness"]``: the public package ``load`` imports ChatNVIDIA from."""
+        return ["nim_harness"]
 
     @property
     def lc_secrets(self) -> dict[str, str]:

@@ -20,8 +20,8 @@ from langchain_core.messages import AIMessageChunk, ToolCallChunk
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
 
-from client._thinking import ThinkSplitter
-from client._usage import Counts, counts_of, growth, to_metadata
+from ._thinking import ThinkSplitter
+from ._usage import Counts, counts_of, growth, to_metadata
 
 
 class StreamState:

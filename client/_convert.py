@@ -28,7 +28,7 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.tool import invalid_tool_call, tool_call
 
-from client._thinking import split_whole
+from ._thinking import split_whole
 
 _ROLES = MappingProxyType({"human": "user", "ai": "assistant", "system": "system", "tool": "tool"})
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from client.sse import iter_events
+from .sse import iter_events
 
 __all__ = [
     "header",

@@ -32,7 +32,7 @@ from http import HTTPStatus
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from client._error_text import (
+from ._error_text import (
     header,
     message_from_body,
     parse_body,

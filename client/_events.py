@@ -11,14 +11,14 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from client._errors import (
+from ._errors import (
     APIConnectionError,
     ResponseFormatError,
     ServerError,
     error_from_event,
     request_id_from,
 )
-from client.sse import ServerSentEvent, SSEDecoder
+from .sse import ServerSentEvent, SSEDecoder
 
 __all__ = ["EventReader", "parse_json_body"]
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from client._catalogue import ModelCapabilities, lookup
+from ._catalogue import ModelCapabilities, lookup
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from client._catalogue import ThinkingControl
-from client._convert import to_wire
-from client._thinking import apply_thinking
+from ._catalogue import ThinkingControl
+from ._convert import to_wire
+from ._thinking import apply_thinking
 
 # Keys the client manages itself; a caller setting them through model_kwargs or bind would
 # desynchronise what we send from how we read the answer.

@@ -4,7 +4,7 @@ The gateway may park a request and answer ``202`` with ``NVCF-REQID``; the resul
 with ``GET <polling_base><NVCF-REQID>`` (same headers) until the answer is no longer 202. The
 published client polls this only for invoke and silently yields empty chunks on a stream; ours
 polls for both, and bounds the wait by the client's ``timeout`` so a stuck request surfaces as an
-:class:`~client._errors.APITimeoutError` naming the request id instead of hanging.
+:class:`~nim_harness._errors.APITimeoutError` naming the request id instead of hanging.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from client._errors import APITimeoutError
+from ._errors import APITimeoutError
 
 __all__ = ["PollDeadline", "polling_url"]
 

@@ -12,8 +12,8 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from client._convert import from_wire
-from client._usage import counts_of, to_metadata
+from ._convert import from_wire
+from ._usage import counts_of, to_metadata
 
 
 def parse_response(body: Mapping[str, Any]) -> ChatResult:

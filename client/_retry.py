@@ -3,7 +3,7 @@
 Why pure: the sync and async transports must behave identically, and the policy is where the
 subtle cases live (Retry-After as seconds or as an HTTP date, a 202 on the hosted gateway, the
 last allowed attempt). :func:`decide` and :func:`decide_failure` read only their arguments and
-the injected clock and jitter in :class:`~client._http.HTTPSettings`, so tests call them
+the injected clock and jitter in :class:`~nim_harness._http_settings.HTTPSettings`, so tests call them
 directly. :class:`Exchange` strings the decisions of one call together (retry budget, polling
 deadline, the request to send next); the I/O shells in ``_http`` are left to sleep and send.
 
@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
-from client._error_text import header, parse_retry_after_seconds
-from client._errors import (
+from ._error_text import header, parse_retry_after_seconds
+from ._errors import (
     APIConnectionError,
     APITimeoutError,
     AuthenticationError,
@@ -38,10 +38,10 @@ from client._errors import (
     ResponseFormatError,
     error_from_response,
 )
-from client._polling import PollDeadline, polling_url
+from ._polling import PollDeadline, polling_url
 
 if TYPE_CHECKING:
-    from client._http import HTTPSettings
+    from ._http_settings import HTTPSettings
 
 
 class StreamProgress(Protocol):

@@ -15,7 +15,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from client._base_url import BASE_URL_ENV, DEFAULT_BASE_URL, normalize_base_url
+from ._base_url import BASE_URL_ENV, DEFAULT_BASE_URL, normalize_base_url
 
 HOSTED_BASE_URL = DEFAULT_BASE_URL
 API_KEY_ENV = "NVIDIA_API_KEY"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from client._catalogue import ThinkingControl, ThinkingStyle
+from ._catalogue import ThinkingControl, ThinkingStyle
 
 OPEN = "<think>"
 CLOSE = "</think>"

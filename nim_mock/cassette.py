@@ -1,7 +1,7 @@
 """The in-memory model of a cassette: what was asked, what was answered, and when.
 
 A cassette is one scenario (one file) holding one or more interactions, replayed in order.
-Bodies are kept as the exact bytes that crossed the wire; the on-disk format (``_persist``)
+Bodies are kept as the exact bytes that crossed the wire; the on-disk format (``persist``)
 stores them as structured JSON where that re-renders to the very same bytes, so a diff of a
 cassette reads like a diff of the API and replay stays byte-exact.
 

@@ -31,18 +31,18 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
-from nim_mock._app import LOGGER_NAME, create_app, harness_version
-from nim_mock._check import check_folders
 from nim_mock._cli_args import finite_number, port
-from nim_mock._faults_cli import CUT_LOG_FILTER, add_fault_options, fault_summary, faults_from_args
-from nim_mock._listing import format_listing
-from nim_mock._nim_errors import ERROR_LAYOUTS
-from nim_mock._persist import bundled_cassettes_dir, load_cassettes
-from nim_mock._record import create_recording_app
-from nim_mock._record_writer import CassetteWriter
-from nim_mock._server import bind_socket, uvicorn_config
-from nim_mock._synth_cli import add_synth_options, synth_from_args
+from nim_mock.app import LOGGER_NAME, create_app, harness_version
 from nim_mock.cassette import Cassette, CassetteError
+from nim_mock.cassettes.check import check_folders
+from nim_mock.cassettes.listing import format_listing
+from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassettes
+from nim_mock.faults.cli import CUT_LOG_FILTER, add_fault_options, fault_summary, faults_from_args
+from nim_mock.record.proxy import create_recording_app
+from nim_mock.record.writer import CassetteWriter
+from nim_mock.serve.runner import bind_socket, uvicorn_config
+from nim_mock.synth.cli import add_synth_options, synth_from_args
+from nim_mock.wire.errors import ERROR_LAYOUTS
 
 __all__ = ["build_parser", "main"]
 

@@ -6,7 +6,7 @@ group, the ``nim`` marker and the fixtures (``nim_mode``, ``nim_model``, ``nim_c
 lives in the ``_plugin_*`` modules; this file only wires pytest hooks to them.
 
 Precedence for every option, spelled out once: command line > environment > ini file > default
-(see ``_plugin_options``).
+(see ``options``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 
-from nim_mock._plugin_cassettes import MARKER_HELP
-from nim_mock._plugin_faults import nim_faults
-from nim_mock._plugin_fixtures import (
+from nim_mock.plugin.faults import nim_faults
+from nim_mock.plugin.fixtures import (
     DRIFT_KEY,
     PREFIX_KEY,
     RECORDED_PATH_KEY,
@@ -36,9 +35,10 @@ from nim_mock._plugin_fixtures import (
     nim_settings,
     nim_test,
 )
-from nim_mock._plugin_modes import record_command
-from nim_mock._plugin_options import OPTIONS, REDACT_FLAG, REDACT_INI, SettingsError, resolve_settings
-from nim_mock._plugin_server import SessionServer
+from nim_mock.plugin.marker import MARKER_HELP
+from nim_mock.plugin.modes import record_command
+from nim_mock.plugin.mounts import SessionServer
+from nim_mock.plugin.options import OPTIONS, REDACT_FLAG, REDACT_INI, SettingsError, resolve_settings
 
 __all__ = [
     "chat_nvidia",

@@ -27,7 +27,7 @@ from pathlib import Path
 from _authoring import captures, chat, hosted, legacy, multimodal, nim_errors, tool_calls
 from _authoring.wire import Json
 
-from nim_mock._encode import dumps_pretty
+from nim_mock.cassettes.encode import dumps_pretty
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes"

@@ -13,8 +13,7 @@ from typing import Any
 
 import httpx
 import respx
-
-from client import ChatNVIDIA
+from nim_harness import ChatNVIDIA
 
 BASE = "http://127.0.0.1:9/v1"
 MODEL = "meta/llama-3.1-8b-instruct"

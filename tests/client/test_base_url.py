@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from client._base_url import DEFAULT_BASE_URL, normalize_base_url, resolve_base_url
+from nim_harness._base_url import DEFAULT_BASE_URL, normalize_base_url, resolve_base_url
 
 
 @pytest.mark.parametrize(

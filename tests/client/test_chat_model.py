@@ -9,8 +9,7 @@ import httpx
 import pytest
 from chat_fakes import BASE, MODEL, chunk, completion, llm, router, sent_json, sse_response, text_stream
 from langchain_core.messages import AIMessageChunk, HumanMessage
-
-from client import AuthenticationError, ChatNVIDIA, RateLimitError, ServerError
+from nim_harness import AuthenticationError, ChatNVIDIA, RateLimitError, ServerError
 
 
 def test_invoke_returns_message_usage_and_metadata() -> None:
@@ -226,7 +225,7 @@ def test_local_nim_without_model_uses_the_one_served(caplog: pytest.LogCaptureFi
         mock.get("/models").respond(200, json=listing)
         mock.post("/chat/completions").respond(200, json=completion())
         model = llm(mock, model=None)
-        with caplog.at_level(logging.INFO, logger="client"):
+        with caplog.at_level(logging.INFO, logger="nim_harness"):
             model.invoke("a")
             model.invoke("b")
         assert sent_json(mock)["model"] == "local/only"

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk
+from nim_harness import BadRequestError, ChatNVIDIA
 
-from client import BadRequestError, ChatNVIDIA
 from nim_mock import bundled_cassettes_dir, create_app, load_cassettes, serve_in_thread
 
 RECORDED = {"temperature": 0.2, "top_p": 0.7, "max_tokens": 1024}

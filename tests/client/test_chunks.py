@@ -16,9 +16,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, AIMessageChunk
-
-from client._chunks import StreamState, iter_chunks, to_generation_chunk
-from client._response import parse_response
+from nim_harness._chunks import StreamState, iter_chunks, to_generation_chunk
+from nim_harness._response import parse_response
 
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 pieces = st.lists(text, max_size=5)

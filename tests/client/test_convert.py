@@ -17,8 +17,7 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
-
-from client._convert import from_wire, parse_tool_calls, reasoning_of, to_wire
+from nim_harness._convert import from_wire, parse_tool_calls, reasoning_of, to_wire
 
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
 names = st.none() | st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)

@@ -13,8 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 from chat_fakes import BASE, MODEL, chunk, sse
 from langchain_core.messages import HumanMessage
-
-from client import ChatNVIDIA
+from nim_harness import ChatNVIDIA
 
 _EVENTS = 1000
 

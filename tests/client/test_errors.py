@@ -6,14 +6,13 @@ import json
 import pickle
 from typing import Any
 
+import nim_harness._errors as errors
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nim_harness._errors import error_from_event, error_from_response
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
-
-import client._errors as errors
-from client._errors import error_from_event, error_from_response
 
 
 @pytest.fixture

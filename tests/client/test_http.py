@@ -8,15 +8,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
+import nim_harness._errors as errors
 import pytest
 import respx
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-
-import client._errors as errors
-from client._events import EventReader
-from client._http import (
+from nim_harness._events import EventReader
+from nim_harness._http import (
     USER_AGENT,
     HTTPSettings,
     arequest_json,

@@ -15,13 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
-
-from client._errors import APIConnectionError, APITimeoutError
-from client._http import (
+from nim_harness._errors import APIConnectionError, APITimeoutError
+from nim_harness._http import (
     HTTPSettings,
     astream_events,
     build_async_client,
@@ -29,6 +24,10 @@ from client._http import (
     request_json,
     stream_events,
 )
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
 
 
 def _app(gate: threading.Event) -> Starlette:

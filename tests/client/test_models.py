@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from client import Model
-from client._catalogue import CATALOGUE, ThinkingStyle, lookup
-from client._models import choose_served_model, parse_listing
+from nim_harness import Model
+from nim_harness._catalogue import CATALOGUE, ThinkingStyle, lookup
+from nim_harness._models import choose_served_model, parse_listing
 
 
 def test_vllm_listing_entry_keeps_root_and_length() -> None:

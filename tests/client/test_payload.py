@@ -15,12 +15,11 @@ from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import Runnable
 from langchain_core.tools import tool
+from nim_harness import ChatNVIDIA
+from nim_harness._payload import build, merge_params
 from structured_schemas import Colour, Movie, Person
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
-
-from client import ChatNVIDIA
-from client._payload import build, merge_params
 
 PNG = "iVBORw0KGgo="
 
@@ -253,7 +252,7 @@ def test_merge_params_later_wins_and_none_unsets() -> None:
 
 
 def test_build_does_not_touch_the_callers_messages() -> None:
-    from client._catalogue import lookup
+    from nim_harness._catalogue import lookup
 
     control = lookup("nvidia/llama-3.3-nemotron-super-49b-v1")
     assert control is not None

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from client._errors import APIConnectionError, APITimeoutError
-from client._polling import PollDeadline, polling_url
+from nim_harness._errors import APIConnectionError, APITimeoutError
+from nim_harness._polling import PollDeadline, polling_url
 
 
 def test_polling_url_joins_with_exactly_one_slash() -> None:

@@ -10,8 +10,7 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from client._errors import (
+from nim_harness._errors import (
     APIConnectionError,
     APITimeoutError,
     BadRequestError,
@@ -20,8 +19,8 @@ from client._errors import (
     ResponseFormatError,
     ServerError,
 )
-from client._http import HTTPSettings
-from client._retry import (
+from nim_harness._http import HTTPSettings
+from nim_harness._retry import (
     RETRY_STATUSES,
     Done,
     Exchange,

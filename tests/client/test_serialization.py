@@ -5,8 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from langchain_core.load import dumpd, dumps, load
-
-from client import ChatNVIDIA
+from nim_harness import ChatNVIDIA
 
 KEY = "nvapi-serialization-test-key"
 
@@ -35,7 +34,7 @@ def test_load_restores_every_setting_and_the_key_from_the_secrets_map() -> None:
     original = _model(http_client=httpx.Client())
     restored = load(
         dumpd(original),
-        valid_namespaces=["client"],
+        valid_namespaces=["nim_harness"],
         allowed_objects=[ChatNVIDIA],
         secrets_map={"NVIDIA_API_KEY": KEY},
     )
@@ -52,4 +51,4 @@ def test_load_restores_every_setting_and_the_key_from_the_secrets_map() -> None:
 @pytest.mark.filterwarnings("ignore::langchain_core._api.beta_decorator.LangChainBetaWarning")
 def test_load_refuses_the_class_unless_it_is_allowed() -> None:
     with pytest.raises(ValueError, match="not allowed"):
-        load(dumpd(_model()), valid_namespaces=["client"], secrets_map={"NVIDIA_API_KEY": KEY})
+        load(dumpd(_model()), valid_namespaces=["nim_harness"], secrets_map={"NVIDIA_API_KEY": KEY})

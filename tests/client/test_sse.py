@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-
-from client import sse
-from client.sse import ServerSentEvent, SSEDecoder, aiter_events, iter_events
+from nim_harness import sse
+from nim_harness.sse import ServerSentEvent, SSEDecoder, aiter_events, iter_events
 
 
 def decode(*chunks: bytes) -> list[ServerSentEvent]:

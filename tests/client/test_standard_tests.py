@@ -22,9 +22,8 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.load import dumpd, load
 from langchain_tests.unit_tests import ChatModelUnitTests
+from nim_harness import ChatNVIDIA
 from syrupy.assertion import SnapshotAssertion
-
-from client import ChatNVIDIA
 
 
 class TestChatNVIDIAStandard(ChatModelUnitTests):

@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 from chat_fakes import completion, llm, router, sse_response, text_stream
+from nim_harness import BadRequestError
 from structured_schemas import Colour, Movie, Person
-
-from client import BadRequestError
 
 PET = {"title": "Pet", "type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
 

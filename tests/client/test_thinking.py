@@ -9,8 +9,7 @@ from chat_fakes import chunk, completion, llm, router, sse_response
 from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, AIMessageChunk
-
-from client._thinking import ThinkSplitter, split_whole
+from nim_harness._thinking import ThinkSplitter, split_whole
 
 words = st.text(st.sampled_from("ab <>/\nthink"), max_size=30)
 

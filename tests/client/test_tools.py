@@ -8,8 +8,7 @@ import pytest
 from chat_fakes import chunk, completion, llm, router, sent_json, sse_response
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langchain_core.tools import tool
-
-from client._tools import format_tools, to_wire_choice
+from nim_harness._tools import format_tools, to_wire_choice
 
 
 @tool

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 from contract_checks import assert_text_answer
-
-from client import (
+from nim_harness import (
     AuthenticationError,
     BadRequestError,
     NotFoundError,

@@ -9,8 +9,7 @@ from contract_checks import WEATHER_TOOL, assert_text_answer, assert_usage, comb
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
-
-from client import BadRequestError
+from nim_harness import BadRequestError
 
 # Given as {name, parameters}: the name goes to json_schema.name, the schema is sent as written.
 AUTHOR_SCHEMA = {

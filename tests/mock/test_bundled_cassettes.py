@@ -30,10 +30,10 @@ from bundled_cassettes import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nim_harness.sse import SSEDecoder
 
-from client.sse import SSEDecoder
-from nim_mock._persist import load_cassettes
 from nim_mock.cassette import compact_json
+from nim_mock.cassettes.persist import load_cassettes
 
 
 def test_the_bundle_covers_every_scenario_of_the_issue() -> None:

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nim_mock import Event, RecordedResponse, bundled_cassettes_dir, save_cassette
-from nim_mock._check import check_folders, event_problems, scan_tests
-from nim_mock._encode import cassette_to_dict
+from nim_mock.cassettes.check import check_folders, event_problems, scan_tests
+from nim_mock.cassettes.encode import cassette_to_dict
 from nim_mock.cli import main
 
 KEY = "nvapi-" + "Zq8sT0pLm3Xc" * 4  # built, so this file never holds a key-shaped literal

@@ -15,7 +15,7 @@ import pytest
 from cli_runs import run_cli, serve_process
 
 from nim_mock import bundled_cassettes_dir, load_cassettes, save_cassette
-from nim_mock._app import harness_version
+from nim_mock.app import harness_version
 from nim_mock.cli import build_parser, main
 
 

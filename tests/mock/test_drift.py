@@ -19,8 +19,8 @@ from nim_mock import (
     bundled_cassettes_dir,
     load_cassettes,
 )
-from nim_mock._drift import compare_shape, shape_of
 from nim_mock.cassette import compact_json
+from nim_mock.plugin.drift import compare_shape, shape_of
 
 REQUEST = RecordedRequest("POST", "/v1/chat/completions", {}, {"model": "m", "messages": []})
 BUNDLED = {c.name: c for c in load_cassettes([bundled_cassettes_dir()])}

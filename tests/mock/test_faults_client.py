@@ -15,9 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from langchain_core.messages import AIMessageChunk
-from starlette.applications import Starlette
-
-from client import (
+from nim_harness import (
     APIConnectionError,
     BadRequestError,
     ChatNVIDIA,
@@ -25,10 +23,12 @@ from client import (
     ResponseFormatError,
     ServerError,
 )
+from starlette.applications import Starlette
+
 from nim_mock import bundled_cassettes_dir, create_app, load_cassettes, serve_in_thread
-from nim_mock._faults_kinds import FaultRules
-from nim_mock._faults_plan import FaultPlan
-from nim_mock._faults_rules import parse_fault_rules
+from nim_mock.faults.kinds import FaultRules
+from nim_mock.faults.plan import FaultPlan
+from nim_mock.faults.rules import parse_fault_rules
 
 MODEL = "meta/llama-3.1-8b-instruct"
 RECORDED = {"temperature": 0.2, "top_p": 0.7, "max_tokens": 1024}
@@ -196,7 +196,7 @@ async def test_202_polling_of_a_stream_delivers_the_stream(
 
 
 def test_202_polling_past_the_timeout_is_a_timeout_error(chat: Chat, base: str) -> None:
-    from client import APITimeoutError
+    from nim_harness import APITimeoutError
 
     llm = chat(base, "202;polls=1000", polling_base=f"{base}/v2/nvcf/pexec/status/", timeout=0.3)
     with pytest.raises(APITimeoutError, match="still pending"):

@@ -13,7 +13,7 @@ import pytest
 from cli_runs import run_cli, serve_process
 
 from nim_mock import bundled_cassettes_dir, create_app, load_cassettes, serve_in_thread
-from nim_mock._faults_rules import parse_fault_rules
+from nim_mock.faults.rules import parse_fault_rules
 
 CHAT = "/v1/chat/completions"
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from nim_mock._faults_kinds import (
+from nim_mock.faults.kinds import (
     Accepted,
     Cut,
     Fault,
@@ -29,9 +29,9 @@ from nim_mock._faults_kinds import (
     StreamError,
     When,
 )
-from nim_mock._faults_plan import FaultPlan, RequestFacts, combine, fires, request_id
-from nim_mock._faults_rules import load_fault_rules, parse_fault_rules, parse_header
-from nim_mock._faults_wire import (
+from nim_mock.faults.plan import FaultPlan, RequestFacts, combine, fires, request_id
+from nim_mock.faults.rules import load_fault_rules, parse_fault_rules, parse_header
+from nim_mock.faults.wire import (
     EventSplitter,
     accepted_response,
     error_response,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nim_mock._listing import format_listing
-from nim_mock._persist import bundled_cassettes_dir, load_cassettes
 from nim_mock.cassette import Cassette, Event, Interaction, RecordedRequest, RecordedResponse
+from nim_mock.cassettes.listing import format_listing
+from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassettes
 
 
 def chat(model: str, *, stream: bool = False) -> RecordedRequest:

@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import json_objects, json_scalars, json_values, redump
 
-from nim_mock._canonical import (
+from nim_mock.cassette import Cassette, Interaction, RecordedRequest, RecordedResponse
+from nim_mock.cassettes.canonical import (
     ABSENT,
     canonical_text,
     describe_value,
@@ -22,8 +23,7 @@ from nim_mock._canonical import (
     parse_ignore,
     strip_ignored,
 )
-from nim_mock._match import RECORD_HINT, Hit, Matcher, Miss, MissReport
-from nim_mock.cassette import Cassette, Interaction, RecordedRequest, RecordedResponse
+from nim_mock.serve.match import RECORD_HINT, Hit, Matcher, Miss, MissReport
 
 CHAT = "/v1/chat/completions"
 MODEL = "meta/llama-3.1-8b-instruct"

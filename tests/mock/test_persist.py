@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import cassettes, json_values
 
-from nim_mock._persist import (
+from nim_mock.cassette import Cassette, CassetteError, Event, Interaction, RecordedRequest, RecordedResponse
+from nim_mock.cassettes.persist import (
     bundled_cassettes_dir,
     cassette_from_dict,
     cassette_to_dict,
@@ -25,7 +26,6 @@ from nim_mock._persist import (
     load_cassettes,
     save_cassette,
 )
-from nim_mock.cassette import Cassette, CassetteError, Event, Interaction, RecordedRequest, RecordedResponse
 
 SOURCE = "cassettes/chat/plain.json"
 

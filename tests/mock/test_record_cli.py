@@ -37,10 +37,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from nim_mock import create_app, load_cassettes, serve_in_thread
-from nim_mock._check import check_folders
-from nim_mock._record import create_recording_app
-from nim_mock._record_writer import CassetteWriter
+from nim_mock.cassettes.check import check_folders
 from nim_mock.cli import main
+from nim_mock.record.proxy import create_recording_app
+from nim_mock.record.writer import CassetteWriter
 
 MODEL = "local/tiny-qwen2"
 LISTED = "hunter2-listed-value"  # passed with --redact: a secret of no recognisable shape
@@ -326,7 +326,7 @@ def test_ctrl_c_during_a_stream_stops_cleanly_and_writes_nothing(upstream: Upstr
 
 
 def test_openai_sdk_and_chat_nvidia_record_through_the_proxy(proxy: Proxy) -> None:
-    from client import ChatNVIDIA
+    from nim_harness import ChatNVIDIA
 
     sdk = openai.OpenAI(base_url=proxy.url, api_key="local-key-not-a-secret-shape-1234", max_retries=0)
     words = [

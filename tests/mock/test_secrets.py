@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import cassettes
 
-from nim_mock._persist import cassette_to_dict, load_cassette, save_cassette
-from nim_mock._secrets import find_secret, is_redacted, secret_in_text
 from nim_mock.cassette import Cassette, CassetteError, Interaction, RecordedRequest, RecordedResponse
+from nim_mock.cassettes.persist import cassette_to_dict, load_cassette, save_cassette
+from nim_mock.cassettes.secrets import find_secret, is_redacted, secret_in_text
 
 NVAPI = "nvapi-Qx7_Zr2-AbCdEf0123456789"
 OPENAI = "sk-proj-AbCdEfGh0123456789IjKlMnOp"

@@ -9,7 +9,7 @@ import httpx
 from bundled_cassettes import NIM_MODEL_CARD_KEYS
 
 from nim_mock import RecordedRequest, RecordedResponse
-from nim_mock._app import harness_version
+from nim_mock.app import harness_version
 from nim_mock.cassette import compact_json
 
 HOSTED_ENTRY = {

@@ -6,7 +6,7 @@ import nim_mock
 
 
 def test_all_lists_exactly_the_public_names() -> None:
-    public = {name for name in vars(nim_mock) if not name.startswith("_")}
+    public = {name for name in dir(nim_mock) if not name.startswith("_")}
     modules = {name for name in public if type(getattr(nim_mock, name)).__name__ == "module"}
     assert set(nim_mock.__all__) == public - modules
     assert nim_mock.__all__ == sorted(nim_mock.__all__)

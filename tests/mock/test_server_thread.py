@@ -12,7 +12,7 @@ import pytest
 from starlette.applications import Starlette
 
 from nim_mock import RunningServer, create_app, serve_in_thread
-from nim_mock._server import bind_socket
+from nim_mock.serve.runner import bind_socket
 
 
 def test_serves_on_a_free_loopback_port_and_stops(build: Any) -> None:

@@ -13,8 +13,8 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nim_mock._replay import paced
 from nim_mock.cassette import Event
+from nim_mock.serve.replay import paced
 
 
 class FakeClock:

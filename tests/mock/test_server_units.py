@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nim_mock._inbound import (
+from nim_mock.cassette import Event, RecordedResponse
+from nim_mock.serve.inbound import (
     BodyTooLarge,
     check_chat_shape,
     check_content_type,
@@ -18,11 +19,10 @@ from nim_mock._inbound import (
     parse_json,
     read_body,
 )
-from nim_mock._metrics import Metrics
-from nim_mock._model_list import build_model_list, merge_listing
-from nim_mock._nim_errors import Problem, bad_request, check_error_layout, error_body, render_problem
-from nim_mock._replay import COMPUTED_HEADERS, wire_headers
-from nim_mock.cassette import Event, RecordedResponse
+from nim_mock.serve.metrics import Metrics
+from nim_mock.serve.models import build_model_list, merge_listing
+from nim_mock.serve.replay import COMPUTED_HEADERS, wire_headers
+from nim_mock.wire.errors import Problem, bad_request, check_error_layout, error_body, render_problem
 
 header_names = st.sampled_from(
     [

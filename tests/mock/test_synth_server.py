@@ -21,13 +21,13 @@ import openai
 import pytest
 from cli_runs import run_cli, serve_process
 from hypothesis import HealthCheck, given, settings
+from nim_harness import BadRequestError, ChatNVIDIA
 from pydantic import BaseModel, Field
 from synth_schemas import tool_schemas
 
-from client import BadRequestError, ChatNVIDIA
 from nim_mock import RunningServer, SynthConfig, bundled_cassettes_dir, create_app, load_cassettes
-from nim_mock._synth_rules import parse_reply_rules
-from nim_mock._synth_tokens import count_tokens
+from nim_mock.synth.rules import parse_reply_rules
+from nim_mock.synth.tokens import count_tokens
 
 MODEL = "meta/llama-3.1-8b-instruct"
 SYNTH = "x-nim-mock-synthesized"

@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 from synth_schemas import schemas, tool_schemas
 
 from nim_mock import create_app
-from nim_mock._nim_errors import Problem
-from nim_mock._synth import SynthConfig, synthesize
-from nim_mock._synth_regex import RegexUnsupported, string_matching
-from nim_mock._synth_rules import DEFAULT_REPLY, ReplyRulesError, load_reply_rules, parse_reply_rules
-from nim_mock._synth_schema import SchemaUnsupported, instance_for
-from nim_mock._synth_tokens import count_tokens, tokens
 from nim_mock.cassette import RecordedResponse
+from nim_mock.synth.regex import RegexUnsupported, string_matching
+from nim_mock.synth.rules import DEFAULT_REPLY, ReplyRulesError, load_reply_rules, parse_reply_rules
+from nim_mock.synth.schema import SchemaUnsupported, instance_for
+from nim_mock.synth.synthesize import SynthConfig, synthesize
+from nim_mock.synth.tokens import count_tokens, tokens
+from nim_mock.wire.errors import Problem
 
 MODEL = "meta/llama-3.1-8b-instruct"
 VALIDATOR = jsonschema.Draft202012Validator

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from plugin_upstream import upstream_app
 
-from nim_mock._persist import bundled_cassettes_dir
-from nim_mock._server import RunningServer
+from nim_mock.cassettes.persist import bundled_cassettes_dir
+from nim_mock.serve.runner import RunningServer
 
 
 def pytest_configure(config: pytest.Config) -> None:

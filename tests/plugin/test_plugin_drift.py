@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 
-from nim_mock._plugin_drift import describe_drift
-from nim_mock._plugin_tee import TeeAsyncTransport, TeeTransport
-from nim_mock._record import Recording
 from nim_mock.cassette import Event, Interaction, RecordedRequest, RecordedResponse
+from nim_mock.plugin.drift import describe_drift
+from nim_mock.plugin.tee import TeeAsyncTransport, TeeTransport
+from nim_mock.record.proxy import Recording
 
 REQUEST = RecordedRequest("POST", "/v1/chat/completions", body={"model": "m", "messages": []})
 

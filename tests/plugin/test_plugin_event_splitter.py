@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nim_mock._record import EventSplitter
+from nim_mock.record.proxy import EventSplitter
 
 line_text = st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=30)
 newlines = st.sampled_from(["\n", "\r", "\r\n"])

@@ -7,7 +7,7 @@ from plugin_runs import run
 
 PLAIN = """
 import pytest
-from client import APIConnectionError, RateLimitError, ServerError
+from nim_harness import APIConnectionError, RateLimitError, ServerError
 
 QUESTION = "In one sentence, what is NVIDIA NIM?"
 RECORDED = {"temperature": 0.2, "top_p": 0.7, "max_tokens": 1024, "timeout": 5.0}

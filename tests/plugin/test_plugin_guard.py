@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from nim_mock._plugin_guard import (
+from nim_mock.plugin.guard import (
     GuardedAsyncTransport,
     GuardedTransport,
     NetworkBlockedError,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nim_mock._plugin_modes import (
+from nim_mock.plugin.modes import (
     DEFAULT_MODEL,
     choose_model,
     endpoint_parts,
@@ -14,7 +14,7 @@ from nim_mock._plugin_modes import (
     record_command,
     skip_reason,
 )
-from nim_mock._plugin_options import Mode, Settings
+from nim_mock.plugin.options import Mode, Settings
 
 
 def test_mock_mode_never_skips() -> None:

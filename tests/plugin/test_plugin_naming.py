@@ -9,14 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nim_mock._plugin_cassettes import (
-    MarkerError,
-    NimMarker,
-    cassette_path,
-    derive_cassette_name,
-    parse_marker,
-    safe_component,
-)
+from nim_mock.cassettes.naming import cassette_path, derive_cassette_name, safe_component
+from nim_mock.plugin.marker import MarkerError, NimMarker, parse_marker
 
 SAFE = re.compile(r"[A-Za-z0-9._\-\[\]=+,@]+")
 

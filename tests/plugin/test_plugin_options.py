@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nim_mock._plugin_options import OPTIONS, Mode, Settings, SettingsError, resolve_settings
+from nim_mock.plugin.options import OPTIONS, Mode, Settings, SettingsError, resolve_settings
 
 HERE = Path("/work/run")
 INI = Path("/work/project")

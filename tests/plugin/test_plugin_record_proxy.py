@@ -9,8 +9,8 @@ import httpx
 import pytest
 from plugin_upstream import EVENTS, upstream_app
 
-from nim_mock._record import Recording, create_recording_app
-from nim_mock._server import RunningServer
+from nim_mock.record.proxy import Recording, create_recording_app
+from nim_mock.serve.runner import RunningServer
 
 GAP_S = 0.25
 KEY = "nvapi-" + "k3y" * 6

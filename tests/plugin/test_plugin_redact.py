@@ -8,11 +8,11 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nim_mock._encode import cassette_to_dict
-from nim_mock._persist import load_cassette, save_cassette
-from nim_mock._redact import MASK, Redactor, sent_credentials
-from nim_mock._secrets import find_secret
 from nim_mock.cassette import Cassette, Event, Interaction, RecordedRequest, RecordedResponse
+from nim_mock.cassettes.encode import cassette_to_dict
+from nim_mock.cassettes.persist import load_cassette, save_cassette
+from nim_mock.cassettes.secrets import find_secret
+from nim_mock.record.redact import MASK, Redactor, sent_credentials
 
 KEY_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwyz0123456789_-"
 nvapi_keys = st.text(KEY_CHARS, min_size=12, max_size=40).map(lambda s: "nvapi-" + s)

@@ -129,7 +129,7 @@ def test_chat_nvidia_is_guarded_too(project: pytest.Pytester) -> None:
 import shutil
 
 import pytest
-from nim_mock._plugin_guard import NetworkBlockedError
+from nim_mock.plugin.guard import NetworkBlockedError
 
 @pytest.mark.nim(cassette="chat/plain")
 def test_sync(chat_nvidia):
@@ -192,7 +192,7 @@ def test_bundled_cassettes_replay_without_copying(project: pytest.Pytester, upst
 import shutil
 
 import pytest
-from nim_mock._persist import bundled_cassettes_dir
+from nim_mock.cassettes.persist import bundled_cassettes_dir
 
 @pytest.mark.nim(cassette="bundled:models/list")
 def test_listing(nim_http_client, nim_cassette, nim_model):

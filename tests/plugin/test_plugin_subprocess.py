@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from nim_mock._persist import bundled_cassettes_dir
+from nim_mock.cassettes.persist import bundled_cassettes_dir
 
 PLAIN_TEST = """
 import json, pytest

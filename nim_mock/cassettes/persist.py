@@ -1,0 +1,221 @@
+"""Cassette files on disk: find, read, check and write them.
+
+The pure halves live next door (``decode`` checks a document, ``encode`` lays one out); this module
+is the I/O shell around them. It owns three promises:
+
+* every problem with a file is a ``CassetteError`` naming the file (and the field, and the fix);
+* a file holding a secret is neither loaded nor written;
+* a write is atomic: a temporary file in the same folder, fsync, then ``os.replace``, so a crash or
+  Ctrl-C mid-recording leaves either the old cassette or the new one, never half of one. The
+  temporary name starts with ``.`` so ``load_cassettes`` never picks it up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from nim_mock.cassette import Cassette, CassetteError
+from nim_mock.cassettes.decode import cassette_from_dict
+from nim_mock.cassettes.encode import cassette_to_dict, dumps_pretty
+from nim_mock.cassettes.secrets import find_secret
+
+__all__ = [
+    "bundled_cassettes_dir",
+    "cassette_from_dict",
+    "cassette_to_dict",
+    "load_cassette",
+    "load_cassettes",
+    "save_cassette",
+]
+
+_SKIP_PREFIXES = ("_", ".")
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+class _NonStandardNumber(ValueError):
+    pass
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Python's json keeps the last of two equal keys; in a hand-edited cassette that hides a mistake.
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return result
+
+
+def _constant(name: str) -> Any:
+    raise _NonStandardNumber(name)
+
+
+def _parse(source: str, text: str) -> object:
+    try:
+        return json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
+    except json.JSONDecodeError as error:
+        raise CassetteError(
+            source, "", f"is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
+    except _DuplicateKey as error:
+        raise CassetteError(
+            source, "", f"is not valid JSON for a cassette: key {error.args[0]!r} appears twice in one object"
+        ) from None
+    except _NonStandardNumber as error:
+        raise CassetteError(source, "", f"is not valid JSON: {error.args[0]} is not a JSON number") from None
+    except RecursionError:
+        raise CassetteError(source, "", "is nested too deeply to be a cassette") from None
+
+
+def _scenario_name(path: Path, root: Path) -> str:
+    relative = path.relative_to(root).as_posix()
+    return relative[: -len(".json")] if relative.endswith(".json") else relative
+
+
+def load_cassette(path: Path, *, root: Path) -> Cassette:
+    """Read and check one cassette; its name is ``path`` relative to ``root`` without ``.json``."""
+    source = str(path)
+    try:
+        name = _scenario_name(path, root)
+    except ValueError:
+        raise CassetteError(source, "", f"is not inside the cassette folder {root}") from None
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise CassetteError(
+            source, "", f"cannot be read ({reason}); check the path and its permissions"
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CassetteError(
+            source,
+            "",
+            f"is not UTF-8 text (bad byte at offset {error.start}); a cassette is a UTF-8 JSON file",
+        ) from None
+    cassette = cassette_from_dict(_parse(source, text), name=name, source=source)
+    return replace(cassette, source=path)
+
+
+def _cassette_files(folder: Path) -> list[Path]:
+    files: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(_SKIP_PREFIXES)]
+        files.extend(
+            Path(dirpath, filename)
+            for filename in filenames
+            if filename.endswith(".json") and not filename.startswith(_SKIP_PREFIXES)
+        )
+    return files
+
+
+def load_cassettes(dirs: Sequence[Path]) -> list[Cassette]:
+    """Every ``*.json`` cassette under ``dirs`` (recursively), sorted by name.
+
+    Files and folders whose name starts with ``_`` or ``.`` are skipped (drafts, temporary files of
+    an interrupted save, ``.git``). Scenario names must be unique across all ``dirs``: the name is
+    what tests and error messages use to point at a cassette.
+    """
+    by_name: dict[str, tuple[Path, Path]] = {}
+    by_file: dict[Path, Path] = {}
+    for folder in dirs:
+        if not folder.exists():
+            raise CassetteError(
+                str(folder),
+                "",
+                "no such cassette folder; pass an existing one (leave --cassettes out for the bundled ones)",
+            )
+        if not folder.is_dir():
+            raise CassetteError(
+                str(folder), "", "is not a folder; --cassettes takes folders of *.json cassettes"
+            )
+        for path in _cassette_files(folder):
+            name = _scenario_name(path, folder)
+            if name in by_name:
+                other = by_name[name][0]
+                raise CassetteError(
+                    str(path),
+                    "",
+                    f"scenario name {name!r} is also used by {other}; rename one or load only one folder",
+                )
+            real = path.resolve()
+            if real in by_file:
+                raise CassetteError(
+                    str(path),
+                    "",
+                    f"would load twice: cassette folders {by_file[real]} and {folder} overlap; pass only one",
+                )
+            by_file[real] = folder
+            by_name[name] = (path, folder)
+    return [load_cassette(path, root=root) for _, (path, root) in sorted(by_name.items())]
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp makes it 0600; a cassette is a normal, shared file
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    # Make the rename itself durable; not every platform can open a folder, and that is fine.
+    with contextlib.suppress(OSError):
+        folder_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(folder_fd)
+        finally:
+            os.close(folder_fd)
+
+
+def save_cassette(cassette: Cassette, path: Path) -> None:
+    """Write ``cassette`` to ``path`` as pretty v1 JSON, atomically; refuse (writing nothing) a secret.
+
+    The document is checked with the loader's own rules first, so what is saved always loads.
+    """
+    source = str(path)
+    document = cassette_to_dict(cassette)
+    secret = find_secret(document)
+    if secret is not None:
+        where, kind = secret
+        raise CassetteError(
+            source, where, f"would hold a secret ({kind}); redact it before saving (nothing was written)"
+        )
+    cassette_from_dict(document, name=cassette.name, source=source)
+    try:
+        _write_atomically(path, dumps_pretty(document).encode("utf-8"))
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise CassetteError(
+            source, "", f"cannot be written ({reason}); check the folder and its permissions"
+        ) from None
+
+
+def bundled_cassettes_dir() -> Path:
+    """The cassettes shipped with nim-harness.
+
+    A wheel force-includes the repository's ``cassettes/`` as ``nim_mock/_bundled_cassettes``; a
+    source checkout or editable install has no such folder and uses ``cassettes/`` itself.
+    """
+    package = Path(__file__).resolve().parents[1]
+    bundled = package / "_bundled_cassettes"
+    return bundled if bundled.is_dir() else package.parent / "cassettes"

@@ -1,0 +1,129 @@
+"""The bytes a fault puts on the wire: error answers, 202s, in-stream errors, broken events.
+
+Pure functions, so every injected byte can be checked in a unit test and matches what a real
+server sends (nim-wire-facts.md): HTTP errors in the configured error layout (NIM 1.x flat,
+vLLM >= 0.10 nested, or the hosted gateway's ``{"status","title"}``), in-stream errors rendered
+with ``json.dumps``' default spacing as vLLM does (§3.6) and followed by ``data: [DONE]``, and the
+NVCF 202 answer with its ``NVCF-REQID`` (§2.3). :class:`EventSplitter` cuts a streamed body into
+whole server-sent events, so faults count events rather than however the body was chunked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from http import HTTPStatus
+
+from nim_mock.cassette import compact_json
+from nim_mock.faults.kinds import RateLimit, ServerError, StreamError
+from nim_mock.wire.errors import ErrorLayout, error_body
+
+__all__ = [
+    "DONE_EVENT",
+    "EventSplitter",
+    "accepted_response",
+    "error_response",
+    "malformed_event",
+    "stream_error_events",
+]
+
+DONE_EVENT = b"data: [DONE]\n\n"
+_JSON = (b"content-type", b"application/json")
+_TYPES = {
+    400: "BadRequestError",
+    404: "NotFoundError",
+    429: "Too Many Requests",
+    500: "InternalServerError",
+    503: "ServiceUnavailableError",
+}
+"""Error ``type`` per code as NIM 1.x names them; other codes use the HTTP phrase (vLLM's habit)."""
+
+Head = tuple[int, list[tuple[bytes, bytes]], bytes]
+"""Status, raw headers and body of a complete answer."""
+
+
+def _type_for(code: int) -> str:
+    if code in _TYPES:
+        return _TYPES[code]
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "InternalServerError"
+
+
+def _with_length(headers: list[tuple[bytes, bytes]], body: bytes) -> list[tuple[bytes, bytes]]:
+    return [*headers, (b"content-length", str(len(body)).encode("ascii")), _JSON]
+
+
+def error_response(fault: RateLimit | ServerError, default_layout: ErrorLayout, source: str) -> Head:
+    """The 429 or 5xx a fault answers with, in the fault's layout or the app's."""
+    status = 429 if isinstance(fault, RateLimit) else fault.status
+    layout = fault.layout or default_layout
+    what = "rate limited" if status == 429 else "server error"
+    message = f"nim-mock fault ({source}): {what}, HTTP {status}"
+    headers: list[tuple[bytes, bytes]] = []
+    if fault.retry_after is not None:
+        message += f"; retry after {fault.retry_after:g}s"
+        headers.append((b"retry-after", f"{fault.retry_after:g}".encode("ascii")))
+    if layout == "gateway":
+        body = compact_json({"status": status, "title": HTTPStatus(status).phrase})
+    else:
+        body = error_body(layout, message=message, type_=_type_for(status), code=status)
+    return status, _with_length(headers, body), body
+
+
+def accepted_response(request_id: str) -> Head:
+    """NVCF's "accepted, poll for it": 202 with ``NVCF-REQID`` and an empty JSON object."""
+    body = b"{}"
+    headers = [(b"nvcf-reqid", request_id.encode("ascii")), (b"nvcf-status", b"pending-evaluation")]
+    return 202, _with_length(headers, body), body
+
+
+def stream_error_events(fault: StreamError, default_layout: ErrorLayout, sent: int) -> list[bytes]:
+    """The in-stream error event (``json.dumps`` spacing, as vLLM sends it) and the closing ``[DONE]``."""
+    message = fault.message or f"nim-mock fault: the stream failed after {sent} event(s)"
+    inner: dict[str, object] = {"message": message, "type": _type_for(fault.code), "param": None}
+    inner["code"] = fault.code
+    if (fault.layout or default_layout) == "nim":
+        inner = {"object": "error", **inner}
+    return [b"data: " + json.dumps({"error": inner}).encode("ascii") + b"\n\n", DONE_EVENT]
+
+
+def malformed_event(event: bytes) -> bytes:
+    """``event`` with its data cut in half at a character boundary: still an event, no longer JSON."""
+    text = event.decode("utf-8", errors="replace")
+    data = text.removeprefix("data:").strip()
+    half = data[: max(1, len(data) // 2)] if len(data) > 1 else "{"
+    return b"data: " + half.encode("utf-8") + b"\n\n"
+
+
+_BLANK_LINE = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)")
+
+
+class EventSplitter:
+    """Bytes in, whole events (terminator included) out; an unfinished event waits for more bytes.
+
+    A blank line ends an event, with CR, LF or CRLF line ends (the SSE rules). A trailing ``\\r``
+    is held back, since the ``\\n`` that may complete it can arrive in the next chunk.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        self._buffer += chunk
+        events: list[bytes] = []
+        start = 0
+        while True:
+            found = _BLANK_LINE.search(self._buffer, start)
+            if found is None or (found.end() == len(self._buffer) and self._buffer.endswith(b"\r")):
+                break
+            events.append(self._buffer[start : found.end()])
+            start = found.end()
+        self._buffer = self._buffer[start:]
+        return events
+
+    def rest(self) -> bytes:
+        """Whatever did not end in a blank line (sent as it is when the body ends)."""
+        rest, self._buffer = self._buffer, b""
+        return rest

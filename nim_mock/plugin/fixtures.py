@@ -1,0 +1,323 @@
+"""The fixtures a user's tests take: mode, model, cassette, base URL, and a ready ChatNVIDIA factory.
+
+Layering (pytest-recording's idea): session-wide settings come from the command line, environment
+and ini file (``options``); the ``nim`` marker overrides them per test; the fixtures below
+turn both into what a test needs. ``nim_base_url`` is where the modes differ:
+
+- mock:   a fresh mock app for this test's cassette, mounted on the session's loopback server;
+- record: a fresh recording proxy to the endpoint, mounted the same way; the cassette is written
+          at teardown, only if the test passed;
+- live:   the endpoint itself (or a skip naming the variable to set).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from nim_mock.cassette import Cassette, CassetteError
+from nim_mock.cassettes.naming import cassette_path, derive_cassette_name
+from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassette, save_cassette
+from nim_mock.plugin.drift import describe_drift
+from nim_mock.plugin.faults import FAULTS_ONLY_IN_MOCK, MOCK_PLAN_KEY, marker_rules
+from nim_mock.plugin.guard import GuardedAsyncTransport, GuardedTransport
+from nim_mock.plugin.marker import MarkerError, NimMarker, parse_marker
+from nim_mock.plugin.modes import (
+    choose_model,
+    endpoint_parts,
+    missing_cassette_message,
+    record_command,
+    skip_reason,
+)
+from nim_mock.plugin.mounts import SessionServer
+from nim_mock.plugin.options import Mode, Settings
+from nim_mock.plugin.tee import TeeAsyncTransport, TeeTransport
+from nim_mock.record.proxy import Recording, create_recording_app
+from nim_mock.record.redact import Redactor, sent_credentials
+
+if TYPE_CHECKING:
+    from nim_harness import ChatNVIDIA
+
+__all__ = [
+    "DRIFT_KEY",
+    "PREFIX_KEY",
+    "RECORDED_PATH_KEY",
+    "REPORTS_KEY",
+    "SERVER_KEY",
+    "SETTINGS_KEY",
+    "NimTest",
+    "chat_nvidia",
+    "nim_base_url",
+    "nim_cassette",
+    "nim_http_client",
+    "nim_live_copy",
+    "nim_mode",
+    "nim_model",
+    "nim_settings",
+    "nim_test",
+]
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+SERVER_KEY = pytest.StashKey[SessionServer]()
+REPORTS_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
+PREFIX_KEY = pytest.StashKey[str]()
+DRIFT_KEY = pytest.StashKey[tuple[str, list[str]]]()
+"""Per test: its cassette's name and the drift lines found (live mode)."""
+RECORDED_PATH_KEY = pytest.StashKey[Path]()
+"""Per test: the cassette record mode wrote."""
+
+_API_PATH = "/v1"
+"""The API root under the mock: cassettes hold ``/v1/...`` paths, as every NIM serves them."""
+_RECORD_WAIT_S = 30.0
+_DRIFT_WAIT_S = 5.0
+_CLIENT_TIMEOUT_S = 60.0
+"""ChatNVIDIA's own default timeout, used for the clients the fixtures inject."""
+
+
+@dataclass(frozen=True, slots=True)
+class NimTest:
+    """The nim-harness view of one test: its cassette's name and path, and its marker's arguments."""
+
+    nodeid: str
+    name: str
+    path: Path
+    marker: NimMarker
+
+
+@pytest.fixture(scope="session")
+def nim_settings(pytestconfig: pytest.Config) -> Settings:
+    """The resolved settings (mode, endpoint, cassette folder, speed, model) of this run."""
+    return pytestconfig.stash[SETTINGS_KEY]
+
+
+@pytest.fixture(scope="session")
+def nim_mode(nim_settings: Settings) -> Mode:
+    """``Mode.MOCK``, ``Mode.RECORD`` or ``Mode.LIVE`` (a ``str`` enum: ``nim_mode == "mock"`` works)."""
+    return nim_settings.mode
+
+
+@pytest.fixture
+def nim_test(request: pytest.FixtureRequest, nim_settings: Settings) -> NimTest:
+    """This test's cassette name and path and its ``nim`` marker, checked."""
+    node = request.node
+    found = node.get_closest_marker("nim")
+    try:
+        marker = parse_marker(found.args, found.kwargs) if found is not None else NimMarker()
+    except MarkerError as error:
+        problem = str(error)
+    else:
+        problem = ""
+    if problem:  # failed outside the except, so the report shows no chained traceback
+        pytest.fail(problem, pytrace=False)
+    module, _, qualified = node.nodeid.partition("::")
+    name = marker.cassette or derive_cassette_name(module, qualified or node.name)
+    return NimTest(node.nodeid, name, cassette_path(_folder(marker, nim_settings), name), marker)
+
+
+def _folder(marker: NimMarker, settings: Settings) -> Path:
+    """The folder a test's cassette lives in: the project's, or the bundled one for ``bundled:`` names."""
+    return bundled_cassettes_dir() if marker.bundled else settings.cassettes
+
+
+@pytest.fixture
+def nim_cassette(nim_test: NimTest) -> Path:
+    """Path of the cassette this test replays (mock) or writes (record); it may not exist yet."""
+    return nim_test.path
+
+
+def _cassette_models(test: NimTest, settings: Settings) -> tuple[str, ...]:
+    if settings.mode is not Mode.MOCK or not test.path.is_file():
+        return ()
+    try:
+        return load_cassette(test.path, root=_folder(test.marker, settings)).models
+    except CassetteError:
+        return ()  # nim_base_url reports the broken file; the model is not the place to fail
+
+
+@pytest.fixture
+def nim_model(nim_test: NimTest, nim_settings: Settings) -> str:
+    """The model id to ask for: the marker's, else (mock) the cassette's, else --nim-model, else a default."""
+    return choose_model(nim_settings, nim_test.marker.model, _cassette_models(nim_test, nim_settings))
+
+
+def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
+    from nim_mock.app import create_app  # the server module pulls in the whole app; load it when used
+
+    synthesize = test.marker.on_miss == "synthesize"
+    faults = marker_rules(test.marker.faults, config.rootpath)
+    if synthesize and not test.path.is_file():  # every request is made up: no recording needed
+        return create_app([], speed=settings.speed, on_miss="synthesize", faults=faults)
+    if not test.path.is_file():
+        command = record_command(
+            test.nodeid, settings, rootdir=config.rootpath, invocation_dir=config.invocation_params.dir
+        )
+        message = missing_cassette_message(test.path, command)
+        if settings.skip_missing:
+            pytest.skip(message.replace("\n", " "))
+        pytest.fail(message, pytrace=False)
+    try:
+        cassette = load_cassette(test.path, root=_folder(test.marker, settings))
+    except CassetteError as error:
+        pytest.fail(f"nim-harness: cannot replay {test.path}: {error}", pytrace=False)
+    return create_app(
+        [cassette],
+        speed=settings.speed,
+        ignore=test.marker.ignore,
+        on_miss="synthesize" if synthesize else "error",
+        faults=faults,
+    )
+
+
+def _save_recording(test: NimTest, settings: Settings, recording: Recording, node: pytest.Item) -> None:
+    if not recording.wait_idle(_RECORD_WAIT_S):
+        pytest.fail(
+            f"nim-harness: an exchange was still running {_RECORD_WAIT_S:g}s after the test; not saved"
+        )
+    if recording.failures:
+        pytest.fail(f"nim-harness did not write {test.path}: " + "; ".join(recording.failures), pytrace=False)
+    if not recording.interactions:
+        return  # the test never reached the endpoint: nothing to record, and no empty file
+    cassette = Cassette(
+        name=test.name,
+        interactions=tuple(recording.interactions),
+        description=f"Recorded by nim-harness from {settings.endpoint} for {test.nodeid}.",
+        ignore=test.marker.ignore,
+    )
+    try:
+        redactor = Redactor((*settings.redact, *sent_credentials(cassette.interactions)))
+        save_cassette(redactor.cassette(cassette), test.path)
+    except CassetteError as error:
+        pytest.fail(f"nim-harness did not write {test.path}: {error}", pytrace=False)
+    node.stash[RECORDED_PATH_KEY] = test.path
+
+
+def _test_passed(node: pytest.Item) -> bool:
+    reports = node.stash.get(REPORTS_KEY, {})
+    return all(phase in reports and reports[phase].passed for phase in ("setup", "call"))
+
+
+@pytest.fixture
+def nim_base_url(request: pytest.FixtureRequest, nim_test: NimTest, nim_settings: Settings) -> Iterator[str]:
+    """The API root this test talks to, ``.../v1``: the mock's, the recording proxy's, or the endpoint."""
+    settings = nim_settings
+    reason = skip_reason(settings)
+    if reason is not None:
+        pytest.skip(reason)
+    if nim_test.marker.faults is not None and settings.mode is not Mode.MOCK:
+        pytest.skip(FAULTS_ONLY_IN_MOCK)
+    if settings.mode is Mode.LIVE:
+        assert settings.endpoint is not None  # skip_reason guarantees it
+        yield settings.endpoint
+        return
+    config = request.config
+    server = config.stash[SERVER_KEY]
+    recording = Recording()
+    if settings.mode is Mode.MOCK:
+        app, api_path = _mock_app(nim_test, settings, config), _API_PATH
+        request.node.stash[MOCK_PLAN_KEY] = app.state.faults
+    else:
+        if nim_test.marker.bundled:
+            pytest.fail(
+                f"nim-harness: bundled:{nim_test.name} is a cassette shipped with nim-harness and is "
+                "replayed only; to record this test, name a cassette of your own "
+                f"(@pytest.mark.nim(cassette={nim_test.name!r}))",
+                pytrace=False,
+            )
+        assert settings.endpoint is not None
+        origin, api_path = endpoint_parts(settings.endpoint)
+        app = create_recording_app(origin, recording)
+    prefix = server.mounts.mount(app)
+    request.node.stash[PREFIX_KEY] = prefix
+    try:
+        yield server.url() + prefix + api_path
+    finally:
+        server.mounts.unmount(prefix)
+    if settings.mode is Mode.RECORD and _test_passed(request.node):
+        _save_recording(nim_test, settings, recording, request.node)
+
+
+def _transports(
+    settings: Settings, copy: Recording
+) -> tuple[httpx.BaseTransport, httpx.AsyncBaseTransport] | None:
+    """What the fixtures' clients send through: the guard (mock), a copying tee (live), or plain httpx."""
+    if settings.mode is Mode.MOCK:
+        return GuardedTransport(), GuardedAsyncTransport()
+    if settings.mode is Mode.LIVE:
+        return TeeTransport(copy), TeeAsyncTransport(copy)
+    return None  # record: the recording proxy already sees everything
+
+
+@pytest.fixture
+def nim_live_copy(
+    request: pytest.FixtureRequest, nim_test: NimTest, nim_settings: Settings
+) -> Iterator[Recording]:
+    """Live mode: what this test's fixture-built clients exchanged, compared with its cassette at the end."""
+    copy = Recording()
+    yield copy
+    if nim_settings.mode is not Mode.LIVE or not nim_test.path.is_file():
+        return
+    copy.wait_idle(_DRIFT_WAIT_S)
+    try:
+        cassette = load_cassette(nim_test.path, root=_folder(nim_test.marker, nim_settings))
+    except CassetteError:
+        return  # nothing trustworthy to compare with; mock mode reports the broken file
+    lines = describe_drift(cassette.interactions, copy.interactions)
+    if lines:
+        request.node.stash[DRIFT_KEY] = (nim_test.name, lines)
+
+
+@pytest.fixture
+def nim_http_client(
+    nim_base_url: str, nim_settings: Settings, nim_live_copy: Recording
+) -> Iterator[httpx.Client]:
+    """An ``httpx.Client`` on ``nim_base_url``; in mock mode it refuses every host but loopback."""
+    transports = _transports(nim_settings, nim_live_copy)
+    with httpx.Client(base_url=nim_base_url, transport=transports[0] if transports else None) as client:
+        yield client
+
+
+@pytest.fixture
+def chat_nvidia(
+    nim_base_url: str, nim_model: str, nim_settings: Settings, nim_live_copy: Recording
+) -> Iterator[Callable[..., ChatNVIDIA]]:
+    """A factory: ``chat_nvidia(**overrides)`` returns a ``ChatNVIDIA`` wired to this test's endpoint.
+
+    In mock mode its HTTP clients carry the network guard, in live mode a tee that lets the plugin
+    compare the answers with the cassette. Keyword arguments override any field
+    (``chat_nvidia(temperature=0, max_tokens=32)``); clients the factory built are closed afterwards.
+    """
+    from nim_harness import ChatNVIDIA  # lazily: the plugin must load even where the client cannot
+
+    made: list[httpx.Client | httpx.AsyncClient] = []
+
+    def build(**overrides: Any) -> ChatNVIDIA:
+        options: dict[str, Any] = {"model": nim_model, "base_url": nim_base_url}
+        if nim_settings.mode is Mode.MOCK:
+            options["api_key"] = None  # a real NVIDIA_API_KEY has no business travelling to the mock
+            # 202 faults are polled at the mock's NVCF status route, not at the hosted gateway.
+            options["polling_base"] = nim_base_url.removesuffix(_API_PATH) + "/v2/nvcf/pexec/status/"
+        elif nim_settings.api_key:
+            options["api_key"] = nim_settings.api_key
+        transports = _transports(nim_settings, nim_live_copy)
+        if transports is not None:
+            # An injected client keeps its own timeout: give it the one ChatNVIDIA would have used.
+            timeout = httpx.Timeout(overrides.get("timeout", _CLIENT_TIMEOUT_S))
+            sync_client = httpx.Client(transport=transports[0], timeout=timeout)
+            async_client = httpx.AsyncClient(transport=transports[1], timeout=timeout)
+            made.extend((sync_client, async_client))
+            options["http_client"] = sync_client
+            options["http_async_client"] = async_client
+        options.update(overrides)
+        return ChatNVIDIA(**options)
+
+    yield build
+    for client in made:
+        if isinstance(client, httpx.Client):
+            client.close()
+        # Async clients are left to the garbage collector: their event loop may already be closed,
+        # and an unused or idle pool holds no sockets worth an await here.

@@ -1,0 +1,88 @@
+"""What each mode means for one test, as pure decisions the fixtures act on.
+
+- mock:   the test talks to its cassette, replayed by the session's mock server; a missing cassette
+          fails the test with the path looked for and the command that records it.
+- live:   the test talks to the endpoint; without one (or without a key for the hosted catalogue)
+          it is skipped with a reason naming the variable to set.
+- record: like live, through the recording proxy; the cassette is written when the test passes.
+
+Keeping these as functions of ``Settings`` (no pytest objects) lets every message be tested exactly.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Final
+from urllib.parse import urlsplit
+
+from nim_mock.plugin.options import API_KEY_ENV, Mode, Settings
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "choose_model",
+    "endpoint_parts",
+    "missing_cassette_message",
+    "record_command",
+    "skip_reason",
+]
+
+DEFAULT_MODEL: Final = "meta/llama-3.1-8b-instruct"
+"""The model the fixtures ask for when nothing else names one (the NIM documentation's own example)."""
+
+
+def skip_reason(settings: Settings) -> str | None:
+    """Why a test cannot run against a real endpoint in this configuration, or ``None`` when it can."""
+    if settings.mode is Mode.MOCK:
+        return None
+    if settings.endpoint is None:
+        return (
+            f"--nim-mode={settings.mode.value} needs an endpoint: set NIM_ENDPOINT (or --nim-endpoint, or "
+            "nim_endpoint in the ini file) to the server's base URL, e.g. http://localhost:8000/v1"
+        )
+    if settings.endpoint_is_hosted and not settings.api_key:
+        return (
+            f"{API_KEY_ENV} is not set: {settings.endpoint} refuses requests without a key; export "
+            f"{API_KEY_ENV}=nvapi-... or point NIM_ENDPOINT at a local NIM"
+        )
+    return None
+
+
+def choose_model(settings: Settings, marker_model: str | None, cassette_models: tuple[str, ...]) -> str:
+    """The model a test asks for.
+
+    The marker wins. In mock mode the cassette's own model comes next, because the mock can only
+    answer what was recorded (a ``NIM_MODEL`` left in the shell for live runs must not break mock
+    runs); elsewhere the configured model does. Last comes ``DEFAULT_MODEL``.
+    """
+    if marker_model:
+        return marker_model
+    if settings.mode is Mode.MOCK and cassette_models:
+        return cassette_models[0]
+    return settings.model or DEFAULT_MODEL
+
+
+def endpoint_parts(endpoint: str) -> tuple[str, str]:
+    """Split a base URL into its origin (forwarded to by the proxy) and its path (kept by the client)."""
+    parts = urlsplit(endpoint)
+    return f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/")
+
+
+def record_command(nodeid: str, settings: Settings, *, rootdir: Path, invocation_dir: Path) -> str:
+    """The exact command that records ``nodeid``'s cassette (run from the directory it names)."""
+    endpoint = settings.endpoint or "http://localhost:8000/v1"
+    command = f"pytest {shlex.quote(nodeid)} --nim-mode=record --nim-endpoint={shlex.quote(endpoint)}"
+    if settings.sources.get("cassettes", "").startswith(("--", "$")):
+        command += f" --nim-cassettes={shlex.quote(str(settings.cassettes))}"
+    if rootdir.resolve() != invocation_dir.resolve():
+        command = f"cd {shlex.quote(str(rootdir))} && {command}"
+    return command
+
+
+def missing_cassette_message(path: Path, command: str) -> str:
+    """The failure a mock-mode test gets when its cassette does not exist."""
+    return (
+        f"nim-harness: no cassette for this test; looked for {path}\n"
+        f"Record it against a real endpoint with:\n    {command}\n"
+        "or name an existing one with @pytest.mark.nim(cassette='<name under the cassette folder>')."
+    )

@@ -1,0 +1,132 @@
+"""``nim-mock record``'s sink: one redacted cassette file per finished exchange, one log line per exchange.
+
+The recording proxy (``proxy``, shared with the pytest plugin's record mode) calls ``add`` with each
+finished exchange and ``fail`` with each one that went wrong; this module only names, redacts, writes
+and reports. Nothing partial is ever written: a failed exchange never reaches ``add``, and
+``save_cassette`` writes atomically and refuses a file in which a known secret pattern survived.
+
+File names sort in recording order and say what they hold:
+``<NNNN>-<method>-<path>[-<model>].json``, e.g. ``0001-post-v1-chat-completions-local-tiny-qwen2.json``
+(the counter starts at 1 for each run and skips names already in the folder, so an earlier
+recording is never overwritten; path and model are lower-cased, any run of characters other than
+letters, digits, ``.`` and ``_`` becomes ``-``). Each file holds one interaction; ``nim-mock serve``
+on the folder replays them all, identical requests in name order.
+
+Besides the known patterns and the values the user lists, the credentials a client actually sent
+(``_redact.sent_credentials``: credential header values, also without their ``Bearer`` scheme,
+each cookie's bare value, credential query parameters) are redacted everywhere in that exchange: a
+local server's key has no recognisable shape, yet it may be echoed.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from nim_mock.cassette import Cassette, CassetteError, Interaction, RecordedResponse
+from nim_mock.cassettes.persist import save_cassette
+from nim_mock.record.redact import Redactor, sent_credentials
+
+__all__ = ["CassetteWriter", "cassette_stem", "describe"]
+
+_SLUG: Final = re.compile(r"[^a-z0-9._]+")
+_MAX_SLUG: Final = 60
+
+
+def _slug(text: str) -> str:
+    return _SLUG.sub("-", text.lower()).strip("-.")[:_MAX_SLUG].strip("-.")
+
+
+def cassette_stem(interaction: Interaction, counter: int) -> str:
+    """The file name (without ``.json``) for the ``counter``-th exchange of a run."""
+    request = interaction.request
+    parts = [
+        f"{counter:04d}",
+        _slug(request.method) or "request",
+        _slug(request.path.split("?", 1)[0]) or "root",
+    ]
+    model = _slug(request.model or "")
+    if model:
+        parts.append(model)
+    return "-".join(parts)
+
+
+def describe(response: RecordedResponse) -> str:
+    """A short account of a response for the log: status, events or size, and timing."""
+    if response.events is not None:
+        events = response.events
+        timing = f", first {events[0].t_ms:g} ms, last {events[-1].t_ms:g} ms" if events else ""
+        return f"{response.status}, {len(events)} event{'s' if len(events) != 1 else ''}{timing}"
+    return f"{response.status}, {len(response.body)} bytes, headers at {response.t_headers_ms:g} ms"
+
+
+@dataclass
+class CassetteWriter:
+    """A ``RecordingSink`` that writes each finished exchange to ``folder`` as its own cassette.
+
+    ``log`` receives one line per exchange (written, refused or failed); ``written`` and ``failed``
+    keep the outcome for callers and tests.
+    """
+
+    folder: Path
+    upstream: str
+    log: Callable[[str], None]
+    redact: Sequence[str] = ()
+    written: list[Path] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    _counter: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _in_flight: int = 0
+
+    def begin(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    @property
+    def in_flight(self) -> int:
+        """Exchanges started but not yet written or failed (Ctrl-C reports them as lost)."""
+        return self._in_flight
+
+    def _done(self) -> None:
+        self._in_flight = max(self._in_flight - 1, 0)
+
+    def _reserve(self, interaction: Interaction) -> Path:
+        while True:
+            self._counter += 1
+            path = self.folder / f"{cassette_stem(interaction, self._counter)}.json"
+            if not path.exists():
+                return path
+
+    def add(self, interaction: Interaction) -> None:
+        redactor = Redactor((*self.redact, *sent_credentials((interaction,))))
+        clean = redactor.interaction(interaction)
+        request = clean.request
+        with self._lock:
+            self._done()
+            path = self._reserve(clean)
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            cassette = Cassette(
+                name=path.stem,
+                interactions=(clean,),
+                description=redactor.text(f"Recorded by nim-mock record from {self.upstream} at {stamp}."),
+            )
+            try:
+                save_cassette(cassette, path)
+            except CassetteError as error:
+                self.failed.append(str(error))
+                self.log(f"{request.method} {request.path} {describe(clean.response)}: NOT WRITTEN: {error}")
+                return
+            self.written.append(path)
+        self.log(f"{request.method} {request.path} {describe(clean.response)}: wrote {path}")
+
+    def fail(self, reason: str) -> None:
+        reason = Redactor(tuple(self.redact)).text(reason)
+        with self._lock:
+            self._done()
+            self.failed.append(reason)
+        self.log(f"FAILED {reason}")
