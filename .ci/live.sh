@@ -8,8 +8,8 @@
 #    reused; each run gets its own .live-target/run-<port>/ (pid file, log) linking to them, so a
 #    server someone else started from .live-target/ is never touched. down.sh runs on any exit.
 # 2. if tests/contract exists: the contract suite (a) live against the server, (b) in record mode
-#    into a temporary folder, (c) in mock mode on those fresh cassettes (--nim-missing=skip: what was
-#    skipped live recorded nothing); (a) and (c) must give each
+#    into a temporary folder, (c) in mock mode on those fresh cassettes (--nim-harness-missing=skip:
+#    what was skipped live recorded nothing); (a) and (c) must give each
 #    test the same outcome (passed/skipped/failed, from --junitxml). Prints each run's counts.
 # 3. `nim-mock check` on cassettes/ (lint; orphans against tests/) and on the fresh recordings.
 # 4. a smoke test of `nim-mock record` for any client: curl through the proxy, a cassette per
@@ -123,13 +123,14 @@ pytest_run() {  # pytest_run NAME ARGS...: runs the contract suite, keeps its ju
 SUMMARY=()
 if [ -d tests/contract ]; then
   step "(a) contract suite, live against $BASE_URL"
-  pytest_run live --nim-mode=live --nim-endpoint "$BASE_URL" --nim-model "$MODEL"
+  pytest_run live --nim-mode=live --nim-harness-endpoint "$BASE_URL" --nim-harness-model "$MODEL"
   step "(b) contract suite, recording into a fresh folder"
-  pytest_run record --nim-mode=record --nim-endpoint "$BASE_URL" --nim-model "$MODEL" --nim-cassettes "$WORK/recorded"
+  pytest_run record --nim-mode=record --nim-harness-endpoint "$BASE_URL" --nim-harness-model "$MODEL" \
+    --nim-harness-cassettes "$WORK/recorded"
   step "(c) contract suite, mock mode on the fresh recordings"
-  # a test skipped live (the server cannot honour it) recorded nothing: --nim-missing=skip makes it
-  # skip in mock too, while a test that passed live but left no cassette shows up as a difference
-  pytest_run mock --nim-mode=mock --nim-cassettes "$WORK/recorded" --nim-missing=skip
+  # a test skipped live (the server cannot honour it) recorded nothing: --nim-harness-missing=skip
+  # makes it skip in mock too, while a test that passed live but left no cassette shows up as a difference
+  pytest_run mock --nim-mode=mock --nim-harness-cassettes "$WORK/recorded" --nim-harness-missing=skip
   step "(a) vs (c): same outcome per test"
   if [ -f "$WORK/live.xml" ] && [ -f "$WORK/mock.xml" ]; then
     compare "$WORK/live.xml" "$WORK/mock.xml" || fail "live and mock outcomes differ"

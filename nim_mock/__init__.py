@@ -9,7 +9,7 @@ Typical use::
         ...  # point any OpenAI-compatible client at f"{base_url}/v1"
 
 ``Mode`` names the pytest plugin's modes (``mock``, ``record``, ``live``), for code that compares
-with the ``nim_mode`` fixture or builds ``--nim-mode`` arguments without spelling the strings.
+with the ``nim_harness_mode`` fixture or builds ``--nim-mode`` arguments without spelling the strings.
 
 Everything public is listed in ``__all__`` and loads on first use (PEP 562), so ``nim-mock
 --help`` and the pytest plugin's start-up pay only for what they touch. The layout of the

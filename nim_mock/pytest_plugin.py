@@ -1,9 +1,15 @@
 """nim-harness's pytest plugin (entry point ``pytest11: nim_harness``): one suite, three modes.
 
 Installing the package is enough: pytest loads this module, which adds the ``nim-harness`` option
-group, the ``nim`` marker and the fixtures (``nim_mode``, ``nim_model``, ``nim_cassette``,
-``nim_base_url``, ``nim_http_client``, ``chat_nvidia``, ``nim_settings``, ``nim_faults``). The work
-lives in the ``_plugin_*`` modules; this file only wires pytest hooks to them.
+group, the ``nim`` marker and the fixtures (``nim_harness_chat``, ``nim_harness_base_url``,
+``nim_harness_http_client``, ``nim_harness_mode``, ``nim_harness_model``, ``nim_harness_cassette``,
+``nim_harness_settings``, ``nim_harness_faults``, ``nim_harness_test``, ``nim_harness_live_copy``).
+The work lives in ``nim_mock.plugin``; this file only wires pytest hooks to it.
+
+Every name this plugin adds to pytest's shared namespaces starts with ``nim_harness_`` (options
+``--nim-harness-...``), except ``--nim-mode`` and the ``nim`` marker: a project's own conftest or
+another plugin (langchain-nvidia-ai-endpoints' suite registers ``--nim-endpoint``) must be able to
+run beside it, and argparse refuses a second option of the same name or destination.
 
 Precedence for every option, spelled out once: command line > environment > ini file > default
 (see ``options``).
@@ -17,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from nim_mock.plugin.faults import nim_faults
+from nim_mock.plugin.faults import nim_harness_faults
 from nim_mock.plugin.fixtures import (
     DRIFT_KEY,
     PREFIX_KEY,
@@ -25,15 +31,15 @@ from nim_mock.plugin.fixtures import (
     REPORTS_KEY,
     SERVER_KEY,
     SETTINGS_KEY,
-    chat_nvidia,
-    nim_base_url,
-    nim_cassette,
-    nim_http_client,
-    nim_live_copy,
-    nim_mode,
-    nim_model,
-    nim_settings,
-    nim_test,
+    nim_harness_base_url,
+    nim_harness_cassette,
+    nim_harness_chat,
+    nim_harness_http_client,
+    nim_harness_live_copy,
+    nim_harness_mode,
+    nim_harness_model,
+    nim_harness_settings,
+    nim_harness_test,
 )
 from nim_mock.plugin.marker import MARKER_HELP
 from nim_mock.plugin.modes import record_command
@@ -41,16 +47,16 @@ from nim_mock.plugin.mounts import SessionServer
 from nim_mock.plugin.options import OPTIONS, REDACT_FLAG, REDACT_INI, SettingsError, resolve_settings
 
 __all__ = [
-    "chat_nvidia",
-    "nim_base_url",
-    "nim_cassette",
-    "nim_faults",
-    "nim_http_client",
-    "nim_live_copy",
-    "nim_mode",
-    "nim_model",
-    "nim_settings",
-    "nim_test",
+    "nim_harness_base_url",
+    "nim_harness_cassette",
+    "nim_harness_chat",
+    "nim_harness_faults",
+    "nim_harness_http_client",
+    "nim_harness_live_copy",
+    "nim_harness_mode",
+    "nim_harness_model",
+    "nim_harness_settings",
+    "nim_harness_test",
 ]
 
 
@@ -60,11 +66,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     for spec in OPTIONS:
         env = " or ".join(f"${name}" for name in spec.env)
-        group.addoption(spec.flag, dest=f"nim_{spec.key}", default=None, help=f"{spec.help} Env: {env}.")
+        group.addoption(
+            spec.flag,
+            dest=spec.dest,
+            default=None,
+            metavar=spec.key.upper(),  # argparse would show the prefixed destination
+            help=f"{spec.help} Env: {env}.",
+        )
         parser.addini(spec.ini, help=f"{spec.help} (overridden by {spec.flag} and {env})", default="")
     group.addoption(
         REDACT_FLAG,
-        dest="nim_redact",
+        dest=REDACT_INI,
         action="append",
         default=[],
         metavar="VALUE",
@@ -79,12 +91,12 @@ def pytest_configure(config: pytest.Config) -> None:
     inipath = config.inipath
     try:
         settings = resolve_settings(
-            {spec.key: config.getoption(f"nim_{spec.key}") for spec in OPTIONS},
+            {spec.key: config.getoption(spec.dest) for spec in OPTIONS},
             dict(os.environ),
             {spec.key: str(config.getini(spec.ini)) for spec in OPTIONS},
             invocation_dir=config.invocation_params.dir,
             ini_dir=inipath.parent if inipath is not None else config.rootpath,
-            cli_redact=config.getoption("nim_redact") or [],
+            cli_redact=config.getoption(REDACT_INI) or [],
             ini_redact=[str(v) for v in config.getini(REDACT_INI)],
         )
     except SettingsError as error:
@@ -114,9 +126,9 @@ def pytest_runtest_makereport(
     if report.when == "teardown":
         # user_properties travel with the report, so under xdist they reach the controlling process.
         if RECORDED_PATH_KEY in item.stash:
-            report.user_properties.append(("nim_recorded", str(item.stash[RECORDED_PATH_KEY])))
+            report.user_properties.append(("nim_harness_recorded", str(item.stash[RECORDED_PATH_KEY])))
         if DRIFT_KEY in item.stash:
-            report.user_properties.append(("nim_drift", item.stash[DRIFT_KEY]))
+            report.user_properties.append(("nim_harness_drift", item.stash[DRIFT_KEY]))
     prefix = item.stash.get(PREFIX_KEY, None)
     if report.failed and prefix is not None:
         misses = item.config.stash[SERVER_KEY].mounts.misses(prefix)
@@ -144,12 +156,12 @@ def _gathered(terminalreporter: pytest.TerminalReporter, name: str) -> list[tupl
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    recorded = _gathered(terminalreporter, "nim_recorded")
+    recorded = _gathered(terminalreporter, "nim_harness_recorded")
     if recorded:
         terminalreporter.write_sep("-", f"nim-harness recorded {len(recorded)} cassette(s)")
         for _, path in recorded:
             terminalreporter.write_line(path)
-    drift = _gathered(terminalreporter, "nim_drift")
+    drift = _gathered(terminalreporter, "nim_harness_drift")
     if drift:
         terminalreporter.write_sep(
             "-", f"nim-harness drift: {len(drift)} live answer(s) differ from their cassette"

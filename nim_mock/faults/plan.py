@@ -7,7 +7,7 @@ drawn from a hash of those, never from a shared random generator whose state dep
 ran. The same seed and the same request order give the same faulted requests, on any machine.
 
 :class:`FaultPlan` holds the only state: a counter per rule, the request counter, and a bounded
-history of what was applied (read by tests and the pytest plugin's ``nim_faults`` fixture).
+history of what was applied (read by tests and the pytest plugin's ``nim_harness_faults`` fixture).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Faults for one test: the ``nim`` marker's ``faults=`` argument and the ``nim_faults`` fixture.
+"""Faults for one test: the ``nim`` marker's ``faults=`` argument and the ``nim_harness_faults`` fixture.
 
 Why both: the marker states a test's faults next to its name, where a reader looks first; the
 fixture changes them half-way through a test (healthy first call, then a throttled one) and shows
@@ -34,7 +34,7 @@ __all__ = [
     "NimFaults",
     "check_faults_value",
     "marker_rules",
-    "nim_faults",
+    "nim_harness_faults",
     "rules_from_value",
 ]
 
@@ -76,7 +76,7 @@ def rules_from_value(value: object, rootdir: Path) -> FaultRules:
 
 
 class NimFaults:
-    """This test's faults, changeable while it runs (the ``nim_faults`` fixture's value)."""
+    """This test's faults, changeable while it runs (the ``nim_harness_faults`` fixture's value)."""
 
     def __init__(self, plan: FaultPlan, rootdir: Path) -> None:
         self._plan = plan
@@ -87,7 +87,7 @@ class NimFaults:
         try:
             rules = rules_from_value(faults, self._rootdir)
         except (FaultRulesError, ValueError) as error:
-            problem = f"nim_faults.set: {error}"
+            problem = f"nim_harness_faults.set: {error}"
         else:
             self._plan.replace(rules if seed is None else FaultRules(rules.rules, seed))
             return
@@ -115,11 +115,13 @@ def marker_rules(value: object, rootdir: Path) -> FaultRules | None:
 
 
 @pytest.fixture
-def nim_faults(request: pytest.FixtureRequest, nim_base_url: str, nim_settings: Settings) -> NimFaults:
-    """This test's faults (mock mode; skipped otherwise): ``nim_faults.set("429;retry_after=0.2")``.
+def nim_harness_faults(
+    request: pytest.FixtureRequest, nim_harness_base_url: str, nim_harness_settings: Settings
+) -> NimFaults:
+    """This test's faults (mock mode; skipped otherwise): ``nim_harness_faults.set("429;retry_after=0.2")``.
 
     Starts with the ``nim`` marker's ``faults=``, if any; ``applied`` lists what took effect.
     """
-    if nim_settings.mode is not Mode.MOCK:
+    if nim_harness_settings.mode is not Mode.MOCK:
         pytest.skip(FAULTS_ONLY_IN_MOCK)
     return NimFaults(request.node.stash[MOCK_PLAN_KEY], request.config.rootpath)

@@ -2,7 +2,7 @@
 
 Layering (pytest-recording's idea): session-wide settings come from the command line, environment
 and ini file (``options``); the ``nim`` marker overrides them per test; the fixtures below
-turn both into what a test needs. ``nim_base_url`` is where the modes differ:
+turn both into what a test needs. ``nim_harness_base_url`` is where the modes differ:
 
 - mock:   a fresh mock app for this test's cassette, mounted on the session's loopback server;
 - record: a fresh recording proxy to the endpoint, mounted the same way; the cassette is written
@@ -51,15 +51,15 @@ __all__ = [
     "SERVER_KEY",
     "SETTINGS_KEY",
     "NimTest",
-    "chat_nvidia",
-    "nim_base_url",
-    "nim_cassette",
-    "nim_http_client",
-    "nim_live_copy",
-    "nim_mode",
-    "nim_model",
-    "nim_settings",
-    "nim_test",
+    "nim_harness_base_url",
+    "nim_harness_cassette",
+    "nim_harness_chat",
+    "nim_harness_http_client",
+    "nim_harness_live_copy",
+    "nim_harness_mode",
+    "nim_harness_model",
+    "nim_harness_settings",
+    "nim_harness_test",
 ]
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -90,19 +90,19 @@ class NimTest:
 
 
 @pytest.fixture(scope="session")
-def nim_settings(pytestconfig: pytest.Config) -> Settings:
+def nim_harness_settings(pytestconfig: pytest.Config) -> Settings:
     """The resolved settings (mode, endpoint, cassette folder, speed, model) of this run."""
     return pytestconfig.stash[SETTINGS_KEY]
 
 
 @pytest.fixture(scope="session")
-def nim_mode(nim_settings: Settings) -> Mode:
-    """``Mode.MOCK``, ``Mode.RECORD`` or ``Mode.LIVE`` (a ``str`` enum: ``nim_mode == "mock"`` works)."""
-    return nim_settings.mode
+def nim_harness_mode(nim_harness_settings: Settings) -> Mode:
+    """``Mode.MOCK``, ``Mode.RECORD`` or ``Mode.LIVE`` (a ``str`` enum: ``== "mock"`` works)."""
+    return nim_harness_settings.mode
 
 
 @pytest.fixture
-def nim_test(request: pytest.FixtureRequest, nim_settings: Settings) -> NimTest:
+def nim_harness_test(request: pytest.FixtureRequest, nim_harness_settings: Settings) -> NimTest:
     """This test's cassette name and path and its ``nim`` marker, checked."""
     node = request.node
     found = node.get_closest_marker("nim")
@@ -116,7 +116,7 @@ def nim_test(request: pytest.FixtureRequest, nim_settings: Settings) -> NimTest:
         pytest.fail(problem, pytrace=False)
     module, _, qualified = node.nodeid.partition("::")
     name = marker.cassette or derive_cassette_name(module, qualified or node.name)
-    return NimTest(node.nodeid, name, cassette_path(_folder(marker, nim_settings), name), marker)
+    return NimTest(node.nodeid, name, cassette_path(_folder(marker, nim_harness_settings), name), marker)
 
 
 def _folder(marker: NimMarker, settings: Settings) -> Path:
@@ -125,9 +125,9 @@ def _folder(marker: NimMarker, settings: Settings) -> Path:
 
 
 @pytest.fixture
-def nim_cassette(nim_test: NimTest) -> Path:
+def nim_harness_cassette(nim_harness_test: NimTest) -> Path:
     """Path of the cassette this test replays (mock) or writes (record); it may not exist yet."""
-    return nim_test.path
+    return nim_harness_test.path
 
 
 def _cassette_models(test: NimTest, settings: Settings) -> tuple[str, ...]:
@@ -136,13 +136,20 @@ def _cassette_models(test: NimTest, settings: Settings) -> tuple[str, ...]:
     try:
         return load_cassette(test.path, root=_folder(test.marker, settings)).models
     except CassetteError:
-        return ()  # nim_base_url reports the broken file; the model is not the place to fail
+        return ()  # nim_harness_base_url reports the broken file; the model is not the place to fail
 
 
 @pytest.fixture
-def nim_model(nim_test: NimTest, nim_settings: Settings) -> str:
-    """The model id to ask for: the marker's, else (mock) the cassette's, else --nim-model, else a default."""
-    return choose_model(nim_settings, nim_test.marker.model, _cassette_models(nim_test, nim_settings))
+def nim_harness_model(nim_harness_test: NimTest, nim_harness_settings: Settings) -> str:
+    """The model id to ask for: the marker's, else (mock) the cassette's, else the configured, else a default.
+
+    The configured model comes from ``--nim-harness-model``, ``NIM_MODEL`` or ini ``nim_harness_model``.
+    """
+    return choose_model(
+        nim_harness_settings,
+        nim_harness_test.marker.model,
+        _cassette_models(nim_harness_test, nim_harness_settings),
+    )
 
 
 def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
@@ -202,13 +209,15 @@ def _test_passed(node: pytest.Item) -> bool:
 
 
 @pytest.fixture
-def nim_base_url(request: pytest.FixtureRequest, nim_test: NimTest, nim_settings: Settings) -> Iterator[str]:
+def nim_harness_base_url(
+    request: pytest.FixtureRequest, nim_harness_test: NimTest, nim_harness_settings: Settings
+) -> Iterator[str]:
     """The API root this test talks to, ``.../v1``: the mock's, the recording proxy's, or the endpoint."""
-    settings = nim_settings
+    settings = nim_harness_settings
     reason = skip_reason(settings)
     if reason is not None:
         pytest.skip(reason)
-    if nim_test.marker.faults is not None and settings.mode is not Mode.MOCK:
+    if nim_harness_test.marker.faults is not None and settings.mode is not Mode.MOCK:
         pytest.skip(FAULTS_ONLY_IN_MOCK)
     if settings.mode is Mode.LIVE:
         assert settings.endpoint is not None  # skip_reason guarantees it
@@ -218,14 +227,14 @@ def nim_base_url(request: pytest.FixtureRequest, nim_test: NimTest, nim_settings
     server = config.stash[SERVER_KEY]
     recording = Recording()
     if settings.mode is Mode.MOCK:
-        app, api_path = _mock_app(nim_test, settings, config), _API_PATH
+        app, api_path = _mock_app(nim_harness_test, settings, config), _API_PATH
         request.node.stash[MOCK_PLAN_KEY] = app.state.faults
     else:
-        if nim_test.marker.bundled:
+        if nim_harness_test.marker.bundled:
             pytest.fail(
-                f"nim-harness: bundled:{nim_test.name} is a cassette shipped with nim-harness and is "
+                f"nim-harness: bundled:{nim_harness_test.name} is a cassette shipped with nim-harness and is "
                 "replayed only; to record this test, name a cassette of your own "
-                f"(@pytest.mark.nim(cassette={nim_test.name!r}))",
+                f"(@pytest.mark.nim(cassette={nim_harness_test.name!r}))",
                 pytrace=False,
             )
         assert settings.endpoint is not None
@@ -238,7 +247,7 @@ def nim_base_url(request: pytest.FixtureRequest, nim_test: NimTest, nim_settings
     finally:
         server.mounts.unmount(prefix)
     if settings.mode is Mode.RECORD and _test_passed(request.node):
-        _save_recording(nim_test, settings, recording, request.node)
+        _save_recording(nim_harness_test, settings, recording, request.node)
 
 
 def _transports(
@@ -253,57 +262,64 @@ def _transports(
 
 
 @pytest.fixture
-def nim_live_copy(
-    request: pytest.FixtureRequest, nim_test: NimTest, nim_settings: Settings
+def nim_harness_live_copy(
+    request: pytest.FixtureRequest, nim_harness_test: NimTest, nim_harness_settings: Settings
 ) -> Iterator[Recording]:
     """Live mode: what this test's fixture-built clients exchanged, compared with its cassette at the end."""
     copy = Recording()
     yield copy
-    if nim_settings.mode is not Mode.LIVE or not nim_test.path.is_file():
+    if nim_harness_settings.mode is not Mode.LIVE or not nim_harness_test.path.is_file():
         return
     copy.wait_idle(_DRIFT_WAIT_S)
     try:
-        cassette = load_cassette(nim_test.path, root=_folder(nim_test.marker, nim_settings))
+        cassette = load_cassette(
+            nim_harness_test.path, root=_folder(nim_harness_test.marker, nim_harness_settings)
+        )
     except CassetteError:
         return  # nothing trustworthy to compare with; mock mode reports the broken file
     lines = describe_drift(cassette.interactions, copy.interactions)
     if lines:
-        request.node.stash[DRIFT_KEY] = (nim_test.name, lines)
+        request.node.stash[DRIFT_KEY] = (nim_harness_test.name, lines)
 
 
 @pytest.fixture
-def nim_http_client(
-    nim_base_url: str, nim_settings: Settings, nim_live_copy: Recording
+def nim_harness_http_client(
+    nim_harness_base_url: str, nim_harness_settings: Settings, nim_harness_live_copy: Recording
 ) -> Iterator[httpx.Client]:
-    """An ``httpx.Client`` on ``nim_base_url``; in mock mode it refuses every host but loopback."""
-    transports = _transports(nim_settings, nim_live_copy)
-    with httpx.Client(base_url=nim_base_url, transport=transports[0] if transports else None) as client:
+    """An ``httpx.Client`` on ``nim_harness_base_url``; in mock mode it refuses every host but loopback."""
+    transports = _transports(nim_harness_settings, nim_harness_live_copy)
+    with httpx.Client(
+        base_url=nim_harness_base_url, transport=transports[0] if transports else None
+    ) as client:
         yield client
 
 
 @pytest.fixture
-def chat_nvidia(
-    nim_base_url: str, nim_model: str, nim_settings: Settings, nim_live_copy: Recording
+def nim_harness_chat(
+    nim_harness_base_url: str,
+    nim_harness_model: str,
+    nim_harness_settings: Settings,
+    nim_harness_live_copy: Recording,
 ) -> Iterator[Callable[..., ChatNVIDIA]]:
-    """A factory: ``chat_nvidia(**overrides)`` returns a ``ChatNVIDIA`` wired to this test's endpoint.
+    """A factory: ``nim_harness_chat(**overrides)`` returns a ``ChatNVIDIA`` wired to this test's endpoint.
 
     In mock mode its HTTP clients carry the network guard, in live mode a tee that lets the plugin
     compare the answers with the cassette. Keyword arguments override any field
-    (``chat_nvidia(temperature=0, max_tokens=32)``); clients the factory built are closed afterwards.
+    (``nim_harness_chat(temperature=0, max_tokens=32)``); clients the factory built are closed afterwards.
     """
     from nim_harness import ChatNVIDIA  # lazily: the plugin must load even where the client cannot
 
     made: list[httpx.Client | httpx.AsyncClient] = []
 
     def build(**overrides: Any) -> ChatNVIDIA:
-        options: dict[str, Any] = {"model": nim_model, "base_url": nim_base_url}
-        if nim_settings.mode is Mode.MOCK:
+        options: dict[str, Any] = {"model": nim_harness_model, "base_url": nim_harness_base_url}
+        if nim_harness_settings.mode is Mode.MOCK:
             options["api_key"] = None  # a real NVIDIA_API_KEY has no business travelling to the mock
             # 202 faults are polled at the mock's NVCF status route, not at the hosted gateway.
-            options["polling_base"] = nim_base_url.removesuffix(_API_PATH) + "/v2/nvcf/pexec/status/"
-        elif nim_settings.api_key:
-            options["api_key"] = nim_settings.api_key
-        transports = _transports(nim_settings, nim_live_copy)
+            options["polling_base"] = nim_harness_base_url.removesuffix(_API_PATH) + "/v2/nvcf/pexec/status/"
+        elif nim_harness_settings.api_key:
+            options["api_key"] = nim_harness_settings.api_key
+        transports = _transports(nim_harness_settings, nim_harness_live_copy)
         if transports is not None:
             # An injected client keeps its own timeout: give it the one ChatNVIDIA would have used.
             timeout = httpx.Timeout(overrides.get("timeout", _CLIENT_TIMEOUT_S))

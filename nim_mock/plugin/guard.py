@@ -6,8 +6,8 @@ fixture to use instead), and it lives exactly as long as the client it is given 
 the process changes for code outside the test. A socket guard would have to replace
 ``socket.socket.connect`` for everyone in the process (or install a permanent ``sys.addaudithook``),
 which is the global monkeypatching this project avoids. What it cannot catch: a client the test
-builds itself without it; the plugin's ``nim_http_client`` / ``nim_async_http_client`` fixtures hand
-out guarded clients for exactly that case.
+builds itself without it; the plugin's ``nim_harness_http_client`` and ``nim_harness_chat`` fixtures
+hand out guarded clients for exactly that case.
 
 The decision is one pure function (``blocked_reason``); the sync and async transports are shells
 around it.
@@ -57,7 +57,8 @@ def blocked_reason(url: httpx.URL, extra_allowed: Iterable[str] = ()) -> str | N
     return (
         f"nim-harness mock mode blocked a request to {target}: "
         "tests in mock mode may only talk to the mock on 127.0.0.1. Point the client at the "
-        "nim_base_url fixture (or use chat_nvidia), or run with --nim-mode=live to reach the real endpoint."
+        "nim_harness_base_url fixture (or use nim_harness_chat), or run with --nim-mode=live to reach "
+        "the real endpoint."
     )
 
 

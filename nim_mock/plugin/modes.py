@@ -37,8 +37,9 @@ def skip_reason(settings: Settings) -> str | None:
         return None
     if settings.endpoint is None:
         return (
-            f"--nim-mode={settings.mode.value} needs an endpoint: set NIM_ENDPOINT (or --nim-endpoint, or "
-            "nim_endpoint in the ini file) to the server's base URL, e.g. http://localhost:8000/v1"
+            f"--nim-mode={settings.mode.value} needs an endpoint: set NIM_ENDPOINT (or "
+            "--nim-harness-endpoint, or nim_harness_endpoint in the ini file) to the server's base URL, "
+            "e.g. http://localhost:8000/v1"
         )
     if settings.endpoint_is_hosted and not settings.api_key:
         return (
@@ -71,9 +72,9 @@ def endpoint_parts(endpoint: str) -> tuple[str, str]:
 def record_command(nodeid: str, settings: Settings, *, rootdir: Path, invocation_dir: Path) -> str:
     """The exact command that records ``nodeid``'s cassette (run from the directory it names)."""
     endpoint = settings.endpoint or "http://localhost:8000/v1"
-    command = f"pytest {shlex.quote(nodeid)} --nim-mode=record --nim-endpoint={shlex.quote(endpoint)}"
+    command = f"pytest {shlex.quote(nodeid)} --nim-mode=record --nim-harness-endpoint={shlex.quote(endpoint)}"
     if settings.sources.get("cassettes", "").startswith(("--", "$")):
-        command += f" --nim-cassettes={shlex.quote(str(settings.cassettes))}"
+        command += f" --nim-harness-cassettes={shlex.quote(str(settings.cassettes))}"
     if rootdir.resolve() != invocation_dir.resolve():
         command = f"cd {shlex.quote(str(rootdir))} && {command}"
     return command

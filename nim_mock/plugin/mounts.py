@@ -113,8 +113,8 @@ class Mounts:
     @staticmethod
     async def _not_mounted(path: str, send: Send) -> None:
         message = (
-            f"nim-harness: no test owns {path} right now. Tests get their URL from the nim_base_url "
-            "fixture (or chat_nvidia), and it is only valid while that test runs."
+            f"nim-harness: no test owns {path} right now. Tests get their URL from the nim_harness_base_url "
+            "fixture (or nim_harness_chat), and it is only valid while that test runs."
         )
         body = json.dumps(
             {"object": "error", "message": message, "type": "NotFoundError", "code": 404}

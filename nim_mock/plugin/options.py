@@ -4,7 +4,7 @@ Every option can be given four ways. The first layer that sets a value wins:
 
     1. the command line  (``--nim-mode=live``)
     2. the environment   (``NIM_MODE=live``; the endpoint also falls back to ``NVIDIA_BASE_URL``)
-    3. the ini file      (``nim_mode = live`` in pytest.ini, or ``[tool.pytest.ini_options]``)
+    3. the ini file      (``nim_harness_mode = live`` in pytest.ini, or ``[tool.pytest.ini_options]``)
     4. the default       (``mock``)
 
 Resolution is a pure function of those layers (``resolve_settings``), so every precedence rule is
@@ -62,57 +62,66 @@ class OptionSpec:
     env: tuple[str, ...]
     help: str
 
+    @property
+    def dest(self) -> str:
+        """The argparse destination: the ini key, so the one unique snake_case name serves both.
+
+        argparse refuses a second option with the same destination, which is how a plugin's options
+        collide with a project's own conftest; these names carry the plugin's prefix for that reason.
+        """
+        return self.ini
+
 
 OPTIONS: Final[tuple[OptionSpec, ...]] = (
     OptionSpec(
         "mode",
         "--nim-mode",
-        "nim_mode",
+        "nim_harness_mode",
         ("NIM_MODE",),
         "mock (replay cassettes, the default), record (talk to the endpoint through a recorder and "
         "write cassettes) or live (talk to the endpoint).",
     ),
     OptionSpec(
         "endpoint",
-        "--nim-endpoint",
-        "nim_endpoint",
+        "--nim-harness-endpoint",
+        "nim_harness_endpoint",
         ("NIM_ENDPOINT", "NVIDIA_BASE_URL"),
         "base URL of the real server for live and record modes, e.g. http://localhost:8000/v1.",
     ),
     OptionSpec(
         "cassettes",
-        "--nim-cassettes",
-        "nim_cassettes",
+        "--nim-harness-cassettes",
+        "nim_harness_cassettes",
         ("NIM_CASSETTES",),
         "folder of cassettes (default: cassettes/ beside the ini file, or in the rootdir).",
     ),
     OptionSpec(
         "speed",
-        "--nim-speed",
-        "nim_speed",
+        "--nim-harness-speed",
+        "nim_harness_speed",
         ("NIM_SPEED",),
         "replay pace in mock mode: 0 sends every event at once (default), 1 keeps the recorded timing.",
     ),
     OptionSpec(
         "missing",
-        "--nim-missing",
-        "nim_missing",
+        "--nim-harness-missing",
+        "nim_harness_missing",
         ("NIM_MISSING",),
         "what a mock-mode test without a cassette does: fail (default) or skip (for a run on a folder "
         "freshly recorded from a server that could not answer every test).",
     ),
     OptionSpec(
         "model",
-        "--nim-model",
-        "nim_model",
+        "--nim-harness-model",
+        "nim_harness_model",
         ("NIM_MODEL",),
-        "model id the chat_nvidia fixture asks for (default: the cassette's model, else "
+        "model id the nim_harness_chat fixture asks for (default: the cassette's model, else "
         "meta/llama-3.1-8b-instruct).",
     ),
 )
 
-REDACT_FLAG: Final = "--nim-redact"
-REDACT_INI: Final = "nim_redact"
+REDACT_FLAG: Final = "--nim-harness-redact"
+REDACT_INI: Final = "nim_harness_redact"
 REDACT_ENV: Final = "NIM_REDACT"
 """Extra values to scrub from recordings; the environment variable holds them comma-separated."""
 

@@ -10,8 +10,8 @@ bodies including their keys, raw bodies, every streamed event):
   ``Bearer <token>``): one definition of a secret for the loader, the writer and this module;
 - the credentials the client itself sent (``sent_credentials``): a local server's key has no
   recognisable shape, yet the server may echo it in a body or an error;
-- every value the user lists (``--nim-redact``, ``NIM_REDACT``, ini ``nim_redact``) and the API key in
-  use, both as written and as they look inside a JSON string.
+- every value the user lists (``--nim-harness-redact``, ``NIM_REDACT``, ini ``nim_harness_redact``)
+  and the API key in use, both as written and as they look inside a JSON string.
 
 Redaction builds new frozen objects and never mutates what it was given (vcrpy's rule: redact a
 copy, before storing). It is deliberately greedy: a false positive costs a re-record, a false

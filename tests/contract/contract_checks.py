@@ -89,7 +89,7 @@ def assert_json_object(text: Any, *keys: str) -> dict[str, Any]:
     return value
 
 
-def require(honoured: bool, nim_mode: str, what: str) -> None:
+def require(honoured: bool, nim_harness_mode: str, what: str) -> None:
     """A request option the answer shows the server honoured.
 
     In mock mode the cassette recorded a server that honours it, so a miss here is a client bug and
@@ -99,6 +99,6 @@ def require(honoured: bool, nim_mode: str, what: str) -> None:
     """
     if honoured:
         return
-    if nim_mode == "mock":
+    if nim_harness_mode == "mock":
         pytest.fail(f"the cassette's answer should show that the server {what}")
     pytest.skip(f"the live server does not honour this: it {what}")

@@ -19,16 +19,16 @@ from nim_harness import (
 
 
 @pytest.fixture
-def replay_only(nim_mode: str) -> None:
-    if nim_mode != "mock":
+def replay_only(nim_harness_mode: str) -> None:
+    if nim_harness_mode != "mock":
         pytest.skip(
             "error scenarios are replayed from their cassettes; a real server does not fail on demand"
         )
 
 
 @pytest.mark.nim(cassette="models/list")
-def test_model_listing(chat_nvidia) -> None:
-    llm = chat_nvidia()
+def test_model_listing(nim_harness_chat) -> None:
+    llm = nim_harness_chat()
     for _ in range(2):  # the cassette holds a hosted listing and a self-hosted one
         models = llm.get_available_models()
         assert models
@@ -38,8 +38,8 @@ def test_model_listing(chat_nvidia) -> None:
 
 
 @pytest.mark.nim(cassette="models/list")
-async def test_async_model_listing(chat_nvidia) -> None:
-    models = await chat_nvidia().aget_available_models()
+async def test_async_model_listing(nim_harness_chat) -> None:
+    models = await nim_harness_chat().aget_available_models()
     assert models
     assert all(model.id for model in models)
 
@@ -65,9 +65,9 @@ PROMPTS = {
     "cassette",
     [pytest.param(name, marks=pytest.mark.nim(cassette=name), id=name.split("/")[1]) for name in PROMPTS],
 )
-def test_gateway_error_statuses_raise_typed_errors(chat_nvidia, cassette: str) -> None:
+def test_gateway_error_statuses_raise_typed_errors(nim_harness_chat, cassette: str) -> None:
     model, prompt, error = PROMPTS[cassette]
-    llm = chat_nvidia(model=model, temperature=0.2, max_tokens=1024, top_p=0.7, max_retries=0)
+    llm = nim_harness_chat(model=model, temperature=0.2, max_tokens=1024, top_p=0.7, max_retries=0)
     with pytest.raises(error) as caught:
         llm.invoke(prompt)
     assert caught.value.status == int(cassette.rsplit("_", 1)[1])
@@ -76,16 +76,16 @@ def test_gateway_error_statuses_raise_typed_errors(chat_nvidia, cassette: str) -
 
 @pytest.mark.usefixtures("replay_only")
 @pytest.mark.nim(cassette="errors/nim1_unknown_model")
-def test_unknown_model_is_not_found(chat_nvidia) -> None:
-    llm = chat_nvidia(model="meta/llama3-8b", temperature=0.2, max_tokens=1024)
+def test_unknown_model_is_not_found(nim_harness_chat) -> None:
+    llm = nim_harness_chat(model="meta/llama3-8b", temperature=0.2, max_tokens=1024)
     with pytest.raises(NotFoundError, match="meta/llama3-8b"):
         llm.invoke("Hello, are you there?")
 
 
 @pytest.mark.usefixtures("replay_only")
 @pytest.mark.nim(cassette="errors/vllm010_context_too_long")
-def test_too_many_tokens_is_a_bad_request(chat_nvidia) -> None:
-    llm = chat_nvidia(max_tokens=200000)
+def test_too_many_tokens_is_a_bad_request(nim_harness_chat) -> None:
+    llm = nim_harness_chat(max_tokens=200000)
     with pytest.raises(BadRequestError) as caught:
         llm.invoke("Write the longest essay you can about the history of computing.")
     assert caught.value.status == 400
@@ -93,16 +93,16 @@ def test_too_many_tokens_is_a_bad_request(chat_nvidia) -> None:
 
 @pytest.mark.usefixtures("replay_only")
 @pytest.mark.nim(cassette="errors/gateway_429_retry")
-def test_a_429_is_retried(chat_nvidia) -> None:
-    llm = chat_nvidia(temperature=0.2, max_tokens=1024, top_p=0.7, max_retries=1)
+def test_a_429_is_retried(nim_harness_chat) -> None:
+    llm = nim_harness_chat(temperature=0.2, max_tokens=1024, top_p=0.7, max_retries=1)
     assert_text_answer(llm.invoke("What is the tallest mountain in Africa?"))
 
 
 @pytest.mark.usefixtures("replay_only")
 @pytest.mark.nim(cassette="errors/gateway_202_polling")
-def test_a_202_is_polled_until_the_answer(chat_nvidia, nim_base_url: str) -> None:
-    polling = nim_base_url.removesuffix("/v1") + "/v2/nvcf/pexec/status/"
-    llm = chat_nvidia(temperature=0.2, max_tokens=1024, top_p=0.7, polling_base=polling)
+def test_a_202_is_polled_until_the_answer(nim_harness_chat, nim_harness_base_url: str) -> None:
+    polling = nim_harness_base_url.removesuffix("/v1") + "/v2/nvcf/pexec/status/"
+    llm = nim_harness_chat(temperature=0.2, max_tokens=1024, top_p=0.7, polling_base=polling)
     assert_text_answer(llm.invoke("Explain what a CUDA kernel is in one paragraph."))
 
 
@@ -125,9 +125,9 @@ def test_a_202_is_polled_until_the_answer(chat_nvidia, nim_base_url: str) -> Non
     ],
 )
 def test_an_error_inside_a_stream_raises_after_the_first_chunks(
-    chat_nvidia, cassette: str, prompt: str
+    nim_harness_chat, cassette: str, prompt: str
 ) -> None:
-    llm = chat_nvidia(temperature=0.2, max_tokens=1024, top_p=0.7)
+    llm = nim_harness_chat(temperature=0.2, max_tokens=1024, top_p=0.7)
     received: list = []
 
     def consume() -> None:

@@ -16,8 +16,8 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 
 
 @pytest.mark.nim(cassette="tools/auto")
-def test_auto_tool_choice(chat_nvidia) -> None:
-    llm = chat_nvidia(temperature=0.2, max_tokens=1024).bind_tools([WEATHER_TOOL], tool_choice="auto")
+def test_auto_tool_choice(nim_harness_chat) -> None:
+    llm = nim_harness_chat(temperature=0.2, max_tokens=1024).bind_tools([WEATHER_TOOL], tool_choice="auto")
     answer = llm.invoke("What's the weather like in Paris right now?")
     assert_tool_calls(answer, "get_weather")
     assert answer.response_metadata["finish_reason"] == "tool_calls"
@@ -25,8 +25,10 @@ def test_auto_tool_choice(chat_nvidia) -> None:
 
 
 @pytest.mark.nim(cassette="tools/named")
-def test_named_tool_choice(chat_nvidia) -> None:
-    llm = chat_nvidia(temperature=0.2, max_tokens=1024).bind_tools([WEATHER_TOOL], tool_choice="get_weather")
+def test_named_tool_choice(nim_harness_chat) -> None:
+    llm = nim_harness_chat(temperature=0.2, max_tokens=1024).bind_tools(
+        [WEATHER_TOOL], tool_choice="get_weather"
+    )
     answer = llm.invoke("Check the weather in Berlin for me, in fahrenheit.")
     assert_tool_calls(answer, "get_weather")
     # A named choice is guided decoding on vLLM: the finish reason stays "stop" there.
@@ -34,29 +36,31 @@ def test_named_tool_choice(chat_nvidia) -> None:
 
 
 @pytest.mark.nim(cassette="tools/required")
-def test_required_tool_choice(chat_nvidia) -> None:
-    llm = chat_nvidia(temperature=0.2, max_tokens=1024).bind_tools([WEATHER_TOOL], tool_choice="required")
+def test_required_tool_choice(nim_harness_chat) -> None:
+    llm = nim_harness_chat(temperature=0.2, max_tokens=1024).bind_tools(
+        [WEATHER_TOOL], tool_choice="required"
+    )
     answer = llm.invoke("I'm flying to Tokyo tomorrow. How warm will it be?")
     assert_tool_calls(answer, "get_weather")
 
 
 @pytest.mark.nim(cassette="tools/parallel")
-def test_parallel_tool_calls(chat_nvidia, nim_mode) -> None:
-    llm = chat_nvidia(temperature=0.6, top_p=0.95, max_tokens=1024).bind_tools(
+def test_parallel_tool_calls(nim_harness_chat, nim_harness_mode) -> None:
+    llm = nim_harness_chat(temperature=0.6, top_p=0.95, max_tokens=1024).bind_tools(
         [WEATHER_TOOL, TIME_TOOL], tool_choice="auto", parallel_tool_calls=True
     )
     answer = llm.invoke(
         [SystemMessage("/no_think"), HumanMessage("What's the weather and the local time in Madrid?")]
     )
     count = len(answer.tool_calls)
-    require(count > 1, nim_mode, f"made {count} tool call(s) where parallel_tool_calls asked for two")
+    require(count > 1, nim_harness_mode, f"made {count} tool call(s) where parallel_tool_calls asked for two")
     assert_tool_calls(answer, "get_weather", "get_local_time")
     assert answer.response_metadata["finish_reason"] == "tool_calls"
 
 
 @pytest.mark.nim(cassette="tools/stream_auto")
-def test_streamed_tool_call(chat_nvidia) -> None:
-    llm = chat_nvidia(temperature=0.2, max_tokens=1024, top_p=0.7).bind_tools(
+def test_streamed_tool_call(nim_harness_chat) -> None:
+    llm = nim_harness_chat(temperature=0.2, max_tokens=1024, top_p=0.7).bind_tools(
         [WEATHER_TOOL], tool_choice="auto"
     )
     chunks = list(llm.stream("Do I need an umbrella in London today?"))
@@ -67,8 +71,8 @@ def test_streamed_tool_call(chat_nvidia) -> None:
 
 
 @pytest.mark.nim(cassette="tools/after_result")
-def test_the_turn_after_a_tool_result(chat_nvidia) -> None:
-    llm = chat_nvidia(temperature=0.2, max_tokens=1024, top_p=0.7).bind_tools([WEATHER_TOOL])
+def test_the_turn_after_a_tool_result(nim_harness_chat) -> None:
+    llm = nim_harness_chat(temperature=0.2, max_tokens=1024, top_p=0.7).bind_tools([WEATHER_TOOL])
     call_id = "chatcmpl-tool-2d97500079f1dc71490c36929848c84b"
     answer = llm.invoke(
         [

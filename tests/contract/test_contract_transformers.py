@@ -20,22 +20,24 @@ CITY_TOOL = {
 
 
 @pytest.mark.nim(cassette="transformers/nonstream")
-def test_invoke(chat_nvidia) -> None:
-    answer = chat_nvidia(max_tokens=32).invoke("Say hello")
+def test_invoke(nim_harness_chat) -> None:
+    answer = nim_harness_chat(max_tokens=32).invoke("Say hello")
     assert_text_answer(answer, finish=("stop", "length"))
     assert_usage(answer)
 
 
 @pytest.mark.nim(cassette="transformers/stream")
-def test_stream(chat_nvidia) -> None:
-    answer = combine(list(chat_nvidia(max_tokens=8).stream("Say hello")))
+def test_stream(nim_harness_chat) -> None:
+    answer = combine(list(nim_harness_chat(max_tokens=8).stream("Say hello")))
     assert answer.content
     assert answer.response_metadata["finish_reason"] in ("stop", "length")
     assert_usage(answer)
 
 
 @pytest.mark.nim(cassette="transformers/stream_tool_call")
-def test_streamed_named_tool_call(chat_nvidia) -> None:
-    llm = chat_nvidia(max_tokens=32, stream_usage=False).bind_tools([CITY_TOOL], tool_choice="get_weather")
+def test_streamed_named_tool_call(nim_harness_chat) -> None:
+    llm = nim_harness_chat(max_tokens=32, stream_usage=False).bind_tools(
+        [CITY_TOOL], tool_choice="get_weather"
+    )
     answer = combine(list(llm.stream("Weather in Paris?")))
     assert_tool_calls(answer, "get_weather")

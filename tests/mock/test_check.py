@@ -208,14 +208,14 @@ import pytest
 CASES = {"tables/in_a_dict": 1}
 
 @pytest.mark.nim(cassette="marked/literal")
-def test_marked(chat_nvidia):
+def test_marked(nim_harness_chat):
     pass
 
 @pytest.mark.nim(cassette="bundled:marked/bundled")
-def test_bundled(chat_nvidia):
+def test_bundled(nim_harness_chat):
     pass
 
-def test_derived(chat_nvidia):
+def test_derived(nim_harness_chat):
     pass
 
 @pytest.mark.parametrize("x", [1, 2])

@@ -1,7 +1,7 @@
 """Helpers for the in-process ``pytester`` runs of the plugin.
 
 In-process runs read the outer process's environment, so every run names ``--nim-mode`` and
-``--nim-cassettes`` on the command line (which beats the environment): a ``NIM_MODE`` exported in
+``--nim-harness-cassettes`` on the command line (which beats the environment): a ``NIM_MODE`` exported in
 the shell cannot change these outcomes. Rules that need a controlled environment are tested in
 ``test_plugin_subprocess.py``.
 """
@@ -26,5 +26,5 @@ LEAN = tuple(f"-pno:{name}" for name in ("langsmith_plugin", "codspeed", "benchm
 def run(pytester: pytest.Pytester, *args: str, mode: str = "mock") -> pytest.RunResult:
     """Run pytest in-process with the mode and cassette folder given on the command line."""
     return pytester.runpytest(
-        "-p", "no:cacheprovider", *LEAN, f"--nim-mode={mode}", "--nim-cassettes=cassettes", *args
+        "-p", "no:cacheprovider", *LEAN, f"--nim-mode={mode}", "--nim-harness-cassettes=cassettes", *args
     )

@@ -27,7 +27,7 @@ def test_other_hosts_are_blocked_with_advice(url: str) -> None:
     reason = blocked_reason(httpx.URL(url))
     assert reason is not None
     assert reason.startswith(f"nim-harness mock mode blocked a request to {url}: ")
-    assert "nim_base_url" in reason
+    assert "nim_harness_base_url" in reason
     assert "--nim-mode=live" in reason
 
 

@@ -25,8 +25,8 @@ def test_mock_mode_never_skips() -> None:
 def test_no_endpoint_skips_naming_the_variable(mode: Mode) -> None:
     reason = skip_reason(Settings(mode=mode))
     assert reason == (
-        f"--nim-mode={mode.value} needs an endpoint: set NIM_ENDPOINT (or --nim-endpoint, or nim_endpoint "
-        "in the ini file) to the server's base URL, e.g. http://localhost:8000/v1"
+        f"--nim-mode={mode.value} needs an endpoint: set NIM_ENDPOINT (or --nim-harness-endpoint, or "
+        "nim_harness_endpoint in the ini file) to the server's base URL, e.g. http://localhost:8000/v1"
     )
 
 
@@ -59,12 +59,12 @@ def test_record_command() -> None:
     root = Path("/proj")
     settings = Settings(mode=Mode.MOCK, endpoint="http://gpu:8000/v1")
     assert record_command("tests/t.py::test_a[x y]", settings, rootdir=root, invocation_dir=root) == (
-        "pytest 'tests/t.py::test_a[x y]' --nim-mode=record --nim-endpoint=http://gpu:8000/v1"
+        "pytest 'tests/t.py::test_a[x y]' --nim-mode=record --nim-harness-endpoint=http://gpu:8000/v1"
     )
-    elsewhere = Settings(cassettes=Path("/c"), sources={"cassettes": "--nim-cassettes"})
+    elsewhere = Settings(cassettes=Path("/c"), sources={"cassettes": "--nim-harness-cassettes"})
     assert record_command("t.py::test_b", elsewhere, rootdir=root, invocation_dir=Path("/proj/sub")) == (
-        "cd /proj && pytest t.py::test_b --nim-mode=record --nim-endpoint=http://localhost:8000/v1 "
-        "--nim-cassettes=/c"
+        "cd /proj && pytest t.py::test_b --nim-mode=record --nim-harness-endpoint=http://localhost:8000/v1 "
+        "--nim-harness-cassettes=/c"
     )
 
 

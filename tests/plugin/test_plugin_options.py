@@ -98,13 +98,13 @@ def test_unknown_mode_names_its_layer_and_lists_the_valid_ones(layer: str) -> No
     }
     with pytest.raises(SettingsError) as caught:
         resolve(**args[layer])
-    where = {"cli": "--nim-mode", "env": "$NIM_MODE", "ini": "ini nim_mode"}[layer]
+    where = {"cli": "--nim-mode", "env": "$NIM_MODE", "ini": "ini nim_harness_mode"}[layer]
     assert str(caught.value) == f"{where}: unknown mode 'replay'; use one of: mock, record, live"
 
 
 @pytest.mark.parametrize("speed", ["fast", "-1", "nan", "inf"])
 def test_bad_speed_says_what_to_use(speed: str) -> None:
-    with pytest.raises(SettingsError, match=r"--nim-speed: .*speed"):
+    with pytest.raises(SettingsError, match=r"--nim-harness-speed: .*speed"):
         resolve(cli={"speed": speed})
 
 

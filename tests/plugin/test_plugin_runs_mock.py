@@ -13,12 +13,14 @@ def test_mock_mode_replays_the_cassette_the_marker_names(project: pytest.Pyteste
         SHARED_TEST
         + """
 @pytest.mark.nim(cassette="chat/plain")
-def test_plain(nim_http_client, nim_mode, nim_model, nim_cassette, nim_base_url):
-    assert nim_mode == "mock"
-    assert nim_model == "meta/llama-3.1-8b-instruct"
-    assert nim_cassette.as_posix().endswith("cassettes/chat/plain.json")
-    assert nim_base_url.startswith("http://127.0.0.1:") and nim_base_url.endswith("/v1")
-    answer = nim_http_client.post("chat/completions", json=recorded_body("chat/plain"))
+def test_plain(
+    nim_harness_http_client, nim_harness_mode, nim_harness_model, nim_harness_cassette, nim_harness_base_url
+):
+    assert nim_harness_mode == "mock"
+    assert nim_harness_model == "meta/llama-3.1-8b-instruct"
+    assert nim_harness_cassette.as_posix().endswith("cassettes/chat/plain.json")
+    assert nim_harness_base_url.startswith("http://127.0.0.1:") and nim_harness_base_url.endswith("/v1")
+    answer = nim_harness_http_client.post("chat/completions", json=recorded_body("chat/plain"))
     assert answer.status_code == 200
     assert answer.json()["choices"][0]["finish_reason"] == "stop"
 """
@@ -35,31 +37,32 @@ def test_a_derived_cassette_name_comes_from_module_and_test(project: pytest.Pyte
         + """
 class TestGroup:
     @pytest.mark.parametrize("n", ["one"])
-    def test_it(self, n, nim_cassette, nim_http_client):
-        assert nim_cassette.name == "TestGroup.test_it[one].json"
-        assert nim_http_client.post("chat/completions", json=recorded_body("chat/plain")).status_code == 200
+    def test_it(self, n, nim_harness_cassette, nim_harness_http_client):
+        assert nim_harness_cassette.name == "TestGroup.test_it[one].json"
+        answer = nim_harness_http_client.post("chat/completions", json=recorded_body("chat/plain"))
+        assert answer.status_code == 200
 """
     )
     run(project).assert_outcomes(passed=1)
 
 
 def test_a_missing_cassette_fails_with_its_path_and_the_record_command(project: pytest.Pytester) -> None:
-    project.makepyfile(test_inner_missing="def test_it(nim_base_url):\n    pass\n")
+    project.makepyfile(test_inner_missing="def test_it(nim_harness_base_url):\n    pass\n")
     result = run(project)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
             "*nim-harness: no cassette for this test; looked for */cassettes/test_inner_missing/test_it.json",
             "*Record it against a real endpoint with:",
-            "*pytest test_inner_missing.py::test_it --nim-mode=record --nim-endpoint=http://localhost:8000/v1"
-            " --nim-cassettes=*/cassettes",
+            "*pytest test_inner_missing.py::test_it --nim-mode=record --nim-harness-endpoint=http://localhost:8000/v1"
+            " --nim-harness-cassettes=*/cassettes",
         ]
     )
 
 
 def test_a_missing_cassette_can_skip_instead(project: pytest.Pytester) -> None:
-    project.makepyfile(test_inner_missing="def test_it(nim_base_url):\n    pass\n")
-    result = run(project, "--nim-missing=skip", "-rs")
+    project.makepyfile(test_inner_missing="def test_it(nim_harness_base_url):\n    pass\n")
+    result = run(project, "--nim-harness-missing=skip", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(
         ["SKIPPED*nim-harness: no cassette for this test; looked for */test_it.json Record*"]
@@ -71,9 +74,9 @@ def test_a_miss_shows_the_mock_diff_and_the_record_command(project: pytest.Pytes
         test_inner_miss=SHARED_TEST
         + """
 @pytest.mark.nim(cassette="chat/plain")
-def test_other_temperature(nim_http_client):
+def test_other_temperature(nim_harness_http_client):
     body = {**recorded_body("chat/plain"), "temperature": 0.9}
-    assert nim_http_client.post("chat/completions", json=body).status_code == 200
+    assert nim_harness_http_client.post("chat/completions", json=body).status_code == 200
 """
     )
     result = run(project)
@@ -95,8 +98,8 @@ def test_each_test_replays_its_cassette_from_the_start(project: pytest.Pytester)
         + """
 @pytest.mark.parametrize("n", range(3))
 @pytest.mark.nim(cassette="chat/plain")
-def test_shared(n, nim_http_client):
-    answer = nim_http_client.post("chat/completions", json=recorded_body("chat/plain"))
+def test_shared(n, nim_harness_http_client):
+    answer = nim_harness_http_client.post("chat/completions", json=recorded_body("chat/plain"))
     assert answer.headers.get("x-nim-mock-miss") is None
 """
     )
@@ -110,8 +113,8 @@ import shutil
 
 import pytest
 @pytest.mark.nim(cassette="chat/plain")
-def test_escape(nim_http_client):
-    nim_http_client.get("https://integrate.api.nvidia.com/v1/models")
+def test_escape(nim_harness_http_client):
+    nim_harness_http_client.get("https://integrate.api.nvidia.com/v1/models")
 """
     )
     result = run(project)
@@ -132,14 +135,14 @@ import pytest
 from nim_mock.plugin.guard import NetworkBlockedError
 
 @pytest.mark.nim(cassette="chat/plain")
-def test_sync(chat_nvidia):
-    llm = chat_nvidia(base_url="https://integrate.api.nvidia.com/v1")
+def test_sync(nim_harness_chat):
+    llm = nim_harness_chat(base_url="https://integrate.api.nvidia.com/v1")
     with pytest.raises(NetworkBlockedError, match="integrate.api.nvidia.com"):
         llm.invoke("hi")
 
 @pytest.mark.nim(cassette="chat/plain")
-async def test_async(chat_nvidia):
-    llm = chat_nvidia(base_url="https://integrate.api.nvidia.com/v1")
+async def test_async(nim_harness_chat):
+    llm = nim_harness_chat(base_url="https://integrate.api.nvidia.com/v1")
     with pytest.raises(NetworkBlockedError, match="integrate.api.nvidia.com"):
         await llm.ainvoke("hi")
 """
@@ -156,7 +159,7 @@ import shutil
 
 import pytest
 @pytest.mark.nim(cassette="chat/broken")
-def test_it(nim_base_url):
+def test_it(nim_harness_base_url):
     pass
 """
     )
@@ -175,7 +178,7 @@ import shutil
 
 import pytest
 @pytest.mark.nim(casette="chat/plain")
-def test_typo(nim_base_url):
+def test_typo(nim_harness_base_url):
     pass
 """
     )
@@ -195,13 +198,13 @@ import pytest
 from nim_mock.cassettes.persist import bundled_cassettes_dir
 
 @pytest.mark.nim(cassette="bundled:models/list")
-def test_listing(nim_http_client, nim_cassette, nim_model):
-    assert nim_cassette == bundled_cassettes_dir() / "models" / "list.json"
-    assert nim_http_client.get("models").json()["object"] == "list"
+def test_listing(nim_harness_http_client, nim_harness_cassette, nim_harness_model):
+    assert nim_harness_cassette == bundled_cassettes_dir() / "models" / "list.json"
+    assert nim_harness_http_client.get("models").json()["object"] == "list"
 """
     )
     run(project).assert_outcomes(passed=1)
-    recorded = run(project, f"--nim-endpoint={upstream}/v1", mode="record")
+    recorded = run(project, f"--nim-harness-endpoint={upstream}/v1", mode="record")
     recorded.assert_outcomes(errors=1)
     recorded.stdout.fnmatch_lines(
         ["*bundled:models/list is a cassette shipped with nim-harness and is replayed only*"]
@@ -215,8 +218,8 @@ import shutil
 
 import pytest
 @pytest.mark.nim(cassette="chat/plain", model="org/other")
-def test_model(nim_model):
-    assert nim_model == "org/other"
+def test_model(nim_harness_model):
+    assert nim_harness_model == "org/other"
 """
     )
     run(project).assert_outcomes(passed=1)
@@ -232,12 +235,12 @@ def test_a_bad_mode_is_a_usage_error_listing_the_valid_ones(project: pytest.Pyte
 
 def test_options_have_their_own_help_group(project: pytest.Pytester) -> None:
     run(project, "--help").stdout.fnmatch_lines(
-        ["nim-harness: test NVIDIA NIM apps against cassettes or a live endpoint:", "*--nim-mode=NIM_MODE*"]
+        ["nim-harness: test NVIDIA NIM apps against cassettes or a live endpoint:", "*--nim-mode=MODE*"]
     )
 
 
 def test_the_header_names_where_the_mode_came_from(project: pytest.Pytester) -> None:
     project.makepyfile("def test_x(): pass")
     run(project).stdout.fnmatch_lines(
-        ["nim-harness: mode=mock (--nim-mode), cassettes=*cassettes (--nim-cassettes)*"]
+        ["nim-harness: mode=mock (--nim-mode), cassettes=*cassettes (--nim-harness-cassettes)*"]
     )

@@ -14,13 +14,13 @@ KEY = "local-" + "Zq9" * 8
 def test_live_mode_talks_to_the_endpoint_directly(project: pytest.Pytester, upstream: str) -> None:
     project.makepyfile(
         f"""
-def test_live(nim_base_url, nim_http_client, nim_mode):
-    assert nim_mode == "live"
-    assert nim_base_url == "{upstream}/v1"
-    assert nim_http_client.get("models").json()["data"][0]["id"] == "up/model"
+def test_live(nim_harness_base_url, nim_harness_http_client, nim_harness_mode):
+    assert nim_harness_mode == "live"
+    assert nim_harness_base_url == "{upstream}/v1"
+    assert nim_harness_http_client.get("models").json()["data"][0]["id"] == "up/model"
 """
     )
-    run(project, f"--nim-endpoint={upstream}/v1", mode="live").assert_outcomes(passed=1)
+    run(project, f"--nim-harness-endpoint={upstream}/v1", mode="live").assert_outcomes(passed=1)
 
 
 RECORDED_TEST = """
@@ -29,30 +29,30 @@ import time, pytest
 BODY = {"model": "up/model", "messages": [{"role": "user", "content": "hi"}], "stream": True}
 
 @pytest.mark.nim(cassette="rec/stream")
-def test_stream(nim_http_client, nim_mode, nim_settings):
+def test_stream(nim_harness_http_client, nim_harness_mode, nim_harness_settings):
     arrivals = []
     headers = {"authorization": "Bearer %(key)s"}
-    with nim_http_client.stream("POST", "chat/completions", json=BODY, headers=headers) as r:
+    with nim_harness_http_client.stream("POST", "chat/completions", json=BODY, headers=headers) as r:
         assert r.status_code == 200
         for chunk in r.iter_raw():
             arrivals.append((time.monotonic(), chunk))
     data = b"".join(c for _, c in arrivals)
     assert data.count(b"data: ") == 4 and data.endswith(b"data: [DONE]\\n\\n")
-    if nim_mode == "record" or nim_settings.speed == 1:
+    if nim_harness_mode == "record" or nim_harness_settings.speed == 1:
         first = next(t for t, c in arrivals if b"heard" in c)
         last = next(t for t, c in arrivals if b"[DONE]" in c)
         assert last - first > 0.25  # the upstream sends the last event 0.5 s after the first
 
 @pytest.mark.nim(cassette="rec/failing")
-def test_failing(nim_http_client):
-    nim_http_client.post("chat/completions", json={**BODY, "stream": False})
+def test_failing(nim_harness_http_client):
+    nim_harness_http_client.post("chat/completions", json={**BODY, "stream": False})
     assert False, "this test fails, so its cassette must not be written"
 """
 
 
 def test_record_then_replay(project: pytest.Pytester, slow_upstream: str) -> None:
     project.makepyfile(test_inner_rec=RECORDED_TEST % {"key": KEY})
-    recorded = run(project, f"--nim-endpoint={slow_upstream}/v1", mode="record")
+    recorded = run(project, f"--nim-harness-endpoint={slow_upstream}/v1", mode="record")
     recorded.assert_outcomes(passed=1, failed=1)
     recorded.stdout.fnmatch_lines(["*nim-harness recorded 1 cassette(s)*", "*cassettes/rec/stream.json"])
     cassette = project.path / "cassettes" / "rec" / "stream.json"
@@ -68,7 +68,7 @@ def test_record_then_replay(project: pytest.Pytester, slow_upstream: str) -> Non
     assert offsets == sorted(offsets)
     assert offsets[-1] - offsets[0] > 250
     run(project, "-k", "test_stream").assert_outcomes(passed=1)
-    run(project, "-k", "test_stream", "--nim-speed=1").assert_outcomes(passed=1)
+    run(project, "-k", "test_stream", "--nim-harness-speed=1").assert_outcomes(passed=1)
 
 
 COOKIE = "Yv4" * 6
@@ -82,13 +82,13 @@ import pytest
 BODY = {{"model": "up/model", "messages": [{{"role": "user", "content": "hi"}}], "stream": False}}
 
 @pytest.mark.nim(cassette="rec/cookie")
-def test_cookie(nim_http_client):
+def test_cookie(nim_harness_http_client):
     headers = {{"cookie": "session={COOKIE}; lang=en"}}
-    answer = nim_http_client.post("chat/completions", json=BODY, headers=headers)
+    answer = nim_harness_http_client.post("chat/completions", json=BODY, headers=headers)
     assert answer.json()["cookies"] == ["{COOKIE}", "en"]
 """
     )
-    run(project, f"--nim-endpoint={upstream}/v1", mode="record").assert_outcomes(passed=1)
+    run(project, f"--nim-harness-endpoint={upstream}/v1", mode="record").assert_outcomes(passed=1)
     text = (project.path / "cassettes" / "rec" / "cookie.json").read_text("utf-8")
     assert COOKIE not in text
     [interaction] = json.loads(text)["interactions"]
@@ -103,14 +103,14 @@ def test_record_mode_reports_a_dropped_upstream_and_writes_nothing(
         """
 import httpx, pytest
 @pytest.mark.nim(cassette="rec/dies")
-def test_dies(nim_http_client):
+def test_dies(nim_harness_http_client):
     body = {"model": "up/model", "messages": [], "stream": True, "die": True}
     with pytest.raises(httpx.RemoteProtocolError):
-        with nim_http_client.stream("POST", "chat/completions", json=body) as r:
+        with nim_harness_http_client.stream("POST", "chat/completions", json=body) as r:
             r.read()
 """
     )
-    result = run(project, f"--nim-endpoint={upstream}/v1", mode="record")
+    result = run(project, f"--nim-harness-endpoint={upstream}/v1", mode="record")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
         ["*nim-harness did not write */rec/dies.json: POST *upstream dropped the response*"]
@@ -125,12 +125,12 @@ import pytest
 BODY = {"model": "up/model", "messages": [{"role": "user", "content": "hi"}], "stream": True}
 
 @pytest.mark.nim(cassette="drift/stream")
-def test_stream(nim_http_client):
-    with nim_http_client.stream("POST", "chat/completions", json=BODY) as r:
+def test_stream(nim_harness_http_client):
+    with nim_harness_http_client.stream("POST", "chat/completions", json=BODY) as r:
         r.read()
 """
     )
-    endpoint = f"--nim-endpoint={upstream}/v1"
+    endpoint = f"--nim-harness-endpoint={upstream}/v1"
     run(project, endpoint, mode="record").assert_outcomes(passed=1)
     same = run(project, endpoint, mode="live")
     same.assert_outcomes(passed=1)
@@ -159,14 +159,16 @@ OUTCOMES_TEST = (
     + """
 @pytest.mark.nim(cassette="chat/plain")
 @pytest.mark.parametrize("n", range(4))
-def test_hit(n, nim_http_client):
-    assert nim_http_client.post("chat/completions", json=recorded_body("chat/plain")).status_code == 200
+def test_hit(n, nim_harness_http_client):
+    answer = nim_harness_http_client.post("chat/completions", json=recorded_body("chat/plain"))
+    assert answer.status_code == 200
 
 @pytest.mark.nim(cassette="chat/plain")
-def test_miss(nim_http_client):
-    assert nim_http_client.post("chat/completions", json={"model": "x", "messages": []}).status_code == 200
+def test_miss(nim_harness_http_client):
+    answer = nim_harness_http_client.post("chat/completions", json={"model": "x", "messages": []})
+    assert answer.status_code == 200
 
-def test_missing(nim_base_url):
+def test_missing(nim_harness_base_url):
     pass
 
 def test_plain():

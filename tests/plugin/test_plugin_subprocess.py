@@ -23,11 +23,11 @@ PLAIN_TEST = """
 import json, pytest
 
 @pytest.mark.nim(cassette="chat/plain")
-def test_plain(nim_http_client, nim_mode):
+def test_plain(nim_harness_http_client, nim_harness_mode):
     with open("cassettes/chat/plain.json") as f:
         body = json.load(f)["interactions"][0]["request"]["json"]
-    assert nim_mode == "mock"
-    assert nim_http_client.post("chat/completions", json=body).status_code == 200
+    assert nim_harness_mode == "mock"
+    assert nim_harness_http_client.post("chat/completions", json=body).status_code == 200
 """
 
 
@@ -50,15 +50,15 @@ def project(root: Path, ini: str = "") -> Path:
 CASES = {
     # name: (ini lines, environment, extra args, expected summary, expected line)
     "ini_live_without_endpoint_skips": (
-        "nim_mode = live\n",
+        "nim_harness_mode = live\n",
         {},
         [],
         "1 skipped",
-        "SKIPPED [[]1] *: --nim-mode=live needs an endpoint: set NIM_ENDPOINT (or --nim-endpoint, or "
-        "nim_endpoint in the ini file)*",
+        "SKIPPED [[]1] *: --nim-mode=live needs an endpoint: set NIM_ENDPOINT (or --nim-harness-endpoint, or "
+        "nim_harness_endpoint in the ini file)*",
     ),
     "env_beats_ini": (
-        "nim_mode = live\n",
+        "nim_harness_mode = live\n",
         {"NIM_MODE": "mock"},
         [],
         "1 passed",
@@ -116,7 +116,7 @@ def test_the_entry_point_loads_in_a_project_that_only_installed_the_package(
     assert not (pytester.path / "conftest.py").exists()
     lean = [f"-pno:{name}" for name in ("langsmith_plugin", "codspeed", "benchmark", "recording", "syrupy")]
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", *lean, "--nim-mode=mock", "--nim-cassettes=cassettes"
+        "-p", "no:cacheprovider", *lean, "--nim-mode=mock", "--nim-harness-cassettes=cassettes"
     )
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["nim-harness: mode=mock (--nim-mode)*", "plugins:*nim-harness*"])
