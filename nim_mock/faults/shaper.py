@@ -16,8 +16,9 @@ from starlette.types import Message, Send
 
 from nim_mock.faults.kinds import Cut, StreamError
 from nim_mock.faults.plan import Effects
-from nim_mock.faults.wire import EventSplitter, malformed_event, stream_error_events
+from nim_mock.faults.wire import malformed_event, stream_error_events
 from nim_mock.wire.errors import ErrorLayout
+from nim_mock.wire.sse import EventSplitter
 
 __all__ = ["Halt", "Report", "Shaper"]
 
@@ -79,7 +80,7 @@ class Shaper:
         for event in self._splitter.feed(message.get("body", b"")):
             await self._event(event)
         if not message.get("more_body", False):
-            rest = self._splitter.rest()
+            rest = self._splitter.close()
             if rest:
                 await self._send({"type": "http.response.body", "body": rest, "more_body": True})
             end = self._effects.end

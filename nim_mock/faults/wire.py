@@ -4,14 +4,12 @@ Pure functions, so every injected byte can be checked in a unit test and matches
 server sends (nim-wire-facts.md): HTTP errors in the configured error layout (NIM 1.x flat,
 vLLM >= 0.10 nested, or the hosted gateway's ``{"status","title"}``), in-stream errors rendered
 with ``json.dumps``' default spacing as vLLM does (§3.6) and followed by ``data: [DONE]``, and the
-NVCF 202 answer with its ``NVCF-REQID`` (§2.3). :class:`EventSplitter` cuts a streamed body into
-whole server-sent events, so faults count events rather than however the body was chunked.
+NVCF 202 answer with its ``NVCF-REQID`` (§2.3).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from http import HTTPStatus
 
 from nim_mock.cassette import compact_json
@@ -20,7 +18,6 @@ from nim_mock.wire.errors import ErrorLayout, error_body
 
 __all__ = [
     "DONE_EVENT",
-    "EventSplitter",
     "accepted_response",
     "error_response",
     "malformed_event",
@@ -95,35 +92,3 @@ def malformed_event(event: bytes) -> bytes:
     data = text.removeprefix("data:").strip()
     half = data[: max(1, len(data) // 2)] if len(data) > 1 else "{"
     return b"data: " + half.encode("utf-8") + b"\n\n"
-
-
-_BLANK_LINE = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)")
-
-
-class EventSplitter:
-    """Bytes in, whole events (terminator included) out; an unfinished event waits for more bytes.
-
-    A blank line ends an event, with CR, LF or CRLF line ends (the SSE rules). A trailing ``\\r``
-    is held back, since the ``\\n`` that may complete it can arrive in the next chunk.
-    """
-
-    def __init__(self) -> None:
-        self._buffer = b""
-
-    def feed(self, chunk: bytes) -> list[bytes]:
-        self._buffer += chunk
-        events: list[bytes] = []
-        start = 0
-        while True:
-            found = _BLANK_LINE.search(self._buffer, start)
-            if found is None or (found.end() == len(self._buffer) and self._buffer.endswith(b"\r")):
-                break
-            events.append(self._buffer[start : found.end()])
-            start = found.end()
-        self._buffer = self._buffer[start:]
-        return events
-
-    def rest(self) -> bytes:
-        """Whatever did not end in a blank line (sent as it is when the body ends)."""
-        rest, self._buffer = self._buffer, b""
-        return rest

@@ -17,7 +17,8 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 
 from nim_mock.cassette import Event, Interaction, RecordedResponse
-from nim_mock.record.proxy import EventSplitter, Recording, recorded_request
+from nim_mock.record.proxy import Recording, recorded_request
+from nim_mock.wire.sse import EventSplitter
 
 __all__ = ["TeeAsyncTransport", "TeeTransport"]
 
