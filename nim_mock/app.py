@@ -29,9 +29,10 @@ from nim_mock.cassette import Cassette
 from nim_mock.faults.kinds import FaultRules
 from nim_mock.faults.middleware import FaultMiddleware
 from nim_mock.faults.plan import FaultPlan
-from nim_mock.serve.endpoints import NOTE_KEY, MockSettings, RequestNote, build_endpoints
+from nim_mock.serve.endpoints import MockSettings, build_endpoints
 from nim_mock.serve.match import Matcher
 from nim_mock.serve.metrics import Metrics
+from nim_mock.serve.note import RequestNote, start_note
 from nim_mock.serve.replay import Clock, MonotonicClock
 from nim_mock.synth.synthesize import SynthConfig
 from nim_mock.wire.errors import ErrorLayout, Problem, check_error_layout, render_problem
@@ -153,8 +154,7 @@ class _Observe:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        note = RequestNote(arrived=self._clock.now())
-        scope.setdefault("state", {})[NOTE_KEY] = note
+        note = start_note(scope, arrived=self._clock.now())
 
         async def observed_send(message: Message) -> None:
             if message["type"] == "http.response.start":

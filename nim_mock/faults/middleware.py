@@ -31,8 +31,8 @@ from nim_mock.faults.plan import Applied, Effects, FaultPlan, RequestFacts, comb
 from nim_mock.faults.rules import parse_header
 from nim_mock.faults.shaper import Halt, Report, Shaper
 from nim_mock.faults.wire import Head, accepted_response, error_response
-from nim_mock.serve.endpoints import NOTE_KEY, RequestNote
 from nim_mock.serve.metrics import Metrics
+from nim_mock.serve.note import RequestNote, note_of
 from nim_mock.serve.replay import Clock
 from nim_mock.wire.errors import ErrorLayout, Problem, render_problem
 
@@ -55,14 +55,6 @@ class _Pending:
     polls: int
     effects: Effects
     number: int
-
-
-def _note(scope: Scope) -> RequestNote:
-    state = scope.setdefault("state", {})
-    note = state.get(NOTE_KEY)
-    if not isinstance(note, RequestNote):
-        note = state[NOTE_KEY] = RequestNote(arrived=0.0)
-    return note
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -149,7 +141,7 @@ class FaultMiddleware:
         if header is None and not rules.rules:
             await self._app(scope, receive, send)
             return
-        note = _note(scope)
+        note = note_of(scope)
         try:
             header_faults = parse_header(header) if header is not None else ()
         except FaultRulesError as error:
@@ -185,7 +177,7 @@ class FaultMiddleware:
         report: Report,
         number: int,
     ) -> None:
-        note = _note(scope)
+        note = note_of(scope)
         if effects.delay_ms:
             await self._clock.sleep(effects.delay_ms / 1000.0)
             note.arrived += effects.delay_ms / 1000.0  # recorded pacing starts after the wait
@@ -238,7 +230,7 @@ class FaultMiddleware:
     async def _poll(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, pending: _Pending
     ) -> None:
-        note = _note(scope)
+        note = note_of(scope)
         note.route = _STATUS_ROUTE
         if pending.polls_left > 0:
             pending.polls_left -= 1
