@@ -14,10 +14,9 @@ import math
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as package_version
 from typing import Literal
 
+import nim_harness
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -45,10 +44,7 @@ ON_MISS: tuple[str, ...] = ("error", "synthesize")
 
 def harness_version() -> str:
     """The installed nim-harness version (what ``GET /v1/version`` reports as ``release``)."""
-    try:
-        return package_version("nim-harness")
-    except PackageNotFoundError:
-        return "0+unknown"
+    return nim_harness.__version__
 
 
 def create_app(

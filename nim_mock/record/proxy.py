@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from nim_mock.cassette import Event, Interaction, RecordedRequest, RecordedResponse
+from nim_mock.wire.http import COMPUTED_HEADERS, EVENT_STREAM_TYPE
 from nim_mock.wire.sse import EventSplitter
 
 __all__ = [
@@ -56,9 +57,8 @@ _HOP_BY_HOP: Final = frozenset(
 _NOT_FORWARDED_BACK: Final = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
 )
-_NOT_STORED_RESPONSE: Final = frozenset(
-    {"content-length", "transfer-encoding", "date", "connection", "content-encoding"}
-)
+_NOT_STORED_RESPONSE: Final = COMPUTED_HEADERS | {"content-encoding"}
+"""A cassette holds the decoded body, so the encoding that was undone is not kept either."""
 _NOT_STORED_REQUEST: Final = _HOP_BY_HOP | {"user-agent"}
 _METHODS: Final = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
 
@@ -193,7 +193,7 @@ class RecordingProxy:
                 status_code=502,
             )
         t_headers = _ms_since(start)
-        streamed = upstream.headers.get("content-type", "").lower().startswith("text/event-stream")
+        streamed = upstream.headers.get("content-type", "").lower().startswith(EVENT_STREAM_TYPE)
         back = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _NOT_FORWARDED_BACK]
         stored = tuple((k.lower(), v) for k, v in back if k.lower() not in _NOT_STORED_RESPONSE)
         response = StreamingResponse(

@@ -39,11 +39,12 @@ from nim_mock.serve.note import RequestNote, note_of
 from nim_mock.serve.replay import Clock, ReplayResponse, wire_headers
 from nim_mock.synth.synthesize import SynthConfig, synthesize
 from nim_mock.wire.errors import ErrorLayout, Problem, render_problem
+from nim_mock.wire.http import JSON_CONTENT_TYPE, MISS_HEADER
 
 __all__ = ["MockSettings", "build_endpoints"]
 
-_JSON_HEADERS = (("content-type", "application/json"),)
-_HEALTH_HEADERS = (("system-health", "True"), ("content-type", "application/json"))
+_JSON_HEADERS = (("content-type", JSON_CONTENT_TYPE),)
+_HEALTH_HEADERS = (("system-health", "True"), *_JSON_HEADERS)
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "cookie", "proxy-authorization", "x-api-key"})
 
 _ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -272,7 +273,7 @@ class _Endpoints:
         if synthesized is not None:
             return synthesized
         note.answer = ("miss: " + result.message.splitlines()[0]) if result.message else "miss"
-        problem = Problem(404, "NotFoundError", result.message, headers=(("x-nim-mock-miss", "1"),))
+        problem = Problem(404, "NotFoundError", result.message, headers=((MISS_HEADER, "1"),))
         return self._problem(note, problem, as_refusal=False)
 
     def _synthesize(self, note: RequestNote, recorded: RecordedRequest) -> Response | None:

@@ -26,9 +26,9 @@ from starlette.types import Receive, Scope, Send
 
 from nim_mock.cassette import Event, RecordedResponse
 from nim_mock.serve.note import StreamOutcome
+from nim_mock.wire.http import COMPUTED_HEADERS
 
 __all__ = [
-    "COMPUTED_HEADERS",
     "Clock",
     "MonotonicClock",
     "ReplayResponse",
@@ -36,7 +36,6 @@ __all__ = [
     "wire_headers",
 ]
 
-COMPUTED_HEADERS = frozenset({"content-length", "transfer-encoding", "date", "connection"})
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
