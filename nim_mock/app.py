@@ -14,10 +14,9 @@ import math
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as package_version
 from typing import Literal
 
+import nim_harness
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -29,9 +28,10 @@ from nim_mock.cassette import Cassette
 from nim_mock.faults.kinds import FaultRules
 from nim_mock.faults.middleware import FaultMiddleware
 from nim_mock.faults.plan import FaultPlan
-from nim_mock.serve.endpoints import NOTE_KEY, MockSettings, RequestNote, build_endpoints
+from nim_mock.serve.endpoints import MockSettings, build_endpoints
 from nim_mock.serve.match import Matcher
 from nim_mock.serve.metrics import Metrics
+from nim_mock.serve.note import RequestNote, start_note
 from nim_mock.serve.replay import Clock, MonotonicClock
 from nim_mock.synth.synthesize import SynthConfig
 from nim_mock.wire.errors import ErrorLayout, Problem, check_error_layout, render_problem
@@ -44,10 +44,7 @@ ON_MISS: tuple[str, ...] = ("error", "synthesize")
 
 def harness_version() -> str:
     """The installed nim-harness version (what ``GET /v1/version`` reports as ``release``)."""
-    try:
-        return package_version("nim-harness")
-    except PackageNotFoundError:
-        return "0+unknown"
+    return nim_harness.__version__
 
 
 def create_app(
@@ -153,8 +150,7 @@ class _Observe:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        note = RequestNote(arrived=self._clock.now())
-        scope.setdefault("state", {})[NOTE_KEY] = note
+        note = start_note(scope, arrived=self._clock.now())
 
         async def observed_send(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -39,6 +39,7 @@ from nim_mock.cassettes.listing import format_listing
 from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassettes
 from nim_mock.faults.cli import CUT_LOG_FILTER, add_fault_options, fault_summary, faults_from_args
 from nim_mock.record.proxy import create_recording_app
+from nim_mock.record.redact import API_KEY_ENV, REDACT_ENV
 from nim_mock.record.writer import CassetteWriter
 from nim_mock.serve.runner import bind_socket, uvicorn_config
 from nim_mock.synth.cli import add_synth_options, synth_from_args
@@ -49,9 +50,6 @@ __all__ = ["build_parser", "main"]
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
-REDACT_ENV = "NIM_REDACT"
-"""Comma-separated values to redact, as the pytest plugin reads it; the CLI adds them to --redact."""
-API_KEY_ENV = "NVIDIA_API_KEY"
 
 
 _speed = finite_number(note=" (0 = no delays, 1 = real time)")

@@ -44,6 +44,7 @@ from nim_mock.cassette import Cassette, CassetteError, RecordedResponse
 from nim_mock.cassettes.naming import BUNDLED_PREFIX, derive_cassette_name
 from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassette
 from nim_mock.cassettes.secrets import find_secret
+from nim_mock.wire.http import JSON_CONTENT_TYPE, media_type
 
 __all__ = ["Problem", "TestSources", "check_cassette", "check_folders", "event_problems", "scan_tests"]
 
@@ -131,8 +132,8 @@ def event_problems(response: RecordedResponse, field: str) -> list[tuple[str, st
 
 
 def _body_problem(response: RecordedResponse) -> str | None:
-    declared = (response.header("content-type") or "").split(";")[0].strip().lower()
-    if response.streamed or not response.body or declared != "application/json":
+    declared = media_type(response.header("content-type"))
+    if response.streamed or not response.body or declared != JSON_CONTENT_TYPE:
         return None
     try:
         json.loads(response.body)

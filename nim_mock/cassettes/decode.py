@@ -29,11 +29,9 @@ from nim_mock.cassette import (
 )
 from nim_mock.cassettes.canonical import a_json_type, parse_ignore
 from nim_mock.cassettes.secrets import find_secret
+from nim_mock.wire.http import COMPUTED_HEADERS
 
-__all__ = ["COMPUTED_HEADERS", "cassette_from_dict"]
-
-COMPUTED_HEADERS = frozenset({"content-length", "transfer-encoding", "date", "connection"})
-"""Response headers a cassette never stores: the replaying server computes them."""
+__all__ = ["cassette_from_dict"]
 
 _METHOD = re.compile(r"[A-Z][A-Z-]*")
 _TOP_KEYS = ({"format", "version", "interactions"}, {"description", "match"})

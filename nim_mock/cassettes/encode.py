@@ -26,7 +26,7 @@ from nim_mock.cassette import (
     RecordedResponse,
     compact_json,
 )
-from nim_mock.cassettes.decode import COMPUTED_HEADERS
+from nim_mock.wire.http import COMPUTED_HEADERS
 
 __all__ = ["cassette_to_dict", "dumps_pretty"]
 

@@ -30,17 +30,19 @@ from nim_mock.faults.kinds import FAULT_HEADER, Accepted, FaultRulesError
 from nim_mock.faults.plan import Applied, Effects, FaultPlan, RequestFacts, combine
 from nim_mock.faults.rules import parse_header
 from nim_mock.faults.shaper import Halt, Report, Shaper
-from nim_mock.faults.wire import Head, accepted_response, error_response
-from nim_mock.serve.endpoints import NOTE_KEY, RequestNote
+from nim_mock.faults.wire import Head, accepted_response, error_response, problem_response
 from nim_mock.serve.metrics import Metrics
+from nim_mock.serve.note import RequestNote, note_of
 from nim_mock.serve.replay import Clock
-from nim_mock.wire.errors import ErrorLayout, Problem, render_problem
+from nim_mock.wire.errors import ErrorLayout, Problem
+from nim_mock.wire.http import NVCF_REQID_HEADER, NVCF_STATUS_HEADER, NVCF_STATUS_PATH
 
-__all__ = ["STATUS_PREFIX", "FaultMiddleware"]
+__all__ = ["FaultMiddleware"]
 
-STATUS_PREFIX = "/v2/nvcf/pexec/status/"
-_STATUS_ROUTE = STATUS_PREFIX.rstrip("/")
+_STATUS_ROUTE = NVCF_STATUS_PATH.rstrip("/")
 _HEADER = FAULT_HEADER.encode("latin-1")
+_REQID = NVCF_REQID_HEADER.encode("latin-1")
+_FULFILLED = (NVCF_STATUS_HEADER.encode("latin-1"), b"fulfilled")
 _MAX_PENDING = 1000
 """202'd requests held for polling; the oldest is forgotten first (a client that never polls)."""
 
@@ -55,14 +57,6 @@ class _Pending:
     polls: int
     effects: Effects
     number: int
-
-
-def _note(scope: Scope) -> RequestNote:
-    state = scope.setdefault("state", {})
-    note = state.get(NOTE_KEY)
-    if not isinstance(note, RequestNote):
-        note = state[NOTE_KEY] = RequestNote(arrived=0.0)
-    return note
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -139,25 +133,24 @@ class FaultMiddleware:
             await self._app(scope, receive, send)
             return
         path: str = scope["path"]
-        if scope["method"] == "GET" and path.startswith(STATUS_PREFIX):
-            pending = self._pending.get(path[len(STATUS_PREFIX) :])
+        if scope["method"] == "GET" and path.startswith(NVCF_STATUS_PATH):
+            request_id = path[len(NVCF_STATUS_PATH) :]
+            pending = self._pending.get(request_id)
             if pending is not None:
-                await self._poll(scope, receive, send, path[len(STATUS_PREFIX) :], pending)
+                await self._poll(scope, receive, send, request_id, pending)
                 return
         header = _header(scope, _HEADER)
         rules = self._plan.rules
         if header is None and not rules.rules:
             await self._app(scope, receive, send)
             return
-        note = _note(scope)
+        note = note_of(scope)
         try:
             header_faults = parse_header(header) if header is not None else ()
         except FaultRulesError as error:
             note.route, note.answer = path, f"refused: bad {FAULT_HEADER} header"
-            status, headers, body = render_problem(Problem(400, "BadRequestError", str(error)), self._layout)
-            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-            raw.insert(-1, (b"content-length", str(len(body)).encode("ascii")))
-            await _send_head(send, (status, raw, body))
+            problem = Problem(400, "BadRequestError", str(error))
+            await _send_head(send, problem_response(problem, self._layout))
             return
         messages, complete = await self._buffer(receive) if scope["method"] != "GET" else ([], True)
         decision = self._plan.decide(_facts(scope, messages, complete, rules.needs_body))
@@ -185,7 +178,7 @@ class FaultMiddleware:
         report: Report,
         number: int,
     ) -> None:
-        note = _note(scope)
+        note = note_of(scope)
         if effects.delay_ms:
             await self._clock.sleep(effects.delay_ms / 1000.0)
             note.arrived += effects.delay_ms / 1000.0  # recorded pacing starts after the wait
@@ -238,7 +231,7 @@ class FaultMiddleware:
     async def _poll(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, pending: _Pending
     ) -> None:
-        note = _note(scope)
+        note = note_of(scope)
         note.route = _STATUS_ROUTE
         if pending.polls_left > 0:
             pending.polls_left -= 1
@@ -252,7 +245,7 @@ class FaultMiddleware:
         effects = pending.effects.without_answer()
         report = Report()
         self._plan.begin()
-        extra = [(b"nvcf-reqid", request_id.encode("latin-1")), (b"nvcf-status", b"fulfilled")]
+        extra = [(_REQID, request_id.encode("latin-1")), _FULFILLED]
         try:
             await self._run(inner, _replaying(pending.messages, receive), send, effects, report, extra)
         finally:

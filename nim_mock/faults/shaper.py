@@ -16,10 +16,14 @@ from starlette.types import Message, Send
 
 from nim_mock.faults.kinds import Cut, StreamError
 from nim_mock.faults.plan import Effects
-from nim_mock.faults.wire import EventSplitter, malformed_event, stream_error_events
+from nim_mock.faults.wire import malformed_event, stream_error_events
 from nim_mock.wire.errors import ErrorLayout
+from nim_mock.wire.http import EVENT_STREAM_TYPE
+from nim_mock.wire.sse import EventSplitter
 
 __all__ = ["Halt", "Report", "Shaper"]
+
+_EVENT_STREAM = EVENT_STREAM_TYPE.encode("ascii")
 
 
 class Halt(Exception):
@@ -63,7 +67,7 @@ class Shaper:
         if kind == "http.response.start":
             headers = [*message.get("headers", []), *self._extra]
             content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-            self._sse = b"text/event-stream" in content_type.lower()
+            self._sse = _EVENT_STREAM in content_type.lower()
             await self._send({**message, "headers": headers})
             return
         if kind != "http.response.body":
@@ -79,7 +83,7 @@ class Shaper:
         for event in self._splitter.feed(message.get("body", b"")):
             await self._event(event)
         if not message.get("more_body", False):
-            rest = self._splitter.rest()
+            rest = self._splitter.close()
             if rest:
                 await self._send({"type": "http.response.body", "body": rest, "more_body": True})
             end = self._effects.end

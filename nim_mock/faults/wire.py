@@ -4,31 +4,33 @@ Pure functions, so every injected byte can be checked in a unit test and matches
 server sends (nim-wire-facts.md): HTTP errors in the configured error layout (NIM 1.x flat,
 vLLM >= 0.10 nested, or the hosted gateway's ``{"status","title"}``), in-stream errors rendered
 with ``json.dumps``' default spacing as vLLM does (§3.6) and followed by ``data: [DONE]``, and the
-NVCF 202 answer with its ``NVCF-REQID`` (§2.3). :class:`EventSplitter` cuts a streamed body into
-whole server-sent events, so faults count events rather than however the body was chunked.
+NVCF 202 answer with its ``NVCF-REQID`` (§2.3). Headers are framed by the replayer's
+``wire_headers``, so a fault's answer and a recorded one carry ``content-length`` alike.
 """
 
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Iterable
 from http import HTTPStatus
 
-from nim_mock.cassette import compact_json
+from nim_mock.cassette import RecordedResponse, compact_json
 from nim_mock.faults.kinds import RateLimit, ServerError, StreamError
-from nim_mock.wire.errors import ErrorLayout, error_body
+from nim_mock.serve.replay import wire_headers
+from nim_mock.wire.errors import ErrorLayout, Problem, error_body, render_problem
+from nim_mock.wire.http import JSON_CONTENT_TYPE, NVCF_REQID_HEADER, NVCF_STATUS_HEADER
 
 __all__ = [
     "DONE_EVENT",
-    "EventSplitter",
     "accepted_response",
     "error_response",
     "malformed_event",
+    "problem_response",
     "stream_error_events",
 ]
 
 DONE_EVENT = b"data: [DONE]\n\n"
-_JSON = (b"content-type", b"application/json")
+_JSON = ("content-type", JSON_CONTENT_TYPE)
 _TYPES = {
     400: "BadRequestError",
     404: "NotFoundError",
@@ -51,8 +53,8 @@ def _type_for(code: int) -> str:
         return "InternalServerError"
 
 
-def _with_length(headers: list[tuple[bytes, bytes]], body: bytes) -> list[tuple[bytes, bytes]]:
-    return [*headers, (b"content-length", str(len(body)).encode("ascii")), _JSON]
+def _framed(status: int, headers: Iterable[tuple[str, str]], body: bytes) -> Head:
+    return status, wire_headers(RecordedResponse(status, tuple(headers), body)), body
 
 
 def error_response(fault: RateLimit | ServerError, default_layout: ErrorLayout, source: str) -> Head:
@@ -61,22 +63,26 @@ def error_response(fault: RateLimit | ServerError, default_layout: ErrorLayout, 
     layout = fault.layout or default_layout
     what = "rate limited" if status == 429 else "server error"
     message = f"nim-mock fault ({source}): {what}, HTTP {status}"
-    headers: list[tuple[bytes, bytes]] = []
+    headers: list[tuple[str, str]] = []
     if fault.retry_after is not None:
         message += f"; retry after {fault.retry_after:g}s"
-        headers.append((b"retry-after", f"{fault.retry_after:g}".encode("ascii")))
+        headers.append(("retry-after", f"{fault.retry_after:g}"))
     if layout == "gateway":
         body = compact_json({"status": status, "title": HTTPStatus(status).phrase})
     else:
         body = error_body(layout, message=message, type_=_type_for(status), code=status)
-    return status, _with_length(headers, body), body
+    return _framed(status, [*headers, _JSON], body)
+
+
+def problem_response(problem: Problem, layout: ErrorLayout) -> Head:
+    """A request the fault layer refuses itself (a bad fault header), rendered as the router would."""
+    return _framed(*render_problem(problem, layout))
 
 
 def accepted_response(request_id: str) -> Head:
     """NVCF's "accepted, poll for it": 202 with ``NVCF-REQID`` and an empty JSON object."""
-    body = b"{}"
-    headers = [(b"nvcf-reqid", request_id.encode("ascii")), (b"nvcf-status", b"pending-evaluation")]
-    return 202, _with_length(headers, body), body
+    headers = [(NVCF_REQID_HEADER, request_id), (NVCF_STATUS_HEADER, "pending-evaluation"), _JSON]
+    return _framed(202, headers, b"{}")
 
 
 def stream_error_events(fault: StreamError, default_layout: ErrorLayout, sent: int) -> list[bytes]:
@@ -95,35 +101,3 @@ def malformed_event(event: bytes) -> bytes:
     data = text.removeprefix("data:").strip()
     half = data[: max(1, len(data) // 2)] if len(data) > 1 else "{"
     return b"data: " + half.encode("utf-8") + b"\n\n"
-
-
-_BLANK_LINE = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)")
-
-
-class EventSplitter:
-    """Bytes in, whole events (terminator included) out; an unfinished event waits for more bytes.
-
-    A blank line ends an event, with CR, LF or CRLF line ends (the SSE rules). A trailing ``\\r``
-    is held back, since the ``\\n`` that may complete it can arrive in the next chunk.
-    """
-
-    def __init__(self) -> None:
-        self._buffer = b""
-
-    def feed(self, chunk: bytes) -> list[bytes]:
-        self._buffer += chunk
-        events: list[bytes] = []
-        start = 0
-        while True:
-            found = _BLANK_LINE.search(self._buffer, start)
-            if found is None or (found.end() == len(self._buffer) and self._buffer.endswith(b"\r")):
-                break
-            events.append(self._buffer[start : found.end()])
-            start = found.end()
-        self._buffer = self._buffer[start:]
-        return events
-
-    def rest(self) -> bytes:
-        """Whatever did not end in a blank line (sent as it is when the body ends)."""
-        rest, self._buffer = self._buffer, b""
-        return rest

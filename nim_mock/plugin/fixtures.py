@@ -39,6 +39,7 @@ from nim_mock.plugin.options import Mode, Settings
 from nim_mock.plugin.tee import TeeAsyncTransport, TeeTransport
 from nim_mock.record.proxy import Recording, create_recording_app
 from nim_mock.record.redact import Redactor, sent_credentials
+from nim_mock.wire.http import NVCF_STATUS_PATH
 
 if TYPE_CHECKING:
     from nim_harness import ChatNVIDIA
@@ -316,7 +317,7 @@ def nim_harness_chat(
         if nim_harness_settings.mode is Mode.MOCK:
             options["api_key"] = None  # a real NVIDIA_API_KEY has no business travelling to the mock
             # 202 faults are polled at the mock's NVCF status route, not at the hosted gateway.
-            options["polling_base"] = nim_harness_base_url.removesuffix(_API_PATH) + "/v2/nvcf/pexec/status/"
+            options["polling_base"] = nim_harness_base_url.removesuffix(_API_PATH) + NVCF_STATUS_PATH
         elif nim_harness_settings.api_key:
             options["api_key"] = nim_harness_settings.api_key
         transports = _transports(nim_harness_settings, nim_harness_live_copy)

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nim_mock.serve.runner import RunningServer
+from nim_mock.wire.http import MISS_HEADER
 
-__all__ = ["MISS_HEADER", "Mounts", "SessionServer"]
+__all__ = ["Mounts", "SessionServer"]
 
-MISS_HEADER = b"x-nim-mock-miss"
+_MISS = MISS_HEADER.encode("latin-1")
 _PREFIX = "/t/"
 
 
@@ -101,7 +102,7 @@ class Mounts:
         async def watched(message: Message) -> None:
             nonlocal is_miss
             if message["type"] == "http.response.start":
-                is_miss = any(name.lower() == MISS_HEADER for name, _ in message.get("headers", []))
+                is_miss = any(name.lower() == _MISS for name, _ in message.get("headers", []))
             elif message["type"] == "http.response.body" and is_miss:
                 body.append(message.get("body", b""))
                 if not message.get("more_body", False):
@@ -123,7 +124,7 @@ class Mounts:
             {
                 "type": "http.response.start",
                 "status": 404,
-                "headers": [(b"content-type", b"application/json"), (MISS_HEADER, b"1")],
+                "headers": [(b"content-type", b"application/json"), (_MISS, b"1")],
             }
         )
         await send({"type": "http.response.body", "body": body})

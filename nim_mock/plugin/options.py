@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
+from nim_mock.record.redact import API_KEY_ENV, REDACT_ENV
+
 __all__ = [
     "API_KEY_ENV",
     "OPTIONS",
@@ -32,9 +34,6 @@ __all__ = [
     "SettingsError",
     "resolve_settings",
 ]
-
-API_KEY_ENV: Final = "NVIDIA_API_KEY"
-"""The variable ChatNVIDIA (ours and LangChain's) reads the hosted catalogue's key from."""
 
 HOSTED_SUFFIX: Final = "api.nvidia.com"
 """Hosts under this domain are NVIDIA's hosted catalogue, which refuses requests without a key."""
@@ -122,8 +121,6 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
 
 REDACT_FLAG: Final = "--nim-harness-redact"
 REDACT_INI: Final = "nim_harness_redact"
-REDACT_ENV: Final = "NIM_REDACT"
-"""Extra values to scrub from recordings; the environment variable holds them comma-separated."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 
 from nim_mock.cassette import Event, Interaction, RecordedResponse
-from nim_mock.record.proxy import EventSplitter, Recording, recorded_request
+from nim_mock.record.proxy import Recording, recorded_request
+from nim_mock.wire.http import EVENT_STREAM_TYPE
+from nim_mock.wire.sse import EventSplitter
 
 __all__ = ["TeeAsyncTransport", "TeeTransport"]
 
@@ -61,7 +63,7 @@ class _Copy:
         )
         elapsed = round((time.perf_counter() - self._start) * 1000.0, 1)
         events = None
-        if headers.get("content-type", "").lower().startswith("text/event-stream"):
+        if headers.get("content-type", "").lower().startswith(EVENT_STREAM_TYPE):
             splitter = EventSplitter()
             pieces = [*splitter.feed(data), splitter.close()]
             events = tuple(Event(t_ms=elapsed, raw=piece) for piece in pieces if piece)

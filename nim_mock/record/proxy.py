@@ -29,9 +29,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from nim_mock.cassette import Event, Interaction, RecordedRequest, RecordedResponse
+from nim_mock.wire.http import COMPUTED_HEADERS, EVENT_STREAM_TYPE
+from nim_mock.wire.sse import EventSplitter
 
 __all__ = [
-    "EventSplitter",
     "Recording",
     "RecordingProxy",
     "RecordingSink",
@@ -56,53 +57,10 @@ _HOP_BY_HOP: Final = frozenset(
 _NOT_FORWARDED_BACK: Final = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
 )
-_NOT_STORED_RESPONSE: Final = frozenset(
-    {"content-length", "transfer-encoding", "date", "connection", "content-encoding"}
-)
+_NOT_STORED_RESPONSE: Final = COMPUTED_HEADERS | {"content-encoding"}
+"""A cassette holds the decoded body, so the encoding that was undone is not kept either."""
 _NOT_STORED_REQUEST: Final = _HOP_BY_HOP | {"user-agent"}
 _METHODS: Final = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
-
-
-class EventSplitter:
-    """Cuts a byte stream into raw server-sent events, each with its blank-line terminator.
-
-    Lines end at CR, LF or CRLF (the SSE rule; never at U+2028). An event ends at an empty line.
-    A CR at the end of a chunk may be the first half of a CRLF, so it is held until the next chunk.
-    Concatenating every event returned (and ``close()``'s tail) gives back the input exactly.
-    """
-
-    def __init__(self) -> None:
-        self._buffer = b""
-        self._scan = 0  # where the next unread line starts inside _buffer
-
-    def feed(self, chunk: bytes) -> list[bytes]:
-        """The events that ``chunk`` completes, each as the exact bytes received."""
-        buf = self._buffer + chunk
-        events: list[bytes] = []
-        pos = self._scan
-        while True:
-            ends = [i for i in (buf.find(b"\r", pos), buf.find(b"\n", pos)) if i != -1]
-            if not ends:
-                break
-            end = min(ends)
-            if buf[end] == 0x0D:  # CR
-                if end + 1 == len(buf):
-                    break  # maybe the first half of a CRLF: wait for the next chunk
-                after = end + 2 if buf[end + 1] == 0x0A else end + 1
-            else:
-                after = end + 1
-            if end == pos:  # an empty line closes the event
-                events.append(buf[:after])
-                buf, pos = buf[after:], 0
-            else:
-                pos = after
-        self._buffer, self._scan = buf, pos
-        return events
-
-    def close(self) -> bytes:
-        """Whatever is left when the stream ends (an unterminated last event), possibly empty."""
-        tail, self._buffer, self._scan = self._buffer, b"", 0
-        return tail
 
 
 class RecordingSink(Protocol):
@@ -235,7 +193,7 @@ class RecordingProxy:
                 status_code=502,
             )
         t_headers = _ms_since(start)
-        streamed = upstream.headers.get("content-type", "").lower().startswith("text/event-stream")
+        streamed = upstream.headers.get("content-type", "").lower().startswith(EVENT_STREAM_TYPE)
         back = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _NOT_FORWARDED_BACK]
         stored = tuple((k.lower(), v) for k, v in back if k.lower() not in _NOT_STORED_RESPONSE)
         response = StreamingResponse(

@@ -31,10 +31,16 @@ from urllib.parse import parse_qsl, unquote_plus
 from nim_mock.cassette import Cassette, Event, Interaction, RecordedRequest, RecordedResponse
 from nim_mock.cassettes.secrets import SECRET_PATTERN, SENSITIVE_HEADERS, is_redacted, secret_in_text
 
-__all__ = ["MASK", "Redactor", "sent_credentials"]
+__all__ = ["API_KEY_ENV", "MASK", "REDACT_ENV", "Redactor", "sent_credentials"]
 
 MASK: Final = "REDACTED"
 """What a secret becomes. Plain letters, so it is valid inside JSON strings, URLs and header values."""
+
+REDACT_ENV: Final = "NIM_REDACT"
+"""Extra values to redact, comma-separated; ``nim-mock record`` and the pytest plugin both read it."""
+API_KEY_ENV: Final = "NVIDIA_API_KEY"
+"""The variable ChatNVIDIA (ours and LangChain's) reads the hosted catalogue's key from; whatever
+key it holds is redacted from every recording."""
 
 SECRET_FIELDS: Final = frozenset(
     {"api_key", "api-key", "apikey", "authorization", "password", "access_token", "client_secret", "secret"}

@@ -6,7 +6,7 @@ conversation but server state (health, version, the model listing) is answered f
 when one recorded it, and otherwise exactly as a NIM 1.x container answers, so a client's
 start-up probes work against any cassette folder.
 
-Endpoints leave a :class:`RequestNote` behind (which cassette answered, or why none did) for the
+Endpoints fill in the request's note (``note``: which cassette answered, or why none did) for the
 request log line and the metrics, which ``app``'s middleware writes once the response is done.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -35,15 +35,16 @@ from nim_mock.serve.inbound import (
 from nim_mock.serve.match import Hit, Matcher
 from nim_mock.serve.metrics import METRICS_CONTENT_TYPE, Metrics
 from nim_mock.serve.models import build_model_list, merge_listing
-from nim_mock.serve.replay import Clock, ReplayResponse, StreamOutcome, wire_headers
+from nim_mock.serve.note import RequestNote, note_of
+from nim_mock.serve.replay import Clock, ReplayResponse, wire_headers
 from nim_mock.synth.synthesize import SynthConfig, synthesize
 from nim_mock.wire.errors import ErrorLayout, Problem, render_problem
+from nim_mock.wire.http import JSON_CONTENT_TYPE, MISS_HEADER
 
-__all__ = ["MockSettings", "RequestNote", "build_endpoints", "note_of"]
+__all__ = ["MockSettings", "build_endpoints"]
 
-NOTE_KEY = "nim_mock.note"
-_JSON_HEADERS = (("content-type", "application/json"),)
-_HEALTH_HEADERS = (("system-health", "True"), ("content-type", "application/json"))
+_JSON_HEADERS = (("content-type", JSON_CONTENT_TYPE),)
+_HEALTH_HEADERS = (("system-health", "True"), *_JSON_HEADERS)
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "cookie", "proxy-authorization", "x-api-key"})
 
 _ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -68,26 +69,6 @@ class MockSettings:
     created: int
     synth: SynthConfig | None = None
     """Set when the server answers a miss by synthesizing (``on_miss="synthesize"``) rather than a 404."""
-
-
-@dataclass(slots=True)
-class RequestNote:
-    """What the log line and the metrics need to know about one request, filled in as it goes."""
-
-    arrived: float
-    route: str = "unknown"
-    status: int = 500
-    answer: str = ""
-    outcome: StreamOutcome = field(default_factory=StreamOutcome)
-
-
-def note_of(request: Request) -> RequestNote:
-    """The note the middleware put in the request's scope (a fresh one if the app runs without it)."""
-    state = request.scope.setdefault("state", {})
-    note = state.get(NOTE_KEY)
-    if not isinstance(note, RequestNote):
-        note = state[NOTE_KEY] = RequestNote(arrived=0.0)
-    return note
 
 
 class _Endpoints:
@@ -155,7 +136,7 @@ class _Endpoints:
         return await self._inference(request, COMPLETIONS, chat=False)
 
     async def _inference(self, request: Request, route: str, *, chat: bool) -> Response:
-        note = note_of(request)
+        note = note_of(request.scope)
         note.route = route
         body, problem = await self._read_json(request)
         if problem is None and chat:
@@ -214,7 +195,7 @@ class _Endpoints:
     def _recording_for(self, request: Request, route: str) -> tuple[RequestNote, Hit | None]:
         """The request's note, routed, and the recording that answers it, if any. A miss here is no
         error (the mock builds the answer), so its report is never read and never built."""
-        note = note_of(request)
+        note = note_of(request.scope)
         note.route = route
         result = self._matcher.match(_recorded_request(request))
         if isinstance(result, Hit):
@@ -223,7 +204,7 @@ class _Endpoints:
         return note, None
 
     async def metrics(self, request: Request) -> Response:
-        note = note_of(request)
+        note = note_of(request.scope)
         note.route = METRICS
         note.answer = "mock metrics"
         text = self._metrics.render().encode("utf-8")
@@ -232,7 +213,7 @@ class _Endpoints:
     # -- everything else -------------------------------------------------------------------
 
     async def other(self, request: Request) -> Response:
-        note = note_of(request)
+        note = note_of(request.scope)
         path: str = request.scope["path"]
         method = request.method.upper()
         recorded = self._recorded.get(path, ())
@@ -292,7 +273,7 @@ class _Endpoints:
         if synthesized is not None:
             return synthesized
         note.answer = ("miss: " + result.message.splitlines()[0]) if result.message else "miss"
-        problem = Problem(404, "NotFoundError", result.message, headers=(("x-nim-mock-miss", "1"),))
+        problem = Problem(404, "NotFoundError", result.message, headers=((MISS_HEADER, "1"),))
         return self._problem(note, problem, as_refusal=False)
 
     def _synthesize(self, note: RequestNote, recorded: RecordedRequest) -> Response | None:

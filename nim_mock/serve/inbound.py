@@ -17,6 +17,7 @@ from starlette.types import Receive
 
 from nim_mock.cassettes.canonical import a_json_type
 from nim_mock.wire.errors import ErrorLayout, Problem, bad_request
+from nim_mock.wire.http import JSON_CONTENT_TYPE, media_type
 
 __all__ = [
     "BodyTooLarge",
@@ -28,8 +29,6 @@ __all__ = [
     "read_body",
     "too_large",
 ]
-
-_JSON = "application/json"
 
 
 class BodyTooLarge(Exception):
@@ -93,8 +92,7 @@ def check_content_type(content_type: str | None, layout: ErrorLayout) -> Problem
     The media type is compared without its parameters (``application/json; charset=utf-8`` is
     fine); a missing header is reported as the empty string, as NIM's ``verify_headers`` does.
     """
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if media_type == _JSON:
+    if media_type(content_type) == JSON_CONTENT_TYPE:
         return None
     if layout == "vllm":
         return Problem(400, "Bad Request", "Unsupported Media Type: Only 'application/json' is allowed")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
 from typing import Protocol
 
 import anyio
@@ -26,18 +25,17 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from nim_mock.cassette import Event, RecordedResponse
+from nim_mock.serve.note import StreamOutcome
+from nim_mock.wire.http import COMPUTED_HEADERS
 
 __all__ = [
-    "COMPUTED_HEADERS",
     "Clock",
     "MonotonicClock",
     "ReplayResponse",
-    "StreamOutcome",
     "paced",
     "wire_headers",
 ]
 
-COMPUTED_HEADERS = frozenset({"content-length", "transfer-encoding", "date", "connection"})
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
@@ -57,15 +55,6 @@ class MonotonicClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-
-
-@dataclass(slots=True)
-class StreamOutcome:
-    """How far a response got: events sent out of the recorded total, and whether the client left."""
-
-    sent: int = 0
-    total: int = 0
-    disconnected: bool = False
 
 
 def wire_headers(response: RecordedResponse) -> list[tuple[bytes, bytes]]:

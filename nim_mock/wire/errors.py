@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from nim_mock.cassette import compact_json
+from nim_mock.wire.http import JSON_CONTENT_TYPE
 
 __all__ = [
     "ERROR_LAYOUTS",
@@ -32,8 +33,6 @@ __all__ = [
 
 ErrorLayout = Literal["nim", "vllm"]
 ERROR_LAYOUTS: tuple[str, ...] = get_args(ErrorLayout)
-
-JSON_CONTENT_TYPE = "application/json"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,9 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from nim_mock.cassette import Cassette, Event, Interaction, RecordedRequest, RecordedResponse, compact_json
-from nim_mock.cassettes.decode import COMPUTED_HEADERS
 from nim_mock.cassettes.encode import cassette_to_dict
 from nim_mock.cassettes.secrets import SENSITIVE_HEADERS, find_secret
+from nim_mock.wire.http import COMPUTED_HEADERS
 
 __all__ = [
     "cassettes",

@@ -32,7 +32,6 @@ from nim_mock.faults.kinds import (
 from nim_mock.faults.plan import FaultPlan, RequestFacts, combine, fires, request_id
 from nim_mock.faults.rules import load_fault_rules, parse_fault_rules, parse_header
 from nim_mock.faults.wire import (
-    EventSplitter,
     accepted_response,
     error_response,
     malformed_event,
@@ -317,27 +316,3 @@ def test_a_malformed_event_is_never_json(data: dict[str, Any]) -> None:
     assert broken.endswith(b"\n\n")
     with pytest.raises(ValueError):  # noqa: PT011 - JSONDecodeError is a ValueError
         json.loads(broken.decode().removeprefix("data: "))
-
-
-@st.composite
-def split_streams(draw: st.DrawFn) -> tuple[list[bytes], list[bytes]]:
-    ending = draw(st.sampled_from([b"\n", b"\r\n", b"\r"]))
-    texts = draw(
-        st.lists(st.text(st.characters(codec="ascii", exclude_characters="\r\n"), max_size=10), max_size=6)
-    )
-    events = [b"data: " + t.encode() + ending + ending for t in texts]
-    whole = b"".join(events)
-    cuts = sorted(draw(st.lists(st.integers(0, len(whole)), max_size=6)))
-    pieces = [whole[a:b] for a, b in zip([0, *cuts], [*cuts, len(whole)], strict=True)]
-    return events, pieces
-
-
-@given(split_streams())
-def test_any_split_of_a_stream_yields_the_same_events(case: tuple[list[bytes], list[bytes]]) -> None:
-    events, pieces = case
-    splitter = EventSplitter()
-    got = [event for piece in pieces for event in splitter.feed(piece)]
-    rest = splitter.rest()
-    if rest:  # only a lone CR-terminated last event can wait for a LF that never comes
-        got.append(rest)
-    assert got == events

@@ -21,8 +21,9 @@ from nim_mock.serve.inbound import (
 )
 from nim_mock.serve.metrics import Metrics
 from nim_mock.serve.models import build_model_list, merge_listing
-from nim_mock.serve.replay import COMPUTED_HEADERS, wire_headers
+from nim_mock.serve.replay import wire_headers
 from nim_mock.wire.errors import Problem, bad_request, check_error_layout, error_body, render_problem
+from nim_mock.wire.http import COMPUTED_HEADERS
 
 header_names = st.sampled_from(
     [
