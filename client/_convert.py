@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 from langchain_core.messages import (
     AIMessage,
@@ -143,10 +144,26 @@ def _block(block: str | Mapping[str, Any]) -> dict[str, Any]:
 
 def _image_url(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
-        return {"url": value}
+        return {"url": _checked_image_url(value)}
     if isinstance(value, Mapping) and isinstance(value.get("url"), str):
+        detail = value.get("detail")
+        if detail is not None and detail not in ("auto", "low", "high"):
+            raise ValueError(f"image_url detail {detail!r} is not one of 'auto', 'low', 'high'")
+        _checked_image_url(value["url"])
         return dict(value)
     raise ValueError("an 'image_url' block needs {'image_url': {'url': 'https://... or data:...'}}")
+
+
+def _checked_image_url(url: str) -> str:
+    """An http(s) URL or a ``data:image/`` URI, as the published client insists; a file path or
+    another scheme would only fail at the server, with a less helpful message."""
+    parts = urlsplit(url)
+    if (parts.scheme in ("http", "https") and parts.netloc) or url.startswith("data:image/"):
+        return url
+    raise ValueError(
+        f"image URL {url[:60]!r} is neither http(s):// nor data:image/...: for a local file, read it "
+        "and pass a data:image/png;base64,... URI (or a LangChain image block with base64 and mime_type)"
+    )
 
 
 def _image_block_url(block: Mapping[str, Any]) -> str:
@@ -154,7 +171,7 @@ def _image_block_url(block: Mapping[str, Any]) -> str:
     source = block.get("source_type")
     url = block.get("url") if source in (None, "url") else None
     if isinstance(url, str):
-        return url
+        return _checked_image_url(url)
     data = block.get("base64") if source is None else block.get("data")
     mime = block.get("mime_type")
     if isinstance(data, str) and isinstance(mime, str):

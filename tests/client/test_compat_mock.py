@@ -34,6 +34,10 @@ from nim_mock.cassette import compact_json
 HOSTED = "https://integrate.api.nvidia.com/v1"
 RECORDED = {"temperature": 0.2, "top_p": 0.7, "max_tokens": 1024}
 MODEL = "meta/llama-3.1-8b-instruct"
+# the tool the bundled tool cassettes were recorded with (tools/auto and the hosted refusal)
+WEATHER_TOOL = json.loads((bundled_cassettes_dir() / "tools" / "auto.json").read_text(encoding="utf-8"))[
+    "interactions"
+][0]["request"]["json"]["tools"][0]
 
 
 class Recorder(httpx.BaseTransport):
@@ -263,23 +267,8 @@ def test_token_usage_role_and_tool_calls_from_recorded_answers(base: str) -> Non
     usage = plain.response_metadata["token_usage"]
     assert plain.usage_metadata is not None
     assert usage["total_tokens"] == plain.usage_metadata["total_tokens"] > 0
-    weather = {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Get the current weather for a city.",
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "city": {"type": "string", "description": "City name, e.g. Paris"},
-                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-                },
-                "required": ["city"],
-            },
-        },
-    }
     model = local(base, Recorder(), model="meta/llama-3.3-70b-instruct", temperature=0.2, max_tokens=1024)
-    called = model.bind_tools([weather], tool_choice="auto").invoke(
+    called = model.bind_tools([WEATHER_TOOL], tool_choice="auto").invoke(
         "What's the weather like in Paris right now?"
     )
     assert isinstance(called, AIMessage)
@@ -321,23 +310,6 @@ def conversation(content: str) -> list[Any]:
         AIMessage(content, tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": call_id}]),
         ToolMessage('{"temperature_c": 7, "condition": "rain", "humidity": 88}', tool_call_id=call_id),
     ]
-
-
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Get the current weather for a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "city": {"type": "string", "description": "City name, e.g. Paris"},
-                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-            },
-            "required": ["city"],
-        },
-    },
-}
 
 
 def test_the_mock_refuses_empty_assistant_content_as_the_hosted_api_does(base: str) -> None:

@@ -525,3 +525,25 @@ def test_error_text_starts_with_the_status_in_brackets() -> None:
         mock.post("/chat/completions").mock(return_value=sse_response([chunk({"content": "a"}), event]))
         with pytest.raises(Exception, match=r"^\[400\] Bad Request \(error event inside the stream\)"):
             list(llm(mock).stream("x"))
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ({"type": "image_url", "image_url": {"url": "/home/me/cat.png"}}, "neither http"),
+        ({"type": "image_url", "image_url": "file:///home/me/cat.png"}, "read it and pass a data:image"),
+        ({"type": "image", "url": "ftp://example.org/cat.png"}, "neither http"),
+        (
+            {"type": "image_url", "image_url": {"url": "https://e.org/a.png", "detail": "max"}},
+            "'max' is not one",
+        ),
+    ],
+    ids=["path", "file-url", "ftp", "detail"],
+)
+def test_image_sources_the_published_client_refuses_are_refused_before_sending(
+    block: dict[str, Any], message: str
+) -> None:
+    with router() as mock:
+        with pytest.raises(ValueError, match=message):
+            llm(mock).invoke([HumanMessage([block])])
+        assert not mock.calls
