@@ -275,8 +275,15 @@ def from_wire(message: Mapping[str, Any]) -> BaseMessage:
         extra: dict[str, Any] = {"reasoning_content": reasoning} if reasoning else {}
         if raw_calls:  # the wire form too, where ChatOpenAI and the published client put it
             extra["tool_calls"] = list(raw_calls)
+        # ``role`` is not an AIMessage field; the published client sets it (a pre-0.2 ChatMessage
+        # leftover that code still reads as ``message.role``), and messages take extra attributes.
         return AIMessage(
-            content=content, tool_calls=calls, invalid_tool_calls=invalid, additional_kwargs=extra, name=name
+            content=content,
+            tool_calls=calls,
+            invalid_tool_calls=invalid,
+            additional_kwargs=extra,
+            name=name,
+            role="assistant",
         )
     raw_content = message.get("content")
     content = "" if raw_content is None else raw_content

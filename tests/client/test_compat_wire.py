@@ -356,6 +356,7 @@ def test_token_usage_and_role_in_metadata_and_llm_output() -> None:
         result = model.generate([[HumanMessage("a")], [HumanMessage("b")]])
     assert message.response_metadata["token_usage"] == usage
     assert message.response_metadata["role"] == "assistant"
+    assert message.role == "assistant"  # the published client's pre-0.2 ChatMessage attribute
     assert reader.totals == [8]
     assert result.llm_output == {
         "token_usage": {"prompt_tokens": 10, "total_tokens": 16, "completion_tokens": 6},
