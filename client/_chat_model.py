@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import aclosing, closing
 from typing import Any, ClassVar, Literal, cast
@@ -53,14 +52,7 @@ from ._models import Model, choose_served_model, parse_listing
 from ._payload import build, merge_params
 from ._response import combine_llm_outputs, parse_response
 from ._routing import PreparedCall, call_headers, no_thinking_switch, route_for
-from ._settings import (
-    HOSTED_BASE_URL,
-    adopt_published_spellings,
-    is_hosted,
-    move_unknown_to_model_kwargs,
-    resolve_from_env,
-    resolve_hosted_model,
-)
+from ._settings import HOSTED_BASE_URL, is_hosted, resolve_arguments
 from ._structured import (
     METHODS,
     Method,
@@ -71,12 +63,11 @@ from ._structured import (
     with_parser,
 )
 from ._tools import ToolChoice, ToolLike, format_tools, to_wire_choice, tool_names, with_strict
+from ._warnings import warn_user
 
 logger = logging.getLogger("nim_harness")
 
 _OWN_PARAMS = ("temperature", "top_p", "max_tokens", "seed", "stop", "n", "logprobs", "top_logprobs")
-# Constructor spellings of the published client that are not fields here (see _settings).
-_SPELLINGS = ("nvidia_base_url",)
 
 
 class ChatNVIDIA(BaseChatModel):
@@ -144,19 +135,8 @@ class ChatNVIDIA(BaseChatModel):
     def _resolve_arguments(cls, values: Any) -> Any:
         if not isinstance(values, dict):
             return values
-        known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
-        values = move_unknown_to_model_kwargs(
-            adopt_published_spellings(values), known | set(_SPELLINGS), owner="ChatNVIDIA"
-        )
-        clash = sorted(set(values.get("model_kwargs") or {}) & set(cls.model_fields))
-        if clash:
-            raise ValueError(
-                f"model_kwargs holds {clash}, which are fields: pass them as ChatNVIDIA({clash[0]}=...)"
-            )
-        values = resolve_from_env(values, os.environ)
-        if is_hosted(values["base_url"]):
-            values["model"] = resolve_hosted_model(values.get("model"))
-        return values
+        aliases = {f.alias for f in cls.model_fields.values() if f.alias}
+        return resolve_arguments(values, set(cls.model_fields), aliases, os.environ, owner="ChatNVIDIA")
 
     @field_validator("stop", mode="before")
     @classmethod
@@ -176,7 +156,7 @@ class ChatNVIDIA(BaseChatModel):
         )
         self._client, self._aclient = self.http_client, self.http_async_client
         if self.thinking_mode is not None and self.model and thinking_control(self.model) is None:
-            warnings.warn(no_thinking_switch(self.model), UserWarning, stacklevel=4)
+            warn_user(no_thinking_switch(self.model))
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         """LangChain's profile for the model (context size, modalities, tool calling), where known."""
@@ -273,7 +253,7 @@ class ChatNVIDIA(BaseChatModel):
         route = route_for(model, hosted=is_hosted(self.base_url))
         if enabled is not None and route.thinking is None and model != self.model:
             # a model picked from the server or named per call: not checked at construction
-            warnings.warn(no_thinking_switch(model), UserWarning, stacklevel=5)
+            warn_user(no_thinking_switch(model))
         thinking = (route.thinking, bool(enabled)) if enabled is not None and route.thinking else None
         if stop is not None:
             call["stop"] = stop
@@ -476,5 +456,5 @@ class ChatNVIDIA(BaseChatModel):
         does; ``kwargs`` are bound along (``with_thinking_mode(True, temperature=0.6)``).
         """
         if self.model and thinking_control(self.model) is None:
-            warnings.warn(no_thinking_switch(self.model), UserWarning, stacklevel=2)
+            warn_user(no_thinking_switch(self.model))
         return self.bind(thinking_mode=enabled, **kwargs)

@@ -9,13 +9,13 @@ from the model id, whether the base URL is hosted, and the converted messages.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ._catalogue import ThinkingControl, lookup
 from ._convert import asset_references
+from ._warnings import warn_user
 
 CHAT_PATH = "chat/completions"
 ASSET_HEADER = "NVCF-INPUT-ASSET-REFERENCES"
@@ -76,10 +76,8 @@ def call_headers(messages: Iterable[Mapping[str, Any]], default_headers: Mapping
     if not assets:
         return {}
     if any(name.lower() == ASSET_HEADER.lower() for name in default_headers):
-        warnings.warn(
+        warn_user(
             f"default_headers sets {ASSET_HEADER}, which this request's asset images replace; "
-            "remove it from default_headers",
-            UserWarning,
-            stacklevel=4,
+            "remove it from default_headers"
         )
     return {ASSET_HEADER: ",".join(assets)}

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import difflib
 import logging
-import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from ._base_url import BASE_URL_ENV, DEFAULT_BASE_URL, normalize_base_url
 from ._catalogue import resolve
+from ._warnings import warn_user
 
 logger = logging.getLogger("nim_harness")
 
@@ -33,6 +33,33 @@ API_KEY_ENV = "NVIDIA_API_KEY"
 DEFAULT_HOSTED_MODEL = "nvidia/nemotron-3-nano-30b-a3b"
 HOSTED_HOSTS = frozenset({"integrate.api.nvidia.com", "ai.api.nvidia.com"})
 _KEY_FIELDS = frozenset({"api_key", "nvidia_api_key"})
+# Constructor spellings of the published client that are not fields (see adopt_published_spellings).
+_SPELLINGS = frozenset({"nvidia_base_url"})
+
+
+def resolve_arguments(
+    values: Mapping[str, Any],
+    fields: Iterable[str],
+    aliases: Iterable[str],
+    environ: Mapping[str, str],
+    *,
+    owner: str,
+) -> dict[str, Any]:
+    """Constructor arguments as the model's fields take them: published spellings adopted, unknown
+    arguments moved to ``model_kwargs``, the environment read, and the hosted model resolved."""
+    names = set(fields)
+    resolved = move_unknown_to_model_kwargs(
+        adopt_published_spellings(values), names | set(aliases) | _SPELLINGS, owner=owner
+    )
+    clash = sorted(set(resolved.get("model_kwargs") or {}) & names)
+    if clash:
+        raise ValueError(
+            f"model_kwargs holds {clash}, which are fields: pass them as {owner}({clash[0]}=...)"
+        )
+    resolved = resolve_from_env(resolved, environ)
+    if is_hosted(resolved["base_url"]):
+        resolved["model"] = resolve_hosted_model(resolved.get("model"))
+    return resolved
 
 
 def adopt_published_spellings(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,11 +125,9 @@ def move_unknown_to_model_kwargs(
                 f"{owner} got {key!r} both as an argument and in model_kwargs; pass it once, in model_kwargs"
             )
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        warnings.warn(
+        warn_user(
             f"{owner} got {key!r}, which is not one of its fields: it is sent to the server as it is, "
-            f"in model_kwargs[{key!r}]{hint}",
-            UserWarning,
-            stacklevel=5,
+            f"in model_kwargs[{key!r}]{hint}"
         )
         extra[key] = values[key]
     resolved["model_kwargs"] = extra
@@ -129,24 +154,18 @@ def resolve_hosted_model(name: str | None) -> str:
     if entry is None:
         return name
     if entry.id != name:
-        warnings.warn(
+        warn_user(
             f"model {name!r} is an old name of {entry.id!r}, which is used instead; pass "
-            f"model={entry.id!r} to silence this",
-            UserWarning,
-            stacklevel=5,
+            f"model={entry.id!r} to silence this"
         )
     if entry.deprecated:
-        warnings.warn(
+        warn_user(
             f"model {entry.id!r} is deprecated on the hosted API and may be removed: choose a current "
-            "one from ChatNVIDIA.get_available_models()",
-            UserWarning,
-            stacklevel=5,
+            "one from ChatNVIDIA.get_available_models()"
         )
     if not entry.is_chat:
-        warnings.warn(
+        warn_user(
             f"model {entry.id!r} is a {entry.model_type} model, not a chat model: ChatNVIDIA calls to it "
-            "will most likely fail; see ChatNVIDIA.get_available_models()",
-            UserWarning,
-            stacklevel=5,
+            "will most likely fail; see ChatNVIDIA.get_available_models()"
         )
     return entry.id

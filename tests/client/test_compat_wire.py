@@ -548,3 +548,11 @@ def test_image_sources_the_published_client_refuses_are_refused_before_sending(
         with pytest.raises(ValueError, match=message):
             llm(mock).invoke([HumanMessage([block])])
         assert not mock.calls
+
+
+def test_construction_warnings_point_at_the_callers_line() -> None:
+    with pytest.warns(UserWarning, match="temprature") as caught:
+        ChatNVIDIA(model=MODEL, base_url=BASE, temprature=0.5)
+    with pytest.warns(UserWarning, match="old name") as aliased:
+        ChatNVIDIA(model="ai-mixtral-8x7b-instruct", api_key="nvapi-test")
+    assert {w.filename for w in [*caught, *aliased]} == {__file__}
