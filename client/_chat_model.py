@@ -10,6 +10,12 @@ Every client is pooled and built once per model; ``batch``/``abatch`` (from ``Ba
 run their calls through the same pools. Pass ``http_client=``/``http_async_client=`` (for
 instance built on ``httpx.MockTransport``) to put any transport underneath, with nothing patched.
 No telemetry is collected or sent.
+
+Code written for the published ``langchain_nvidia_ai_endpoints.ChatNVIDIA`` runs unchanged: its
+constructor arguments are accepted (``nvidia_base_url``, ``verify_ssl``, ``stream_options``,
+``usage_telemetry_enabled``, a string ``stop``, and unknown parameters moved to ``model_kwargs``),
+``get_available_models`` works on the class, and models are resolved, routed and reported as it
+does. README.md's compatibility table lists where we differ on purpose, and why.
 """
 
 from __future__ import annotations
@@ -19,17 +25,17 @@ import os
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import aclosing, closing
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput, ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
-from ._catalogue import thinking_control
+from ._catalogue import profile_of, thinking_control
 from ._chunks import aiter_chunks, iter_chunks
 from ._http import (
     DEFAULT_POLLING_BASE,
@@ -41,10 +47,12 @@ from ._http import (
     request_json,
     stream_events,
 )
+from ._listing import AsyncModelListing, ModelListing
 from ._models import Model, choose_served_model, parse_listing
 from ._payload import build, merge_params
-from ._response import parse_response
-from ._settings import HOSTED_BASE_URL, is_hosted, reject_unknown, resolve_from_env
+from ._response import combine_llm_outputs, parse_response
+from ._routing import PreparedCall, call_headers, no_thinking_switch, route_for
+from ._settings import HOSTED_BASE_URL, is_hosted, resolve_arguments
 from ._structured import (
     METHODS,
     Method,
@@ -55,10 +63,10 @@ from ._structured import (
     with_parser,
 )
 from ._tools import ToolChoice, ToolLike, format_tools, to_wire_choice, tool_names, with_strict
+from ._warnings import warn_user
 
 logger = logging.getLogger("nim_harness")
 
-_CHAT = "chat/completions"
 _OWN_PARAMS = ("temperature", "top_p", "max_tokens", "seed", "stop", "n", "logprobs", "top_logprobs")
 
 
@@ -68,8 +76,9 @@ class ChatNVIDIA(BaseChatModel):
     >>> llm = ChatNVIDIA(model="meta/llama-3.1-8b-instruct", base_url="http://localhost:8000/v1")
 
     ``api_key`` comes from ``NVIDIA_API_KEY`` and ``base_url`` from ``NVIDIA_BASE_URL`` when not
-    given (read once, here). Unknown arguments are refused with the closest field's name; send a
-    server-specific parameter explicitly through ``model_kwargs``.
+    given (read once, here). An argument that is not a field goes to the server in ``model_kwargs``,
+    with a warning naming the closest field (it may be a typo). On the hosted API a missing model
+    is the published client's default, and an old alias is replaced by its current id.
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
@@ -79,16 +88,21 @@ class ChatNVIDIA(BaseChatModel):
     api_key: SecretStr | None = Field(default=None, alias="nvidia_api_key", repr=False)
     base_url: str = HOSTED_BASE_URL
     """API root, normalised (``/v1`` added; endpoint paths and credentials refused)."""
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = Field(default=None, alias="max_completion_tokens")
-    seed: int | None = None
+    # The ranges the published client checks at construction (pydantic raises a ValueError).
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    max_tokens: int | None = Field(default=None, gt=0, lt=2**31 - 1, alias="max_completion_tokens")
+    """Not sent unless set, so the server's limit applies (the published client sends 1024)."""
+    seed: int | None = Field(default=None, ge=0)
     stop: list[str] | None = None
+    """Stop sequences; a single string is taken as a list of one."""
     n: int | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = None
     timeout: float | None = 60.0
     max_retries: int = 2
+    verify_ssl: bool | str = True
+    """TLS certificate checks: True (system CAs), False (none), or the path of a CA bundle."""
     default_headers: dict[str, str] = Field(default_factory=dict)
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra body parameters sent as they are (``top_k``, ``chat_template_kwargs``, ``nvext``...)."""
@@ -96,6 +110,10 @@ class ChatNVIDIA(BaseChatModel):
     """Make ``invoke`` stream under the hood (so callbacks see tokens); ``stream`` always streams."""
     stream_usage: bool = True
     """Ask for token usage while streaming (``stream_options.include_usage``)."""
+    stream_options: dict[str, Any] | None = Field(default_factory=lambda: {"include_usage": True})
+    """Sent as they are with a streamed request; ``None`` sends none (and asks for no usage)."""
+    usage_telemetry_enabled: bool | None = Field(default=None, exclude=True, repr=False)
+    """Accepted for the published client's sake and without effect: nothing is ever collected."""
     thinking_mode: bool | None = None
     """Switch reasoning on or off for models the catalogue knows a switch for; ``None`` leaves it."""
     structured_output_style: Literal["response_format", "guided_json"] = "response_format"
@@ -117,14 +135,13 @@ class ChatNVIDIA(BaseChatModel):
     def _resolve_arguments(cls, values: Any) -> Any:
         if not isinstance(values, dict):
             return values
-        known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
-        reject_unknown(values, known, owner="ChatNVIDIA")
-        clash = sorted(set(values.get("model_kwargs") or {}) & set(cls.model_fields))
-        if clash:
-            raise ValueError(
-                f"model_kwargs holds {clash}, which are fields: pass them as ChatNVIDIA({clash[0]}=...)"
-            )
-        return resolve_from_env(values, os.environ)
+        aliases = {f.alias for f in cls.model_fields.values() if f.alias}
+        return resolve_arguments(values, set(cls.model_fields), aliases, os.environ, owner="ChatNVIDIA")
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stop_as_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     def model_post_init(self, context: Any, /) -> None:
         key = self.api_key.get_secret_value() if self.api_key is not None else None
@@ -135,10 +152,15 @@ class ChatNVIDIA(BaseChatModel):
             max_retries=self.max_retries,
             default_headers=dict(self.default_headers),
             polling_base=self.polling_base,
+            verify=self.verify_ssl,
         )
         self._client, self._aclient = self.http_client, self.http_async_client
-        if self.thinking_mode is not None and self.model:
-            thinking_control(self.model)  # an impossible switch fails here, not at the first call
+        if self.thinking_mode is not None and self.model and thinking_control(self.model) is None:
+            warn_user(no_thinking_switch(self.model))
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        """LangChain's profile for the model (context size, modalities, tool calling), where known."""
+        return cast(ModelProfile | None, profile_of(self.model))
 
     def _http(self) -> httpx.Client:
         """The pooled sync client, built on first use: building one loads TLS certificates
@@ -155,6 +177,15 @@ class ChatNVIDIA(BaseChatModel):
                 if self._aclient is None:
                     self._aclient = build_async_client(self._settings)
         return self._aclient
+
+    def _close_built_clients(self) -> None:
+        """Close the clients this model built itself (an injected client belongs to its owner)."""
+        if self._client is not None and self._client is not self.http_client:
+            self._client.close()
+
+    async def _aclose_built_clients(self) -> None:
+        if self._aclient is not None and self._aclient is not self.http_async_client:
+            await self._aclient.aclose()
 
     # -- serialisation (langchain-core dumpd/load) -----------------------------------------------
 
@@ -206,7 +237,7 @@ class ChatNVIDIA(BaseChatModel):
 
     # -- request building (pure) ----------------------------------------------------------------
 
-    def _body(
+    def _prepare(
         self,
         messages: list[BaseMessage],
         stop: list[str] | None,
@@ -214,12 +245,16 @@ class ChatNVIDIA(BaseChatModel):
         *,
         model: str,
         stream: bool,
-    ) -> dict[str, Any]:
+    ) -> PreparedCall:
         call = dict(kwargs)
         call.pop("model", None)  # already resolved by the caller (see _model_name)
-        call.pop("stream_usage", None)  # read by the shells through _wants_usage
+        call.pop("stream_usage", None)  # read through _stream_options
         enabled = call.pop("thinking_mode", self.thinking_mode)
-        thinking = (thinking_control(model), bool(enabled)) if enabled is not None else None
+        route = route_for(model, hosted=is_hosted(self.base_url))
+        if enabled is not None and route.thinking is None and model != self.model:
+            # a model picked from the server or named per call: not checked at construction
+            warn_user(no_thinking_switch(model))
+        thinking = (route.thinking, bool(enabled)) if enabled is not None and route.thinking else None
         if stop is not None:
             call["stop"] = stop
         params = merge_params(self._default_params, self.model_kwargs, call)
@@ -228,42 +263,42 @@ class ChatNVIDIA(BaseChatModel):
                 f"n={params['n']} asks for several answers, but a stream carries one; "
                 "use invoke()/generate() for n > 1, or stream with n=1"
             )
-        return build(
+        options = self._stream_options(kwargs) if route.takes_stream_options else None
+        payload = build(
             messages,
             model=model,
             params=params,
             stream=stream,
-            stream_usage=self._wants_usage(kwargs),
+            stream_options=options,
             thinking=thinking,
+            nv_vlm=route.nv_vlm,
         )
+        headers = call_headers(payload["messages"], self.default_headers)
+        return PreparedCall(route.path, payload, headers, bool((options or {}).get("include_usage")))
 
-    def _wants_usage(self, kwargs: Mapping[str, Any]) -> bool:
-        """``stream(..., stream_usage=False)`` overrides the field for one call."""
-        return bool(kwargs.get("stream_usage", self.stream_usage))
+    def _stream_options(self, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+        """``stream_options`` for a streamed call; ``stream(..., stream_usage=False)`` (or the field)
+        leaves usage out, ``stream_options=None`` sends nothing."""
+        options = dict(self.stream_options or {})
+        if not kwargs.get("stream_usage", self.stream_usage):
+            options.pop("include_usage", None)
+        return options or None
 
     # -- model resolution (a local NIM may be asked which model it serves) ------------------------
 
     def _pick_served(self, listing: dict[str, Any]) -> str:
         self._served_model = choose_served_model(parse_listing(listing), self.base_url)
         logger.info(
-            "ChatNVIDIA: no model given; using %s, the one model served at %s",
+            "ChatNVIDIA: no model given; using %s, the model served at %s",
             self._served_model,
             self.base_url,
         )
         return self._served_model
 
     def _known_model(self, kwargs: Mapping[str, Any]) -> str | None:
-        """The call's ``model=`` override or the configured model, if either is set.
-
-        The hosted catalogue serves hundreds of models, so there a missing model is an error
-        (raised before anything is sent) rather than a guess.
-        """
+        """The call's ``model=`` override or the configured model, if either is set (on the hosted
+        API one always is: construction fills in the default)."""
         name = kwargs.get("model") or self.model or self._served_model
-        if name is None and is_hosted(self.base_url):
-            raise ValueError(
-                "model is required for the hosted NVIDIA API catalogue, e.g. "
-                "ChatNVIDIA(model='meta/llama-3.1-8b-instruct'); get_available_models() lists them"
-            )
         return str(name) if name else None
 
     def _model_name(self, kwargs: Mapping[str, Any]) -> str:
@@ -288,8 +323,9 @@ class ChatNVIDIA(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        body = self._body(messages, stop, kwargs, model=self._model_name(kwargs), stream=False)
-        return parse_response(request_json(self._http(), self._settings, "POST", _CHAT, body))
+        call = self._prepare(messages, stop, kwargs, model=self._model_name(kwargs), stream=False)
+        answer = request_json(self._http(), self._settings, "POST", call.path, call.payload, call.headers)
+        return parse_response(answer)
 
     async def _agenerate(
         self,
@@ -298,8 +334,11 @@ class ChatNVIDIA(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        body = self._body(messages, stop, kwargs, model=await self._amodel_name(kwargs), stream=False)
-        return parse_response(await arequest_json(self._ahttp(), self._settings, "POST", _CHAT, body))
+        call = self._prepare(messages, stop, kwargs, model=await self._amodel_name(kwargs), stream=False)
+        answer = await arequest_json(
+            self._ahttp(), self._settings, "POST", call.path, call.payload, call.headers
+        )
+        return parse_response(answer)
 
     def _stream(
         self,
@@ -308,10 +347,10 @@ class ChatNVIDIA(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        body = self._body(messages, stop, kwargs, model=self._model_name(kwargs), stream=True)
-        events = stream_events(self._http(), self._settings, _CHAT, body)
+        call = self._prepare(messages, stop, kwargs, model=self._model_name(kwargs), stream=True)
+        events = stream_events(self._http(), self._settings, call.path, call.payload, call.headers)
         # closing(): a consumer that stops early hands the pooled connection back at once.
-        with closing(events), closing(iter_chunks(events, self._wants_usage(kwargs))) as chunks:
+        with closing(events), closing(iter_chunks(events, call.include_usage)) as chunks:
             if run_manager is None or not run_manager.handlers:  # stream() passes none
                 yield from chunks
                 return
@@ -326,10 +365,10 @@ class ChatNVIDIA(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        body = self._body(messages, stop, kwargs, model=await self._amodel_name(kwargs), stream=True)
-        events = astream_events(self._ahttp(), self._settings, _CHAT, body)
+        call = self._prepare(messages, stop, kwargs, model=await self._amodel_name(kwargs), stream=True)
+        events = astream_events(self._ahttp(), self._settings, call.path, call.payload, call.headers)
         # Async generators are finalised by the event loop later, not when dropped: close them here.
-        async with aclosing(events), aclosing(aiter_chunks(events, self._wants_usage(kwargs))) as chunks:
+        async with aclosing(events), aclosing(aiter_chunks(events, call.include_usage)) as chunks:
             listener = run_manager if run_manager is not None and run_manager.handlers else None
             async for chunk in chunks:
                 if listener is not None:
@@ -338,16 +377,24 @@ class ChatNVIDIA(BaseChatModel):
 
     # -- model listing --------------------------------------------------------------------------
 
-    def get_available_models(self) -> list[Model]:
-        """Models the server lists, each with the catalogue's capabilities (``Model.known``)."""
-        return parse_listing(request_json(self._http(), self._settings, "GET", "models"))
+    get_available_models: ClassVar[ModelListing] = ModelListing()
+    aget_available_models: ClassVar[AsyncModelListing] = AsyncModelListing()
 
-    async def aget_available_models(self) -> list[Model]:
-        return parse_listing(await arequest_json(self._ahttp(), self._settings, "GET", "models"))
+    def _list_models(self) -> list[Model]:
+        body = request_json(self._http(), self._settings, "GET", "models")
+        return parse_listing(body, hosted=is_hosted(self.base_url))
+
+    async def _alist_models(self) -> list[Model]:
+        body = await arequest_json(self._ahttp(), self._settings, "GET", "models")
+        return parse_listing(body, hosted=is_hosted(self.base_url))
 
     @property
     def available_models(self) -> list[Model]:
-        return self.get_available_models()
+        """This model's listing (``get_available_models()`` on the instance)."""
+        return self._list_models()
+
+    def _combine_llm_outputs(self, llm_outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
+        return combine_llm_outputs(llm_outputs)
 
     # -- tools, structured output, thinking -----------------------------------------------------
 
@@ -400,7 +447,14 @@ class ChatNVIDIA(BaseChatModel):
             )
         return with_parser(bound, parser_for(schema, method), include_raw)
 
-    def with_thinking_mode(self, enabled: bool = True) -> Runnable[LanguageModelInput, AIMessage]:
-        """This model with reasoning switched on or off, the way the catalogue says the model takes it."""
-        thinking_control(self.model)
-        return self.bind(thinking_mode=enabled)
+    def with_thinking_mode(
+        self, enabled: bool = True, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """This model with reasoning switched on or off, the way the catalogue says the model takes it.
+
+        For a model without a known switch this warns and changes nothing, as the published client
+        does; ``kwargs`` are bound along (``with_thinking_mode(True, temperature=0.6)``).
+        """
+        if self.model and thinking_control(self.model) is None:
+            warn_user(no_thinking_switch(self.model))
+        return self.bind(thinking_mode=enabled, **kwargs)

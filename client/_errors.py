@@ -91,23 +91,23 @@ class NVIDIAError(Exception):
         self.hint_override = hint
 
     def __str__(self) -> str:
-        parts = []
+        # ``[status]`` first, as the published client writes it: code matching ``"[404]"`` keeps
+        # working; the status phrase, the server's words, the request id and the hint follow.
+        head = f"[{self.status}]{_reason(self.status)}" if self.status is not None else ""
         if self.in_stream:
-            code = f" (code {self.status}{_reason(self.status)})" if self.status is not None else ""
-            parts.append(f"error event inside the stream{code}:")
-        elif self.status is not None:
-            parts.append(f"HTTP {self.status}{_reason(self.status)}:")
+            head = f"{head} (error event inside the stream)" if head else "error event inside the stream"
         message = self.message
         phrase = _reason(self.status).strip() if self.status is not None else ""
         if phrase and message.startswith(f"{phrase}: "):
             message = message[len(phrase) + 2 :]  # the gateway's title repeats the status phrase
-        elif phrase and message == phrase and not self.in_stream:
+        elif phrase and message == phrase:
             message = ""
-        if message or not parts:
-            parts.append(message or "(the server sent no message)")
+        if not head:
+            text = message or "(the server sent no message)"
+        elif message or self.in_stream:
+            text = f"{head}: {message or '(the server sent no message)'}"
         else:
-            parts[-1] = parts[-1].rstrip(":")
-        text = " ".join(parts)
+            text = head
         if self.request_id:
             text += f" [request id: {self.request_id}]"
         if self.retries:
@@ -177,7 +177,10 @@ class APIConnectionError(NVIDIAError):
     )
 
 
-class APITimeoutError(APIConnectionError):
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """Also a built-in ``TimeoutError``, which is what the published client raises when 202 polling
+    runs out of time, so ``except TimeoutError`` keeps catching it."""
+
     hint = "No answer within the timeout: raise timeout=..., or check whether the server is overloaded."
 
 

@@ -29,7 +29,7 @@ import httpx
 
 from ._base_url import normalize_base_url
 from ._events import EventReader, parse_json_body
-from ._http_settings import DEFAULT_POLLING_BASE, USER_AGENT, HTTPSettings
+from ._http_settings import DEFAULT_POLLING_BASE, USER_AGENT, HTTPSettings, tls_verification
 from ._retry import Exchange, Send
 
 __all__ = [
@@ -50,10 +50,13 @@ __all__ = [
 ]
 
 
-def build_headers(settings: HTTPSettings, *, stream: bool) -> dict[str, str]:
+def build_headers(
+    settings: HTTPSettings, *, stream: bool, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Request headers: content negotiation, our User-Agent, the key only when there is one.
 
-    ``default_headers`` are merged last and replace a default of the same name whatever its case.
+    ``default_headers`` are merged next and replace a default of the same name whatever its case;
+    ``extra`` (headers one call needs, such as NVCF asset references) is merged last.
     """
     headers = {
         "Accept": "text/event-stream" if stream else "application/json",
@@ -63,17 +66,21 @@ def build_headers(settings: HTTPSettings, *, stream: bool) -> dict[str, str]:
     key = (settings.api_key or "").strip()
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    for name, value in settings.default_headers.items():
-        for existing in [k for k in headers if k.lower() == name.lower()]:
-            del headers[existing]
-        headers[name] = value
+    for layer in (settings.default_headers, extra or {}):
+        for name, value in layer.items():
+            for existing in [k for k in headers if k.lower() == name.lower()]:
+                del headers[existing]
+            headers[name] = value
     return headers
 
 
 def build_client(settings: HTTPSettings, *, transport: httpx.BaseTransport | None = None) -> httpx.Client:
     """A pooled client, reused across calls (one TCP/TLS handshake, not one per request)."""
     return httpx.Client(
-        base_url=settings.base_url, timeout=httpx.Timeout(settings.timeout), transport=transport
+        base_url=settings.base_url,
+        timeout=httpx.Timeout(settings.timeout),
+        transport=transport,
+        verify=tls_verification(settings.verify),
     )
 
 
@@ -82,7 +89,10 @@ def build_async_client(
 ) -> httpx.AsyncClient:
     """The async twin of :func:`build_client`."""
     return httpx.AsyncClient(
-        base_url=settings.base_url, timeout=httpx.Timeout(settings.timeout), transport=transport
+        base_url=settings.base_url,
+        timeout=httpx.Timeout(settings.timeout),
+        transport=transport,
+        verify=tls_verification(settings.verify),
     )
 
 
@@ -108,13 +118,19 @@ def join_url(base_url: str, path: str) -> str:
 
 
 def start_exchange(
-    settings: HTTPSettings, method: str, path: str, payload: Mapping[str, Any] | None, *, stream: bool
+    settings: HTTPSettings,
+    method: str,
+    path: str,
+    payload: Mapping[str, Any] | None,
+    *,
+    stream: bool,
+    headers: Mapping[str, str] | None = None,
 ) -> Exchange:
-    """The planner for one call, primed with its first request."""
+    """The planner for one call, primed with its first request (``headers``: this call's own)."""
     first = Send(
         method.upper(),
         join_url(settings.base_url, path),
-        build_headers(settings, stream=stream),
+        build_headers(settings, stream=stream, extra=headers),
         encode_payload(payload),
     )
     return Exchange(settings, first)
@@ -155,9 +171,10 @@ def request_json(
     method: str,
     path: str,
     payload: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Send one call (with retries and polling) and return the JSON object it answered."""
-    exchange = start_exchange(settings, method, path, payload, stream=False)
+    exchange = start_exchange(settings, method, path, payload, stream=False, headers=headers)
     step: Send | dict[str, Any] = exchange.first
     while isinstance(step, Send):
         if step.delay:
@@ -172,9 +189,10 @@ async def arequest_json(
     method: str,
     path: str,
     payload: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The async twin of :func:`request_json`."""
-    exchange = start_exchange(settings, method, path, payload, stream=False)
+    exchange = start_exchange(settings, method, path, payload, stream=False, headers=headers)
     step: Send | dict[str, Any] = exchange.first
     while isinstance(step, Send):
         if step.delay:
@@ -184,13 +202,17 @@ async def arequest_json(
 
 
 def stream_events(
-    client: httpx.Client, settings: HTTPSettings, path: str, payload: Mapping[str, Any]
+    client: httpx.Client,
+    settings: HTTPSettings,
+    path: str,
+    payload: Mapping[str, Any],
+    headers: Mapping[str, str] | None = None,
 ) -> Generator[dict[str, Any], None, None]:
     """POST a streaming call and yield each event's JSON object (see the module docstring).
 
     A generator, so a caller that stops early can ``close()`` it and free the connection at once.
     """
-    exchange = start_exchange(settings, "POST", path, payload, stream=True)
+    exchange = start_exchange(settings, "POST", path, payload, stream=True, headers=headers)
     send: Send | None = exchange.first
     while send is not None:
         if send.delay:
@@ -214,14 +236,18 @@ def stream_events(
 
 
 async def astream_events(
-    client: httpx.AsyncClient, settings: HTTPSettings, path: str, payload: Mapping[str, Any]
+    client: httpx.AsyncClient,
+    settings: HTTPSettings,
+    path: str,
+    payload: Mapping[str, Any],
+    headers: Mapping[str, str] | None = None,
 ) -> AsyncGenerator[dict[str, Any], None]:
     """The async twin of :func:`stream_events`; call ``aclose()`` when stopping early.
 
     Async generators are not closed promptly by garbage collection, so an abandoned stream would
     hold its pooled connection until the event loop gets round to finalising it.
     """
-    exchange = start_exchange(settings, "POST", path, payload, stream=True)
+    exchange = start_exchange(settings, "POST", path, payload, stream=True, headers=headers)
     send: Send | None = exchange.first
     while send is not None:
         if send.delay:

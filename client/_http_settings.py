@@ -7,8 +7,10 @@ Its own module because both the I/O shells (``_http``) and the pure retry/poll d
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from . import __version__
 from ._base_url import normalize_base_url
 
-__all__ = ["DEFAULT_POLLING_BASE", "USER_AGENT", "HTTPSettings"]
+__all__ = ["DEFAULT_POLLING_BASE", "USER_AGENT", "HTTPSettings", "tls_verification"]
 
 DEFAULT_POLLING_BASE = "https://api.nvcf.nvidia.com/v2/nvcf/pexec/status/"
 
@@ -39,6 +41,8 @@ class HTTPSettings:
     max_retries: int
     default_headers: Mapping[str, str]
     polling_base: str = DEFAULT_POLLING_BASE
+    #: TLS certificate checks: True (system CAs), False (none), or a CA bundle file or folder
+    verify: bool | str = True
     backoff_base: float = 0.5
     backoff_max: float = 8.0
     retry_after_max: float = 60.0
@@ -77,6 +81,21 @@ class HTTPSettings:
             )
         for name, value in self.default_headers.items():
             _check_header(name, value)
+        if isinstance(self.verify, str) and not os.path.exists(self.verify):
+            raise ValueError(
+                f"verify_ssl={self.verify!r} is neither True/False nor an existing CA bundle file or "
+                "folder: pass the path of your CA certificates (PEM), or True for the system ones"
+            )
+
+
+def tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
+    """What httpx takes for ``verify``: a path becomes a context trusting exactly those CAs
+    (httpx no longer reads paths itself)."""
+    if isinstance(verify, bool):
+        return verify
+    if os.path.isdir(verify):
+        return ssl.create_default_context(capath=verify)
+    return ssl.create_default_context(cafile=verify)
 
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")

@@ -17,7 +17,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from ._catalogue import ThinkingControl
-from ._convert import to_wire
+from ._convert import to_nv_vlm, to_wire
 from ._thinking import apply_thinking
 
 # Keys the client manages itself; a caller setting them through model_kwargs or bind would
@@ -43,20 +43,23 @@ def build(
     model: str,
     params: Mapping[str, Any],
     stream: bool,
-    stream_usage: bool = True,
+    stream_options: Mapping[str, Any] | None = None,
     thinking: tuple[ThinkingControl, bool] | None = None,
+    nv_vlm: bool = False,
 ) -> dict[str, Any]:
     """Return the chat-completions request body.
 
-    ``thinking`` is the model's thinking control and whether it should be on; it is applied
-    after the messages are converted, so the caller's message objects are never edited.
+    ``stream_options`` is sent with a streamed request when it is not empty. ``thinking`` is the
+    model's thinking control and whether it should be on; it is applied after the messages are
+    converted, so the caller's message objects are never edited. ``nv_vlm`` selects NVIDIA's own
+    vision layout (``image_url`` as a bare URL) that the ``nv-vlm`` hosted endpoints take.
     """
     clash = RESERVED.intersection(params)
     if clash:
         raise ValueError(
             f"{sorted(clash)} are set by ChatNVIDIA itself; remove them from model_kwargs or bind()"
         )
-    wire_messages = to_wire(messages)
+    wire_messages = to_nv_vlm(to_wire(messages)) if nv_vlm else to_wire(messages)
     if not wire_messages:
         raise ValueError("at least one message is needed to call a chat model")
     body_params = dict(params)
@@ -65,6 +68,6 @@ def build(
     payload: dict[str, Any] = {"messages": wire_messages, "model": model, **body_params}
     if stream:
         payload["stream"] = True
-        if stream_usage:
-            payload["stream_options"] = {"include_usage": True}
+        if stream_options:
+            payload["stream_options"] = dict(stream_options)
     return payload

@@ -2,6 +2,12 @@
 
 ``invoke`` does not go through the stream: one JSON answer is cheaper to parse than hundreds
 of events, and only the non-streamed form carries ``n > 1`` choices side by side.
+
+Usage is on each message's ``usage_metadata`` (LangChain's standard place), and also, as the
+server reported it, under ``token_usage`` in ``response_metadata`` and in ``llm_output``: that is
+where ChatOpenAI and the published ChatNVIDIA put it, and where usage callbacks read it
+(``on_llm_end`` gets ``llm_output``). ``response_metadata["role"]`` is the answer's role, as the
+published client reports it.
 """
 
 from __future__ import annotations
@@ -24,14 +30,13 @@ def parse_response(body: Mapping[str, Any]) -> ChatResult:
         raise ValueError(f"the chat completion has no choices (keys: {sorted(body)})")
     usage = body.get("usage")
     usage_metadata = to_metadata(counts_of(usage)) if isinstance(usage, Mapping) else None
-    header = {"model_name": body.get("model"), "id": body.get("id")}
+    header: dict[str, Any] = {"model_name": body.get("model"), "id": body.get("id")}
     if body.get("system_fingerprint") is not None:
         header["system_fingerprint"] = body["system_fingerprint"]
+    if isinstance(usage, Mapping):
+        header["token_usage"] = dict(usage)
     generations = [_generation(choice, header, usage_metadata) for choice in choices]
-    # Usage lives on each message's ``usage_metadata``; repeating it here would put a
-    # ``token_usage`` into response_metadata that a streamed answer never has.
-    llm_output = dict(header)
-    return ChatResult(generations=generations, llm_output=llm_output)
+    return ChatResult(generations=generations, llm_output=dict(header))
 
 
 def _generation(choice: Mapping[str, Any], header: dict[str, Any], usage_metadata: Any) -> ChatGeneration:
@@ -43,7 +48,7 @@ def _generation(choice: Mapping[str, Any], header: dict[str, Any], usage_metadat
         raw = {"role": "assistant", "content": text}
     message = from_wire({**raw, "role": "assistant"})
     assert isinstance(message, AIMessage)
-    metadata = {**header, "finish_reason": choice.get("finish_reason")}
+    metadata = {**header, "role": "assistant", "finish_reason": choice.get("finish_reason")}
     info: dict[str, Any] = {"finish_reason": choice.get("finish_reason")}
     if choice.get("logprobs"):
         metadata["logprobs"] = info["logprobs"] = choice["logprobs"]
@@ -54,3 +59,22 @@ def _generation(choice: Mapping[str, Any], header: dict[str, Any], usage_metadat
     if header.get("id"):
         message.id = header["id"]
     return ChatGeneration(message=message, generation_info=info)
+
+
+def combine_llm_outputs(outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
+    """``generate()``'s ``llm_output`` for several prompts: token usage summed, as ChatOpenAI does,
+    and the first model name and fingerprint."""
+    combined: dict[str, Any] = {}
+    usage: dict[str, int] = {}
+    for output in outputs:
+        if not output:
+            continue
+        for key, value in (output.get("token_usage") or {}).items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                usage[key] = usage.get(key, 0) + value
+        for key in ("model_name", "system_fingerprint"):
+            if output.get(key) is not None:
+                combined.setdefault(key, output[key])
+    if usage:
+        combined["token_usage"] = usage
+    return combined

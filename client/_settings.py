@@ -4,21 +4,77 @@ The environment is read a single time, while the model is being constructed, and
 stored on the instance. Nothing reads ``os.environ`` later, so a model built in one test cannot
 see another test's variables, and what a model will send is fixed by what it was built with.
 
-An unknown constructor argument is an error that names the closest real field. The published
-client quietly forwards unknown arguments to the server, where a typo such as ``temprature``
-is ignored without a word; we refuse it here instead.
+Constructor arguments are read the way the published ChatNVIDIA (and ChatOpenAI) read them, so
+code written for it runs unchanged: ``nvidia_base_url``/``nvidia_api_key`` are other spellings of
+``base_url``/``api_key``, and an argument that is not a field (``frequency_penalty=0.1``) is sent
+to the server in ``model_kwargs``, with a warning that names the closest field when it looks like
+a typo (``temprature``). The one exception: an unknown argument whose closest field is the API
+key is refused, because moving it to ``model_kwargs`` would put a credential into the request
+body.
 """
 
 from __future__ import annotations
 
 import difflib
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._base_url import BASE_URL_ENV, DEFAULT_BASE_URL, normalize_base_url
+from ._catalogue import resolve
+from ._warnings import warn_user
+
+logger = logging.getLogger("nim_harness")
 
 HOSTED_BASE_URL = DEFAULT_BASE_URL
 API_KEY_ENV = "NVIDIA_API_KEY"
+#: what the published client talks to when the hosted catalogue is used without ``model=``
+DEFAULT_HOSTED_MODEL = "nvidia/nemotron-3-nano-30b-a3b"
+HOSTED_HOSTS = frozenset({"integrate.api.nvidia.com", "ai.api.nvidia.com"})
+_KEY_FIELDS = frozenset({"api_key", "nvidia_api_key"})
+# Constructor spellings of the published client that are not fields (see adopt_published_spellings).
+_SPELLINGS = frozenset({"nvidia_base_url"})
+
+
+def resolve_arguments(
+    values: Mapping[str, Any],
+    fields: Iterable[str],
+    aliases: Iterable[str],
+    environ: Mapping[str, str],
+    *,
+    owner: str,
+) -> dict[str, Any]:
+    """Constructor arguments as the model's fields take them: published spellings adopted, unknown
+    arguments moved to ``model_kwargs``, the environment read, and the hosted model resolved."""
+    names = set(fields)
+    resolved = move_unknown_to_model_kwargs(
+        adopt_published_spellings(values), names | set(aliases) | _SPELLINGS, owner=owner
+    )
+    clash = sorted(set(resolved.get("model_kwargs") or {}) & names)
+    if clash:
+        raise ValueError(
+            f"model_kwargs holds {clash}, which are fields: pass them as {owner}({clash[0]}=...)"
+        )
+    resolved = resolve_from_env(resolved, environ)
+    if is_hosted(resolved["base_url"]):
+        resolved["model"] = resolve_hosted_model(resolved.get("model"))
+    return resolved
+
+
+def adopt_published_spellings(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``nvidia_base_url`` wins over ``base_url`` and ``nvidia_api_key`` over ``api_key``, as in the
+    published client; a ``None`` spelling leaves the other one in charge."""
+    resolved = dict(values)
+    if "nvidia_base_url" in resolved:
+        url = resolved.pop("nvidia_base_url")
+        if url is not None:
+            resolved["base_url"] = url
+    if "nvidia_api_key" in resolved and "api_key" in resolved:
+        preferred = resolved.pop("nvidia_api_key")
+        fallback = resolved.pop("api_key")
+        resolved["api_key"] = preferred or fallback
+    return resolved
 
 
 def resolve_from_env(values: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
@@ -43,26 +99,73 @@ def resolve_from_env(values: dict[str, Any], environ: Mapping[str, str]) -> dict
     return resolved
 
 
-def reject_unknown(values: Mapping[str, Any], known: Iterable[str], *, owner: str) -> None:
-    """Raise ``TypeError`` for the first argument not in ``known``, suggesting the nearest name.
+def move_unknown_to_model_kwargs(
+    values: Mapping[str, Any], known: Iterable[str], *, owner: str
+) -> dict[str, Any]:
+    """Move every argument not in ``known`` into ``model_kwargs``, warning once per argument.
 
-    ``model_kwargs`` is the one explicit way to send a server-specific parameter, so the message
-    points there when no field is close enough to be the intended one.
+    Raises ``ValueError`` when an argument is also in ``model_kwargs`` (which value would win is
+    anybody's guess), and ``TypeError`` for a near-miss of the API key's name.
     """
     names = sorted(set(known))
     unknown = [key for key in values if key not in names]
     if not unknown:
-        return
-    key = unknown[0]
-    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
-    hint = (
-        f"did you mean {close[0]!r}?"
-        if close
-        else f"to send it to the server as is, pass model_kwargs={{{key!r}: ...}}"
-    )
-    raise TypeError(f"{owner} got an unexpected argument {key!r}; {hint}")
+        return dict(values)
+    resolved = {key: value for key, value in values.items() if key in names}
+    extra = dict(resolved.get("model_kwargs") or {})
+    for key in unknown:
+        close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+        if close and close[0] in _KEY_FIELDS:
+            raise TypeError(
+                f"{owner} got an unexpected argument {key!r}; did you mean {close[0]!r}? (not moved to "
+                "model_kwargs: that would send what looks like the API key in the request body)"
+            )
+        if key in extra:
+            raise ValueError(
+                f"{owner} got {key!r} both as an argument and in model_kwargs; pass it once, in model_kwargs"
+            )
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        warn_user(
+            f"{owner} got {key!r}, which is not one of its fields: it is sent to the server as it is, "
+            f"in model_kwargs[{key!r}]{hint}"
+        )
+        extra[key] = values[key]
+    resolved["model_kwargs"] = extra
+    return resolved
 
 
 def is_hosted(base_url: str) -> bool:
-    """True for NVIDIA's hosted catalogue, where a model must always be named explicitly."""
-    return base_url.rstrip("/") == HOSTED_BASE_URL
+    """True for NVIDIA's hosted API (integrate.api.nvidia.com, ai.api.nvidia.com), as the published
+    client decides it: there a model is always named, a default one if need be."""
+    return (urlsplit(base_url).hostname or "") in HOSTED_HOSTS
+
+
+def resolve_hosted_model(name: str | None) -> str:
+    """The model id to send to the hosted API for ``name``, warning as the published client does.
+
+    No name means the published client's default model. An old alias becomes its current id; a
+    deprecated model, or one the catalogue knows as something other than a chat model (an
+    embedding model, say), is used as asked but warned about.
+    """
+    if name is None:
+        logger.info("ChatNVIDIA: no model given; using %s, the hosted default", DEFAULT_HOSTED_MODEL)
+        return DEFAULT_HOSTED_MODEL
+    entry = resolve(name)
+    if entry is None:
+        return name
+    if entry.id != name:
+        warn_user(
+            f"model {name!r} is an old name of {entry.id!r}, which is used instead; pass "
+            f"model={entry.id!r} to silence this"
+        )
+    if entry.deprecated:
+        warn_user(
+            f"model {entry.id!r} is deprecated on the hosted API and may be removed: choose a current "
+            "one from ChatNVIDIA.get_available_models()"
+        )
+    if not entry.is_chat:
+        warn_user(
+            f"model {entry.id!r} is a {entry.model_type} model, not a chat model: ChatNVIDIA calls to it "
+            "will most likely fail; see ChatNVIDIA.get_available_models()"
+        )
+    return entry.id

@@ -7,11 +7,21 @@ opens the answer counts: a ``<think>`` later in the text is the model talking ab
 
 Once the splitter knows the answer does not start with ``<think>`` (or the block has closed)
 it passes text straight through, so the cost on the streaming path is one branch per chunk.
+
+R1-style chat templates put the opening ``<think>`` into the prompt, so the answer holds only
+the closing tag: everything before a lone ``</think>`` is reasoning. :func:`split_answer` splits
+that for a whole answer. A stream cannot: by the time the tag arrives, the text before it has
+been handed out as content (the published client leaves it there too).
+
+Switching thinking (:func:`apply_thinking`) follows the published client: parameters are merged
+into the request (a ``None`` value removes the parameter), and a prompt switch is appended to
+the first system message after a newline, or becomes a new first system message.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from ._catalogue import ThinkingControl, ThinkingStyle
@@ -94,11 +104,20 @@ def _partial_suffix(text: str, tag: str) -> int:
 
 
 def split_whole(text: str) -> tuple[str, str]:
-    """``(reasoning, content)`` of a complete answer."""
+    """``(reasoning, content)`` of a complete answer, exactly as a stream of it splits."""
     splitter = ThinkSplitter()
     reasoning, content = splitter.feed(text)
     more_reasoning, more_content = splitter.flush()
     return reasoning + more_reasoning, content + more_content
+
+
+def split_answer(text: str) -> tuple[str, str]:
+    """``(reasoning, content)`` of a complete, non-streamed answer: a leading ``<think>`` block, or
+    everything before a lone ``</think>`` (R1-style templates open the block in the prompt)."""
+    end = text.find(CLOSE)
+    if end >= 0 and OPEN not in text:
+        return text[:end].strip(), text[end + len(CLOSE) :].lstrip("\n")
+    return split_whole(text)
 
 
 def apply_thinking(
@@ -106,21 +125,42 @@ def apply_thinking(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Return new ``(messages, params)`` that switch thinking per ``control``; inputs are not changed.
 
-    A parameter switch is merged one level deep (so ``chat_template_kwargs`` the caller set
-    survive). A prompt switch joins an existing leading system message after a newline, or
-    becomes a new first system message.
+    Parameters are merged deeply (so ``chat_template_kwargs`` the caller set survive) and win over
+    the caller's; a ``None`` among them removes that parameter. A prompt switch is appended to the
+    first system message after a newline, or becomes a new first system message.
     """
     setting = control.on if enabled else control.off
+    if setting is None:
+        return messages, params
     if control.style is ThinkingStyle.PARAM:
-        merged = copy.deepcopy(params)
-        for key, value in setting.items():
-            if isinstance(value, dict) and isinstance(merged.get(key), dict):
-                merged[key] = {**merged[key], **copy.deepcopy(value)}
-            else:
-                merged[key] = copy.deepcopy(value)  # the catalogue's own dicts never reach a payload
-        return messages, merged
-    prefix = str(setting)
-    if messages and messages[0].get("role") == "system" and isinstance(messages[0].get("content"), str):
-        first = {**messages[0], "content": f"{prefix}\n{messages[0]['content']}"}
-        return [first, *messages[1:]], params
-    return [{"role": "system", "content": prefix}, *messages], params
+        return messages, _merged(params, setting)
+    return _with_system_suffix(messages, str(setting)), params
+
+
+def _merged(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``update``, nested mappings merged; copies throughout, so the catalogue's
+    own values never reach (or get changed through) a payload."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in update.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merged(merged[key], value)
+        elif isinstance(value, Mapping):
+            merged[key] = _merged({}, value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _with_system_suffix(messages: list[dict[str, Any]], suffix: str) -> list[dict[str, Any]]:
+    for position, message in enumerate(messages):
+        if message.get("role") != "system":
+            continue
+        content = message.get("content")
+        if isinstance(content, list):
+            joined: Any = [*content, {"type": "text", "text": f"\n{suffix}" if content else suffix}]
+        else:
+            joined = f"{content}\n{suffix}" if content else suffix
+        return [*messages[:position], {**message, "content": joined}, *messages[position + 1 :]]
+    return [{"role": "system", "content": suffix}, *messages]

@@ -52,8 +52,13 @@ def to_wire_choice(choice: ToolChoice, names: Sequence[str]) -> str | dict[str, 
             return _KEYWORDS[choice]
         return _named(choice, names)
     if isinstance(choice, Mapping):
+        # {"function": {"name": ...}} without "type" is a function choice, as the published client reads it
         function = choice.get("function")
-        if choice.get("type") == "function" and isinstance(function, Mapping) and function.get("name"):
+        if (
+            choice.get("type", "function") == "function"
+            and isinstance(function, Mapping)
+            and function.get("name")
+        ):
             return _named(str(function["name"]), names)
     raise ValueError(
         f"tool_choice {choice!r} is not understood; use 'auto', 'none', 'required', 'any', True, "
@@ -63,7 +68,10 @@ def to_wire_choice(choice: ToolChoice, names: Sequence[str]) -> str | dict[str, 
 
 def _named(name: str, names: Sequence[str]) -> dict[str, Any]:
     if name not in names:
-        raise ValueError(f"tool_choice names {name!r}, which is not among the bound tools {list(names)}")
+        # "not found in the tools list" is the published client's wording, which callers match on
+        raise ValueError(
+            f"tool_choice {name!r} not found in the tools list {list(names)}: bind it, or name one of those"
+        )
     return {"type": "function", "function": {"name": name}}
 
 

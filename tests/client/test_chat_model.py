@@ -174,10 +174,10 @@ def test_in_stream_error_is_raised_typed() -> None:
             list(llm(mock).stream("x"))
 
 
-def test_unknown_argument_names_the_closest_field() -> None:
-    with pytest.raises(TypeError, match="did you mean 'temperature'"):
-        ChatNVIDIA(model=MODEL, temprature=0.5)
-    with pytest.raises(TypeError, match="model_kwargs"):
+def test_unknown_argument_goes_to_model_kwargs_naming_the_closest_field() -> None:
+    with pytest.warns(UserWarning, match="did you mean 'temperature'"):
+        assert ChatNVIDIA(model=MODEL, temprature=0.5).model_kwargs == {"temprature": 0.5}
+    with pytest.warns(UserWarning, match=r"model_kwargs\['completely_unrelated_thing'\]$"):
         ChatNVIDIA(model=MODEL, completely_unrelated_thing=1)
 
 
@@ -207,16 +207,17 @@ def test_bad_base_url_in_environment_is_named(monkeypatch: pytest.MonkeyPatch) -
         ChatNVIDIA(model=MODEL)
 
 
-def test_hosted_catalogue_needs_a_model_to_chat_but_not_to_list() -> None:
+def test_hosted_catalogue_without_a_model_uses_the_published_default() -> None:
     hosted = "https://integrate.api.nvidia.com/v1"
     with router() as mock:
-        route = mock.get(f"{hosted}/models").respond(200, json={"data": [{"id": MODEL}]})
+        mock.get(f"{hosted}/models").respond(200, json={"data": [{"id": MODEL}]})
+        chat = mock.post(f"{hosted}/chat/completions").respond(200, json=completion())
         transport = httpx.MockTransport(mock.handler)
         model = ChatNVIDIA(base_url=hosted, api_key="nvapi-x", http_client=httpx.Client(transport=transport))
-        assert [m.id for m in model.get_available_models()] == [MODEL]
-        with pytest.raises(ValueError, match="model is required"):
-            model.invoke("x")
-        assert route.call_count == 1
+        assert model.model == "nvidia/nemotron-3-nano-30b-a3b"
+        assert MODEL in [m.id for m in model.get_available_models()]
+        model.invoke("x")
+        assert json.loads(chat.calls.last.request.content)["model"] == "nvidia/nemotron-3-nano-30b-a3b"
 
 
 def test_local_nim_without_model_uses_the_one_served(caplog: pytest.LogCaptureFixture) -> None:
@@ -230,7 +231,7 @@ def test_local_nim_without_model_uses_the_one_served(caplog: pytest.LogCaptureFi
             model.invoke("b")
         assert sent_json(mock)["model"] == "local/only"
         assert [r.getMessage() for r in caplog.records].count(
-            f"ChatNVIDIA: no model given; using local/only, the one model served at {BASE}"
+            f"ChatNVIDIA: no model given; using local/only, the model served at {BASE}"
         ) == 1
         assert len(mock.calls) == 3  # one listing, two chats
 

@@ -178,16 +178,26 @@ def render_stream(ex: Exchange) -> list[dict[str, Any]]:
     return events
 
 
+# What only a non-streamed answer carries, as in ChatOpenAI and the published ChatNVIDIA: the raw
+# usage and role in response_metadata, the wire tool calls in additional_kwargs.
+INVOKE_ONLY_METADATA = ("token_usage", "role")
+INVOKE_ONLY_KWARGS = ("tool_calls",)
+
+
 def _view(message: AIMessage) -> dict[str, Any]:
     return {
         "content": message.content,
-        "additional_kwargs": message.additional_kwargs,
+        "additional_kwargs": _without(message.additional_kwargs, INVOKE_ONLY_KWARGS),
         "tool_calls": message.tool_calls,
         "invalid_tool_calls": message.invalid_tool_calls,
         "usage_metadata": message.usage_metadata,
-        "response_metadata": message.response_metadata,
+        "response_metadata": _without(message.response_metadata, INVOKE_ONLY_METADATA),
         "id": message.id,
     }
+
+
+def _without(mapping: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {key: value for key, value in mapping.items() if key not in keys}
 
 
 @settings(max_examples=150)

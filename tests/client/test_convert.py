@@ -139,9 +139,10 @@ def test_unsupported_blocks_say_what_to_use(block: dict[str, Any], message: str)
         to_wire([HumanMessage(content=[block])])
 
 
-def test_function_message_is_refused() -> None:
-    with pytest.raises(ValueError, match="ToolMessage"):
-        to_wire([FunctionMessage(content="x", name="f")])
+def test_function_message_is_sent_in_the_function_role() -> None:
+    assert to_wire([FunctionMessage(content="22 C", name="get_weather")]) == [
+        {"role": "function", "content": "22 C", "name": "get_weather"}
+    ]
 
 
 image_urls = st.sampled_from(["https://example.org/a.png", "data:image/png;base64,iVBORw0KGgo="])

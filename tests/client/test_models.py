@@ -31,14 +31,18 @@ def test_vllm_listing_entry_keeps_root_and_length() -> None:
     base, lora = parse_listing(body)
     assert base == Model(
         id="meta/llama-3.1-8b-instruct",
+        model_type="chat",
+        client="ChatNVIDIA",
         owned_by="system",
         root="/models/x",
+        base_model="/models/x",
         max_model_len=8192,
         supports_tools=True,
         supports_structured_output=True,
         known=True,
     )
     assert (lora.id, lora.known, lora.max_model_len) == ("my-lora", False, None)
+    assert (lora.parent, lora.base_model) == ("meta/llama-3.1-8b-instruct", "meta/llama-3.1-8b-instruct")
 
 
 def test_vision_and_thinking_capabilities() -> None:

@@ -259,5 +259,5 @@ def test_build_does_not_touch_the_callers_messages() -> None:
     assert control.thinking is not None
     messages = [SystemMessage("keep me"), HumanMessage("x")]
     body = build(messages, model="m", params={}, stream=False, thinking=(control.thinking, True))
-    assert body["messages"][0]["content"] == "detailed thinking on\nkeep me"
+    assert body["messages"][0]["content"] == "keep me\ndetailed thinking on"
     assert messages[0].content == "keep me"

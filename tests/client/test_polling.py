@@ -36,6 +36,7 @@ def test_past_the_timeout_raises_naming_the_request_id() -> None:
     assert error.status == 202
     assert "timeout=1s" in str(error)
     assert isinstance(error, APIConnectionError)
+    assert isinstance(error, TimeoutError)  # what the published client raises here
 
 
 def test_no_timeout_polls_for_as_long_as_it_takes() -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from chat_fakes import chunk, completion, llm, router, sse_response
+from chat_fakes import chunk, completion, llm, router, sent_json, sse_response
 from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, AIMessageChunk
-from nim_harness._thinking import ThinkSplitter, split_whole
+from nim_harness._thinking import ThinkSplitter, split_answer, split_whole
 
 words = st.text(st.sampled_from("ab <>/\nthink"), max_size=30)
 
@@ -88,26 +88,62 @@ def test_v1_output_puts_reasoning_in_content_blocks() -> None:
     assert message.content == [{"type": "reasoning", "reasoning": "why"}, {"type": "text", "text": "so"}]
 
 
-def test_thinking_mode_needs_a_model_with_a_known_switch() -> None:
+def test_thinking_mode_on_a_model_without_a_switch_warns_and_sends_nothing_extra() -> None:
     with router() as mock:
+        mock.post("/chat/completions").respond(200, json=completion())
         model = llm(mock, model="someone/unknown")
-    with pytest.raises(ValueError, match="no known thinking switch"):
-        model.with_thinking_mode(True)
+        with pytest.warns(UserWarning, match="no thinking switch the catalogue knows of"):
+            thinking = model.with_thinking_mode(True)
+        thinking.invoke("x")
+        assert sent_json(mock) == {"messages": [{"role": "user", "content": "x"}], "model": "someone/unknown"}
 
 
-def test_thinking_mode_field_on_unknown_model_fails_at_construction() -> None:
-    with router() as mock, pytest.raises(ValueError, match="model_kwargs"):
+def test_thinking_mode_field_on_unknown_model_warns_at_construction() -> None:
+    with router() as mock, pytest.warns(UserWarning, match="model_kwargs"):
         llm(mock, model="someone/unknown", thinking_mode=True)
 
 
-def test_thinking_mode_on_a_local_nim_fails_before_sending() -> None:
+def test_thinking_mode_on_a_local_nim_warns_once_the_model_is_known() -> None:
     listing = {"data": [{"id": "local/only"}]}
     with router() as mock:
         mock.get("/models").respond(200, json=listing)
         mock.post("/chat/completions").respond(200, json=completion())
-        with pytest.raises(ValueError, match="no known thinking switch"):
+        with pytest.warns(UserWarning, match="'local/only' has no thinking switch"):
             llm(mock, model=None, thinking_mode=True).invoke("x")
-        assert [call.request.method for call in mock.calls] == ["GET"]
+        assert sent_json(mock) == {"messages": [{"role": "user", "content": "x"}], "model": "local/only"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The user asks 2+2.\n</think>\n\nIt is 4.", ("The user asks 2+2.", "It is 4.")),
+        ("</think>It is 4.", ("", "It is 4.")),
+        ("<think>a</think>b</think>c", ("a", "b</think>c")),
+    ],
+)
+def test_a_lone_closing_tag_ends_the_reasoning_of_a_whole_answer(
+    text: str, expected: tuple[str, str]
+) -> None:
+    assert split_answer(text) == expected
+
+
+def test_invoke_splits_an_r1_style_answer() -> None:
+    with router() as mock:
+        mock.post("/chat/completions").respond(200, json=completion("2+2, easy.</think>\n\n4"))
+        message = llm(mock, model="deepseek-ai/deepseek-r1").invoke("2+2?")
+    assert message.content == "4"
+    assert message.additional_kwargs["reasoning_content"] == "2+2, easy."
+
+
+def test_a_stream_leaves_text_before_a_lone_closing_tag_as_content() -> None:
+    # The text was handed out before the tag arrived; the published client streams it the same way.
+    events = [chunk({"content": "2+2, easy."}), chunk({"content": "</think>4"}, finish_reason="stop")]
+    with router() as mock:
+        mock.post("/chat/completions").mock(return_value=sse_response(events))
+        total = AIMessageChunk(content="")
+        for piece in llm(mock).stream("2+2?"):
+            total = total + piece
+    assert total.content == "2+2, easy.</think>4"
 
 
 def test_v1_output_streams_reasoning_then_text_blocks() -> None:

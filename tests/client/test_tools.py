@@ -117,6 +117,8 @@ def test_tool_result_turn_is_sent_back() -> None:
             {"type": "function", "function": {"name": "get_weather"}},
             {"type": "function", "function": {"name": "get_weather"}},
         ),
+        # no "type": a function choice, as the published client reads it
+        ({"function": {"name": "get_weather"}}, {"type": "function", "function": {"name": "get_weather"}}),
     ],
 )
 def test_tool_choice_mapping(choice: Any, wire: Any) -> None:
@@ -124,8 +126,11 @@ def test_tool_choice_mapping(choice: Any, wire: Any) -> None:
 
 
 def test_tool_choice_for_an_unbound_tool_is_refused() -> None:
-    with pytest.raises(ValueError, match="not among the bound tools"):
+    # the published client's wording, which callers match on
+    with pytest.raises(ValueError, match=r"'get_time' not found in the tools list \['get_weather'\]"):
         to_wire_choice("get_time", ["get_weather"])
+    with pytest.raises(ValueError, match="not found in the tools list"):
+        to_wire_choice({"function": {"name": "get_time"}}, ["get_weather"])
     with pytest.raises(ValueError, match="not understood"):
         to_wire_choice({"type": "other"}, ["get_weather"])
 

@@ -8,6 +8,7 @@ import base64
 import hashlib
 from collections.abc import Callable
 
+from _authoring.tool_calls import GET_WEATHER
 from _authoring.wire import (
     NIM_JSON_HEADERS,
     Clock,
@@ -285,6 +286,51 @@ def errors_gateway_202() -> Json:
     )
 
 
+EMPTY_ASSISTANT_CONTENT = "request: Value error, Empty content is not allowed for assistant messages"
+
+
+def errors_gateway_empty_assistant_content() -> Json:
+    """The hosted API refuses an assistant turn whose content is "" next to tool calls (null is fine).
+
+    The refusal comes from the model's side of the gateway and passes through in the nested vLLM
+    error layout (facts 2.5); the message is verbatim from public captures of the hosted API.
+    """
+    name = "errors/gateway_empty_assistant_content"
+    call_id = "chatcmpl-tool-" + hex32(name, "earlier-call")
+    req = _hosted_req("What's the weather in Oslo?", "meta/llama-3.3-70b-instruct")
+    req["messages"] += [
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
+                }
+            ],
+        },
+        {
+            "role": "tool",
+            "content": '{"temperature_c": 7, "condition": "rain", "humidity": 88}',
+            "tool_call_id": call_id,
+        },
+    ]
+    req["tools"] = [GET_WEATHER]
+    body = {
+        "error": {"message": EMPTY_ASSISTANT_CONTENT, "type": "BadRequestError", "param": None, "code": 400}
+    }
+    return _gateway_error(
+        name,
+        req,
+        400,
+        body,
+        'Hosted gateway 400 for an assistant turn sent with content "" next to its tool_calls (what '
+        "clients that forward an empty AIMessage send; null is accepted): the model side's "
+        "{error: {message, type, param, code}} passed through with the gateway's nvcf headers.",
+    )
+
+
 SCENARIOS: dict[str, Callable[[], Json]] = {
     "models/list": models_list,
     "errors/gateway_401": errors_gateway_401,
@@ -293,4 +339,5 @@ SCENARIOS: dict[str, Callable[[], Json]] = {
     "errors/gateway_429_retry": errors_gateway_429_retry,
     "errors/gateway_500": errors_gateway_500,
     "errors/gateway_202_polling": errors_gateway_202,
+    "errors/gateway_empty_assistant_content": errors_gateway_empty_assistant_content,
 }

@@ -213,7 +213,7 @@ def tools_after_result() -> Json:
         user("What's the weather in Rome?"),
         {
             "role": "assistant",
-            "content": "",
+            "content": None,
             "tool_calls": [
                 {
                     "id": call_id,
@@ -240,9 +240,9 @@ def tools_after_result() -> Json:
     prompt = llama_prompt_tokens(messages, [GET_WEATHER])
     inter = nim_chat(name, req, [chat_choice(0, text)], prompt, ntok(text) + 1)
     return cassette(
-        "The turn after a tool result: the request replays the assistant tool_calls message and a "
-        "role tool message (tool_call_id), the model answers in text. NIM 1.x / vLLM 0.9.2 layout, "
-        "not streamed.",
+        "The turn after a tool result: the request replays the assistant tool_calls message (content "
+        "null, as the hosted API requires) and a role tool message (tool_call_id), the model answers "
+        "in text. NIM 1.x / vLLM 0.9.2 layout, not streamed.",
         [inter],
     )
 
