@@ -114,6 +114,14 @@ TOOL_TURN: Json = [
 ]
 
 
+_DROP = object()
+"""Marks a field the case leaves out of the request body altogether (``model.missing``)."""
+
+
+def _named(function: str) -> Json:
+    return {"type": "function", "function": {"name": function}}
+
+
 def _user(text: str) -> list[Json]:
     return [{"role": "user", "content": text}]
 
@@ -418,14 +426,6 @@ def _rows(model: str) -> list[Case]:
     raw("body.no_content_type", body.replace("hello", "hello there").encode(), content_type=None)
     raw("body.form_encoded", b"model=x&prompt=y", content_type="application/x-www-form-urlencoded")
     return rows
-
-
-_DROP = object()
-"""Marks a field the case leaves out of the request body altogether (``model.missing``)."""
-
-
-def _named(function: str) -> Json:
-    return {"type": "function", "function": {"name": function}}
 
 
 def cases(model: str = DEFAULT_MODEL) -> tuple[Case, ...]:

@@ -8,6 +8,8 @@ is a disagreement too; its other value is shown as ``(absent)``.
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +28,7 @@ __all__ = [
 ]
 
 ABSENT = "(absent)"
+_INDEX = re.compile(r"\[\d+\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +80,28 @@ def agreement_line(outcomes: Sequence[Outcome]) -> str:
 
 
 def format_report(outcomes: Iterable[Outcome], *, limit: int = 240) -> str:
-    """Every disagreement on its own line (values cut to ``limit`` characters), then the agreement line."""
+    """Every disagreement on its own line (values cut to ``limit`` characters), then how many cases
+    disagree on each field (choice indices folded: ``choices[*]``), then the agreement line."""
     outcomes = list(outcomes)
     lines = [
         f"{found.case}: {found.field}: A {_clip(found.a, limit)} | B {_clip(found.b, limit)}"
         for outcome in outcomes
         for found in outcome.disagreements
     ]
+    tally = Counter(
+        field for outcome in outcomes for field in {_fold(d.field) for d in outcome.disagreements}
+    )
+    if tally:
+        lines.append("cases disagreeing, by field:")
+        lines.extend(
+            f"{count:6d}  {field}" for field, count in sorted(tally.items(), key=lambda t: (-t[1], t[0]))
+        )
     lines.append(agreement_line(outcomes))
     return "\n".join(lines) + "\n"
+
+
+def _fold(field: str) -> str:
+    return _INDEX.sub("[*]", field)
 
 
 def _clip(value: str, limit: int) -> str:

@@ -76,7 +76,13 @@ def test_report_lists_every_disagreement_then_the_agreement(snapshot: SnapshotAs
         compare("model.unknown", {"status": 404, "error.type": "NotFoundError"}, {"status": 404}),
         Outcome("stream.plain", ()),
         compare("body.truncated", {"error.message": "x" * 300}, {"error.message": "y"}),
+        compare(
+            "n.two",
+            {"choices[0].finish_reason": "stop", "choices[1].finish_reason": "stop"},
+            {"choices[0].finish_reason": "length", "choices[1].finish_reason": "length"},
+        ),
     ]
     report = format_report(outcomes)
-    assert report.endswith("1/4 agree (25.0%)\n")
+    assert report.endswith("1/5 agree (20.0%)\n")
+    assert "     1  choices[*].finish_reason\n" in report  # one case, however many choices
     assert report == snapshot
