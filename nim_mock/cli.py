@@ -5,6 +5,7 @@
                    [--on-miss error|synthesize] [--rules FILE] [--tokens-per-s N] [--ttft-ms MS]
                    [--faults FILE] [--seed N]
     nim-mock record --upstream URL [--cassettes DIR] [--host 127.0.0.1] [--port 8000] [--redact VALUE ...]
+                    [--description TEXT]
     nim-mock list [DIR ...]
     nim-mock check [DIR ...] [--tests PATH ...] [--rootdir DIR]
     nim-mock --version
@@ -143,6 +144,13 @@ def _add_record(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help=f"extra values to replace by REDACTED (repeatable; also ${REDACT_ENV}, comma-separated, and "
         f"${API_KEY_ENV}); keys, Authorization, api-key and cookies are always replaced",
     )
+    record.add_argument(
+        "--description",
+        default="",
+        metavar="TEXT",
+        help="added to each cassette's description, after where and when it was recorded "
+        "(say what answered: engine, version, model)",
+    )
 
 
 def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -248,7 +256,13 @@ def _record(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, env: Mappi
     def log(line: str) -> None:
         print(f"nim-mock: {line}", file=stderr, flush=True)
 
-    writer = CassetteWriter(args.cassettes, args.upstream, log, tuple(v.strip() for v in redact if v.strip()))
+    writer = CassetteWriter(
+        args.cassettes,
+        args.upstream,
+        log,
+        tuple(v.strip() for v in redact if v.strip()),
+        note=args.description.strip(),
+    )
     app = create_recording_app(origin, writer)
     sock = _bind(args, stderr)
     if sock is None:

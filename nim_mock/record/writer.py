@@ -70,13 +70,15 @@ class CassetteWriter:
     """A ``RecordingSink`` that writes each finished exchange to ``folder`` as its own cassette.
 
     ``log`` receives one line per exchange (written, refused or failed); ``written`` and ``failed``
-    keep the outcome for callers and tests.
+    keep the outcome for callers and tests. ``note`` (e.g. the engine, its version and the model)
+    follows the standard description of where and when the cassette was recorded.
     """
 
     folder: Path
     upstream: str
     log: Callable[[str], None]
     redact: Sequence[str] = ()
+    note: str = ""
     written: list[Path] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     _counter: int = 0
@@ -110,10 +112,11 @@ class CassetteWriter:
             self._done()
             path = self._reserve(clean)
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            origin = f"Recorded by nim-mock record from {self.upstream} at {stamp}."
             cassette = Cassette(
                 name=path.stem,
                 interactions=(clean,),
-                description=redactor.text(f"Recorded by nim-mock record from {self.upstream} at {stamp}."),
+                description=redactor.text(f"{origin} {self.note}" if self.note else origin),
             )
             try:
                 save_cassette(cassette, path)

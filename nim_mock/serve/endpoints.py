@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from nim_mock.cassette import Cassette, RecordedRequest, RecordedResponse, compact_json
+from nim_mock.cassette import Cassette, Interaction, RecordedRequest, RecordedResponse, compact_json
 from nim_mock.serve.inbound import (
     BodyTooLarge,
     check_chat_shape,
@@ -87,9 +87,9 @@ class _Endpoints:
         models: dict[str, None] = {}
         recorded: dict[str, dict[str, None]] = {}
         for cassette in cassettes:
-            for model in cassette.models:
-                models.setdefault(model)
             for interaction in cassette.interactions:
+                if _names_a_served_model(interaction):
+                    models.setdefault(str(interaction.request.model))
                 path = interaction.request.path.split("?", 1)[0]
                 recorded.setdefault(path, {}).setdefault(interaction.request.method.upper())
         if settings.synth is not None:  # a stand-in also lists the catalogue's real model ids
@@ -138,29 +138,55 @@ class _Endpoints:
     async def _inference(self, request: Request, route: str, *, chat: bool) -> Response:
         note = note_of(request.scope)
         note.route = route
-        body, problem = await self._read_json(request)
+        body, raw, problem = await self._read_json(request)
         if problem is None and chat:
             problem = check_chat_shape(body)
         if problem is not None:
-            return self._problem(note, problem)
+            return self._refuse_unless_recorded(note, request, raw, problem)
         return self._replay_or_miss(note, _recorded_request(request, body=body))
 
-    async def _read_json(self, request: Request) -> tuple[dict[str, Any], Problem | None]:
-        """Size, content type, JSON syntax, object shape: NIM's order of refusals."""
+    async def _read_json(self, request: Request) -> tuple[dict[str, Any], bytes | None, Problem | None]:
+        """(object, raw body, problem): size, content type, JSON syntax, object shape, NIM's order of
+        refusals. The raw body is ``None`` only when the size check refused it unread."""
         limit = self._settings.max_body_bytes
         headers = _headers(request)
-        problem = check_content_length(headers, limit) or check_content_type(
-            headers.get("content-type"), self._settings.error_layout
-        )
+        problem = check_content_length(headers, limit)
         if problem is not None:
-            return {}, problem
+            return {}, None, problem
+        wrong_type = check_content_type(headers.get("content-type"), self._settings.error_layout)
         try:
             raw = await read_body(request.receive, limit)
         except BodyTooLarge:
-            return {}, too_large(limit)
+            return {}, None, wrong_type or too_large(limit)
+        if wrong_type is not None:
+            return {}, raw, wrong_type
         body, problem = parse_json(raw)
         problem = problem or check_object(body)
-        return (body if problem is None else {}), problem
+        return (body if problem is None else {}), raw, problem
+
+    def _refuse_unless_recorded(
+        self, note: RequestNote, request: Request, raw: bytes | None, problem: Problem
+    ) -> Response:
+        """The mock's own refusal, unless a cassette recorded a real server's answer to this very request.
+
+        A recording is the better witness of what the server says to a malformed body, so it wins
+        when it holds the same method, path, body bytes (or JSON) and content type; the media type
+        counts because the refusal may be about it, and matching otherwise ignores headers."""
+        if raw is None:
+            return self._problem(note, problem)
+        try:
+            recorded = _recorded_request(request, body=json.loads(raw)) if raw else _recorded_request(request)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            recorded = _recorded_request(request, raw_body=raw)
+        result = self._matcher.match(recorded)
+        sent_type = _media_type(recorded.headers.get("content-type"))
+        if (
+            isinstance(result, Hit)
+            and _media_type(result.interaction.request.headers.get("content-type")) == sent_type
+        ):
+            self._hit(note, result)
+            return self._respond(note, result.interaction.response)
+        return self._problem(note, problem)
 
     # -- server state ----------------------------------------------------------------------
 
@@ -333,6 +359,18 @@ def _recorded_request(
         body=body,
         raw_body=raw_body,
     )
+
+
+def _names_a_served_model(interaction: Interaction) -> bool:
+    """Whether the request names a model the recorded server serves, so the listing should show it.
+
+    Not when the server answered 404 (the model does not exist: the unknown-model scenario), nor for
+    the empty id (vLLM answers it with its default model; no client can ask for it by that name)."""
+    return bool(interaction.request.model) and interaction.response.status != 404
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
 
 
 def _headers(request: Request) -> dict[str, str]:

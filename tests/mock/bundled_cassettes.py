@@ -91,7 +91,9 @@ def layout(response: dict[str, Any]) -> str:
     if header(response, "x-request-id") is not None:
         return "transformers"
     if header(response, "server") == "uvicorn":
-        return "nim"
+        # vLLM >= 0.11 answers through its CORS middleware (vary: Origin): the real recordings in
+        # vllm/; the NIM 1.x layout (vLLM 0.9.2) the authored cassettes follow has no such header.
+        return "vllm" if header(response, "vary") == "Origin" else "nim"
     if header(response, "nvcf-reqid") is not None or header(response, "www-authenticate") is not None:
         return "gateway"
     raise AssertionError(f"response headers match no known server: {response.get('headers')}")
@@ -126,3 +128,7 @@ NIM_JSON = exchanges("nim", "json")
 
 
 GATEWAY = exchanges("gateway")
+
+
+VLLM = exchanges("vllm")
+"""The exchanges recorded from vLLM 0.32 by ``tools/record_vllm.py`` (``cassettes/vllm/``)."""

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nim_mock import RunningServer, create_app
+from nim_mock import RecordedRequest, RunningServer, create_app
 
 MB = 1024 * 1024
 
@@ -214,3 +214,50 @@ def test_any_body_gets_a_4xx_in_the_layout_never_a_500(
     assert 400 <= response.status_code < 500
     fields = _error_fields(layout, response.json())
     assert fields["code"] == response.status_code
+
+
+REFUSED_BY_VLLM = {
+    "error": {
+        "message": "1 validation error: JSON decode error",
+        "type": "Bad Request",
+        "param": "body.10",
+        "code": 400,
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("content", "other", "content_type"),
+    [
+        (b'{"model": ', b'{"model": "', "application/json"),
+        (b"[]", b"[1]", "application/json"),
+        (b'{"model": "m"}', b'{"model": "n"}', "application/json"),
+        (b'{"model": "m", "messages": [{"role": "user", "content": "Hi"}]}', b'{"model": "m"}', "text/plain"),
+    ],
+    ids=["malformed", "not_an_object", "no_messages", "wrong_content_type"],
+)
+def test_a_recorded_answer_to_the_very_same_bad_request_wins_over_the_mocks_own(
+    content: bytes, other: bytes, content_type: str, serve: Any, http: httpx.Client, build: Any
+) -> None:
+    """A real server's recorded refusal is the better witness; any other bad body gets the mock's."""
+    headers = {"content-type": content_type}
+    try:
+        request = RecordedRequest("POST", CHAT, headers, body=json.loads(content))
+    except json.JSONDecodeError:
+        request = RecordedRequest("POST", CHAT, headers, raw_body=content)
+    recorded = build.json_response(REFUSED_BY_VLLM, status=400)
+    base_url = serve([build.cassette("errors/recorded_refusal", (request, recorded))])
+    replayed = http.post(base_url + CHAT, content=content, headers=headers)
+    assert (replayed.status_code, replayed.content) == (400, recorded.body)
+    refused = http.post(base_url + CHAT, content=other, headers=headers)
+    assert refused.status_code in (400, 415)
+    assert refused.json()["message"] != REFUSED_BY_VLLM["error"]["message"]
+
+
+def test_a_recorded_refusal_needs_the_same_content_type(serve: Any, http: httpx.Client, build: Any) -> None:
+    content = b'{"model": "m", "messages": [{"role": "user", "content": "Hi"}]}'
+    request = RecordedRequest("POST", CHAT, {"content-type": "text/plain"}, body=json.loads(content))
+    recorded = build.json_response(REFUSED_BY_VLLM, status=400)
+    base_url = serve([build.cassette("errors/recorded_refusal", (request, recorded))])
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    assert http.post(base_url + CHAT, content=content, headers=form).status_code == 415

@@ -2,7 +2,9 @@
 
 NIM 1.x / vLLM 0.9.2 (``server: uvicorn``), vLLM >= 0.10 errors, the hosted gateway (``nvcf-reqid`` or
 ``www-authenticate``, no ``server``) and ``transformers serve`` (``x-request-id``); every rule is a fact
-from ../shared/nim-wire-facts.md or the vllm==0.9.2 source it cites.
+from ../shared/nim-wire-facts.md or the vllm==0.9.2 source it cites. The recordings of vLLM 0.32
+(``server: uvicorn`` and ``vary: Origin``) are checked against the few rules every vLLM answer keeps;
+the battery's snapshot (tests/conformance) pins the rest.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bundled_cassettes import (
     NIM_USAGE_KEYS,
     TOOL_ID,
     UUID4,
+    VLLM,
     chunks,
     header,
     interactions,
@@ -322,3 +325,30 @@ def test_a_reasoning_model_streams_slower_than_an_8b_model() -> None:
         return (times[-2] - times[1]) / (len(times) - 3)
 
     assert mean_gap("reasoning/stream") > 2 * mean_gap("chat/stream_usage")
+
+
+@pytest.mark.parametrize(("name", "request_", "response"), VLLM, ids=[n for n, _, _ in VLLM])
+def test_vllm_recording_layout(name: str, request_: dict[str, Any], response: dict[str, Any]) -> None:
+    """Compact JSON, errors nested with ``code`` = status (FastAPI's ``detail`` for a route), every
+    stream event one ``data:`` line and ``[DONE]`` last, usage that adds up."""
+    assert name.startswith("vllm/")
+    assert response["headers"][0][0] == "server"
+    if "events" in response:
+        assert header(response, "content-type") == "text/event-stream; charset=utf-8"
+        assert response["events"][-1]["raw"] == DONE
+        assert all("data" in event for event in response["events"][:-1])
+        bodies = chunks(response)
+    else:
+        assert header(response, "content-type") == "application/json"
+        bodies = [response["json"]]
+    for body in bodies:
+        if response["status"] >= 400:
+            assert list(body) in (["error"], ["detail"])
+            if "error" in body:
+                assert list(body["error"]) == NESTED_ERROR_KEYS
+                assert body["error"]["code"] == response["status"]
+            continue
+        assert body["model"] == request_["json"]["model"]
+        usage = body.get("usage")
+        if usage is not None:
+            assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]

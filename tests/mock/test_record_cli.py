@@ -44,6 +44,7 @@ from nim_mock.record.writer import CassetteWriter
 
 MODEL = "local/tiny-qwen2"
 LISTED = "hunter2-listed-value"  # passed with --redact: a secret of no recognisable shape
+NOTE = f"Answered by the test upstream (Starlette) serving {MODEL}."  # passed with --description
 
 
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
@@ -204,7 +205,9 @@ def upstream() -> Iterator[Upstream]:
 
 @pytest.fixture(scope="module")
 def proxy(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
-    running = _start_proxy(upstream.url + "/v1", tmp_path_factory.mktemp("recorded"), "--redact", LISTED)
+    running = _start_proxy(
+        upstream.url + "/v1", tmp_path_factory.mktemp("recorded"), "--redact", LISTED, "--description", NOTE
+    )
     yield running
     log = _stop(running)
     assert re.search(r"stopped: \d+ written, \d+ failed", log)
@@ -246,7 +249,9 @@ def test_the_first_event_reaches_the_client_before_the_upstream_sends_the_last(
     assert [e.t_ms for e in events] == sorted(e.t_ms for e in events)
 
 
-def test_each_exchange_gets_its_own_file_and_log_line_and_replays(proxy: Proxy, http: httpx.Client) -> None:
+def test_each_exchange_gets_its_own_file_and_log_line_and_replays(
+    proxy: Proxy, upstream: Upstream, http: httpx.Client
+) -> None:
     before = proxy.files()
     plain = http.post(proxy.url + "/chat/completions", json=_chat(stream=False, content="plain please"))
     listing = http.get(proxy.url + "/models")
@@ -261,6 +266,13 @@ def test_each_exchange_gets_its_own_file_and_log_line_and_replays(proxy: Proxy, 
     assert re.fullmatch(r"\d{4}-post-v1-chat-completions-local-tiny-qwen2\.json", new[0])
     assert re.fullmatch(r"\d{4}-get-v1-models\.json", new[1])
     assert int(new[1][:4]) == int(new[0][:4]) + 1
+    for name in new:  # where, when, and what answered (--description)
+        description = json.loads((proxy.folder / name).read_text(encoding="utf-8"))["description"]
+        assert re.fullmatch(
+            rf"Recorded by nim-mock record from {re.escape(upstream.url)}/v1 at "
+            rf"\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ\. {re.escape(NOTE)}",
+            description,
+        )
     # what was recorded is what `nim-mock serve` replays
     with serve_in_thread(create_app(load_cassettes([proxy.folder]))) as mock:
         replayed = http.post(mock + "/v1/chat/completions", json=_chat(stream=False, content="plain please"))

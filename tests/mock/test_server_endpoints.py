@@ -127,6 +127,27 @@ def test_recorded_nim_listing_gains_models_with_root_and_system_owner(
     )
 
 
+def test_listing_leaves_out_models_the_recorded_server_said_do_not_exist(
+    serve: Any, http: httpx.Client, build: Any
+) -> None:
+    unknown = build.cassette(
+        "errors/unknown_model",
+        (
+            build.post(dict(build.chat_body("Hi"), model="nobody/no-such-model")),
+            build.json_response({"error": {"message": "The model does not exist."}}, status=404),
+        ),
+    )
+    default = build.cassette(
+        "chat/default_model",
+        (build.post(dict(build.chat_body("Hi"), model="")), build.plain_chat().interactions[0].response),
+    )
+    cassette = _listing_cassette(build, NIM_ENTRY)
+    base_url = serve([cassette, unknown, default])
+    assert http.get(base_url + "/v1/models").content == cassette.interactions[0].response.body
+    built = http.get(serve([unknown, default, build.plain_chat()]) + "/v1/models").json()
+    assert [entry["id"] for entry in built["data"]] == ["meta/llama-3.1-8b-instruct"]
+
+
 def test_recorded_listing_naming_every_model_is_replayed_byte_for_byte(
     serve: Any, http: httpx.Client, build: Any
 ) -> None:

@@ -1,0 +1,5 @@
+"""``python -m tests.conformance``: see ``run``."""
+
+from .run import main
+
+raise SystemExit(main())
