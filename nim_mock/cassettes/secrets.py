@@ -284,7 +284,7 @@ def _views(text: str) -> Iterator[tuple[str, list[int] | None]]:
         yield view, offsets
         if "%" in view:
             yield _decoded(view, offsets, _URL_ESCAPES)
-        if "%" in view or "+" in view:
+        if "+" in view:  # without one, reading + as a space changes nothing
             yield _decoded(view, offsets, _URL_ESCAPES, plus_is_space=True)
 
 
