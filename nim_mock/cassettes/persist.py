@@ -24,7 +24,7 @@ from typing import Any
 from nim_mock.cassette import Cassette, CassetteError
 from nim_mock.cassettes.decode import cassette_from_dict
 from nim_mock.cassettes.encode import cassette_to_dict, dumps_pretty
-from nim_mock.cassettes.secrets import find_secret
+from nim_mock.cassettes.secrets import KnownSecrets, find_secret
 
 __all__ = [
     "bundled_cassettes_dir",
@@ -187,14 +187,16 @@ def _write_atomically(path: Path, data: bytes) -> None:
             os.close(folder_fd)
 
 
-def save_cassette(cassette: Cassette, path: Path) -> None:
+def save_cassette(cassette: Cassette, path: Path, *, known: KnownSecrets | None = None) -> None:
     """Write ``cassette`` to ``path`` as pretty v1 JSON, atomically; refuse (writing nothing) a secret.
 
-    The document is checked with the loader's own rules first, so what is saved always loads.
+    A secret is what the loader refuses, and, when ``known`` is given (the credentials a recording
+    carried), any of those values in any encoding. The document is checked with the loader's own
+    rules first, so what is saved always loads.
     """
     source = str(path)
     document = cassette_to_dict(cassette)
-    secret = find_secret(document)
+    secret = find_secret(document, known=known)
     if secret is not None:
         where, kind = secret
         raise CassetteError(

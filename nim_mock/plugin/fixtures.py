@@ -22,7 +22,7 @@ import pytest
 
 from nim_mock.cassette import Cassette, CassetteError
 from nim_mock.cassettes.naming import cassette_path, derive_cassette_name
-from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassette, save_cassette
+from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassette
 from nim_mock.plugin.drift import describe_drift
 from nim_mock.plugin.faults import FAULTS_ONLY_IN_MOCK, MOCK_PLAN_KEY, marker_rules
 from nim_mock.plugin.guard import GuardedAsyncTransport, GuardedTransport
@@ -38,7 +38,7 @@ from nim_mock.plugin.mounts import SessionServer
 from nim_mock.plugin.options import Mode, Settings
 from nim_mock.plugin.tee import TeeAsyncTransport, TeeTransport
 from nim_mock.record.proxy import Recording, create_recording_app
-from nim_mock.record.redact import Redactor, sent_credentials
+from nim_mock.record.redact import redact_recording
 from nim_mock.wire.http import NVCF_STATUS_PATH
 
 if TYPE_CHECKING:
@@ -197,8 +197,7 @@ def _save_recording(test: NimTest, settings: Settings, recording: Recording, nod
         ignore=test.marker.ignore,
     )
     try:
-        redactor = Redactor((*settings.redact, *sent_credentials(cassette.interactions)))
-        save_cassette(redactor.cassette(cassette), test.path)
+        redact_recording(cassette, settings.redact).save(test.path)
     except CassetteError as error:
         pytest.fail(f"nim-harness did not write {test.path}: {error}", pytrace=False)
     node.stash[RECORDED_PATH_KEY] = test.path

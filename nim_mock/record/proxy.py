@@ -112,7 +112,16 @@ class Recording:
 
 
 def _stored_request_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
-    return {name.lower(): value for name, value in headers if name.lower() not in _NOT_STORED_REQUEST}
+    """The headers a cassette keeps, lower-cased; a repeated one has its values joined as HTTP
+    combines them (``, ``; ``; `` for cookies), so no value a client sent goes unseen by redaction."""
+    stored: dict[str, str] = {}
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered in _NOT_STORED_REQUEST:
+            continue
+        joiner = "; " if lowered == "cookie" else ", "
+        stored[lowered] = f"{stored[lowered]}{joiner}{value}" if lowered in stored else value
+    return stored
 
 
 def recorded_request(

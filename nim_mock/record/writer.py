@@ -12,10 +12,12 @@ recording is never overwritten; path and model are lower-cased, any run of chara
 letters, digits, ``.`` and ``_`` becomes ``-``). Each file holds one interaction; ``nim-mock serve``
 on the folder replays them all, identical requests in name order.
 
-Besides the known patterns and the values the user lists, the credentials a client actually sent
-(``_redact.sent_credentials``: credential header values, also without their ``Bearer`` scheme,
-each cookie's bare value, credential query parameters) are redacted everywhere in that exchange: a
-local server's key has no recognisable shape, yet it may be echoed.
+Redaction is ``redact.redact_recording``, the very code the pytest plugin's record mode uses: the
+values the user lists, keys of known shape, and every credential the exchange carries (what the
+client put in a credential header, query parameter or body field, what the server handed out under
+a credential name), replaced wherever and however encoded they reappear. A local server's key has no
+recognisable shape, yet it may be echoed. An exchange is refused only if a known secret would still
+be in the file, and the log line names where.
 """
 
 from __future__ import annotations
@@ -29,8 +31,7 @@ from pathlib import Path
 from typing import Final
 
 from nim_mock.cassette import Cassette, CassetteError, Interaction, RecordedResponse
-from nim_mock.cassettes.persist import save_cassette
-from nim_mock.record.redact import Redactor, sent_credentials
+from nim_mock.record.redact import Redactor, redact_recording
 
 __all__ = ["CassetteWriter", "cassette_stem", "describe"]
 
@@ -105,21 +106,19 @@ class CassetteWriter:
                 return path
 
     def add(self, interaction: Interaction) -> None:
-        redactor = Redactor((*self.redact, *sent_credentials((interaction,))))
-        clean = redactor.interaction(interaction)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        description = f"Recorded by nim-mock record from {self.upstream} at {stamp}."
+        if self.note:
+            description += f" {self.note}"
+        # The file's name comes from the redacted request, so it is only known once redaction is done.
+        redacted = redact_recording(Cassette("", (interaction,), description), self.redact)
+        clean = redacted.cassette.interactions[0]
         request = clean.request
         with self._lock:
             self._done()
             path = self._reserve(clean)
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            origin = f"Recorded by nim-mock record from {self.upstream} at {stamp}."
-            cassette = Cassette(
-                name=path.stem,
-                interactions=(clean,),
-                description=redactor.text(f"{origin} {self.note}" if self.note else origin),
-            )
             try:
-                save_cassette(cassette, path)
+                redacted.save(path)
             except CassetteError as error:
                 self.failed.append(str(error))
                 self.log(f"{request.method} {request.path} {describe(clean.response)}: NOT WRITTEN: {error}")
@@ -128,7 +127,7 @@ class CassetteWriter:
         self.log(f"{request.method} {request.path} {describe(clean.response)}: wrote {path}")
 
     def fail(self, reason: str) -> None:
-        reason = Redactor(tuple(self.redact)).text(reason)
+        reason = Redactor.listing(self.redact).text(reason)
         with self._lock:
             self._done()
             self.failed.append(reason)

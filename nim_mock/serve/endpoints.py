@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from nim_mock.cassette import Cassette, Interaction, RecordedRequest, RecordedResponse, compact_json
+from nim_mock.cassettes.secrets import is_credential_header
 from nim_mock.serve.inbound import (
     BodyTooLarge,
     check_chat_shape,
@@ -45,7 +46,6 @@ __all__ = ["MockSettings", "build_endpoints"]
 
 _JSON_HEADERS = (("content-type", JSON_CONTENT_TYPE),)
 _HEALTH_HEADERS = (("system-health", "True"), *_JSON_HEADERS)
-_SECRET_HEADERS = frozenset({"authorization", "api-key", "cookie", "proxy-authorization", "x-api-key"})
 
 _ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
@@ -351,7 +351,7 @@ def _recorded_request(
     """The request in the matcher's terms: method, path with query, headers minus secrets, body."""
     path: str = request.scope["path"]
     query = request.scope.get("query_string", b"").decode("latin-1")
-    headers = {k: v for k, v in _headers(request).items() if k not in _SECRET_HEADERS}
+    headers = {k: v for k, v in _headers(request).items() if not is_credential_header(k)}
     return RecordedRequest(
         method=request.method.upper(),
         path=f"{path}?{query}" if query else path,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from nim_mock.cassette import Cassette, Event, Interaction, RecordedRequest, RecordedResponse, compact_json
 from nim_mock.cassettes.encode import cassette_to_dict
-from nim_mock.cassettes.secrets import SENSITIVE_HEADERS, find_secret
+from nim_mock.cassettes.secrets import find_secret, is_credential_header
 from nim_mock.wire.http import COMPUTED_HEADERS
 
 __all__ = [
@@ -85,7 +85,7 @@ def requests(draw: st.DrawFn) -> RecordedRequest:
     path = "/" + draw(st.from_regex(r"[a-z0-9/._~?=&-]{0,30}", fullmatch=True))
     headers = draw(
         st.dictionaries(
-            _header_names.filter(lambda n: n not in SENSITIVE_HEADERS), _header_values, max_size=3
+            _header_names.filter(lambda n: not is_credential_header(n)), _header_values, max_size=3
         )
     )
     kind = draw(st.sampled_from(["none", "json", "text"]))
@@ -123,7 +123,8 @@ def responses(draw: st.DrawFn) -> RecordedResponse:
     headers = draw(
         st.lists(
             st.tuples(
-                names.filter(lambda n: n.lower() not in COMPUTED_HEADERS | SENSITIVE_HEADERS), _header_values
+                names.filter(lambda n: n.lower() not in COMPUTED_HEADERS and not is_credential_header(n)),
+                _header_values,
             ),
             max_size=4,
         )

@@ -109,7 +109,7 @@ class Upstream:
             return StreamingResponse(events(), media_type="text/event-stream")
 
         async def leaky(request: Request) -> Response:
-            return JSONResponse({"cookie": "session=f00dfeed1234abcd"})
+            return JSONResponse({"cookie": "session=f00dfeed1234abcd", "note": "id f00dfeed1234abcd"})
 
         async def models(request: Request) -> Response:
             return JSONResponse(
@@ -363,7 +363,13 @@ def test_openai_sdk_and_chat_nvidia_record_through_the_proxy(proxy: Proxy) -> No
 
 # -- secrets ---------------------------------------------------------------------------------------
 
-token = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=16, max_size=40)
+token = st.text(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=16, max_size=40
+).filter(
+    lambda text: (
+        "redacted" not in text.lower()
+    )  # Hypothesis also draws the code's own "REDACTED": a placeholder
+)
 
 
 @st.composite
@@ -422,17 +428,15 @@ def test_fake_keys_never_reach_disk(proxy: Proxy, case: Any) -> None:
     assert b"REDACTED" in stored
 
 
-def test_a_secret_that_survives_redaction_is_refused_and_nothing_written(
-    proxy: Proxy, http: httpx.Client
-) -> None:
+def test_a_credential_in_an_answer_is_masked_and_the_exchange_kept(proxy: Proxy, http: httpx.Client) -> None:
     before = proxy.files()
     assert http.get(proxy.url + "/leaky").status_code == 200  # the client still gets its answer
     line = proxy.next_line()
     assert "GET /v1/leaky 200" in line
-    assert "NOT WRITTEN" in line
-    assert "cookie header" in line
-    assert "f00dfeed1234abcd" not in line
-    assert proxy.files() == before
+    assert ": wrote " in line
+    [written] = proxy.files() - before
+    stored = json.loads(written.read_text("utf-8"))
+    assert stored["interactions"][0]["response"]["json"] == {"cookie": "REDACTED", "note": "id REDACTED"}
 
 
 # -- failures leave no file --------------------------------------------------------------------------
