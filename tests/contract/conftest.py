@@ -1,8 +1,15 @@
 """The contract suite: the same tests replay cassettes (mock), hit a real server (live) or record.
 
 Every assertion is about the contract (shapes, types, finish reasons, tool-call names and parsed
-arguments, usage present and consistent), never about text a sampled model may vary, so it holds
-in all three modes. Each test names its cassette with ``@pytest.mark.nim(cassette=...)``; in mock
-mode the request the client builds must equal the recorded one, which makes every test here a
-check of the client's request building as well.
+arguments, usage present and adding up, error status, class, ``type`` and ``param``), never about
+text a sampled model may vary, so it holds in all three modes. Each test names its cassette with
+``@pytest.mark.nim(cassette=...)``; in mock mode the request the client builds must equal the
+recorded one, which makes every test here a check of the client's request building as well.
+
+Mock mode replays two kinds of cassettes: the authored ones (NIM 1.x / vLLM 0.9.2 byte layouts,
+the hosted catalogue, ``transformers serve`` captures), and ``vllm/``, recorded from vLLM by this
+suite (``.ci/live.sh vllm --update-cassettes``) where only a real engine's own checks can answer.
+CI runs the suite live against vLLM and ``transformers serve`` (.ci/live.sh). Against a real server
+a test skips only when that server lacks what it asks for, and the reason quotes what the server
+did instead (``contract_checks.require``); the same outcome in mock mode is a failure.
 """
