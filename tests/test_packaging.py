@@ -53,7 +53,18 @@ def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
         shutil.copy2(ROOT / name, source / name)
     out = tmp_path_factory.mktemp("wheel")
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), "."],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            ".",
+        ],
         cwd=source,
         capture_output=True,
         text=True,
