@@ -12,6 +12,7 @@ inside a stream) cannot be asked for; they are replayed in tests/client/test_rep
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -126,7 +127,9 @@ def test_tool_choice_without_tools_is_a_bad_request(nim_harness_chat, nim_harnes
 # No client library sends the next two, and the mock refuses them itself, before any recording is
 # looked up (as vLLM does before any model runs): in mock mode they need no cassette, and the mock's
 # own refusal is held to the contract a real engine's is held to live.
-REFUSED_BY_THE_SERVER_ITSELF = pytest.mark.nim(on_miss="synthesize")
+def refused_by_the_server_itself(test: Callable[..., None]) -> Callable[..., None]:
+    test = pytest.mark.nim(on_miss="synthesize")(test)
+    return pytest.mark.usefixtures("skipped_where_nothing_was_recorded")(test)
 
 
 def raise_typed_error(response: httpx.Response) -> None:
@@ -135,7 +138,7 @@ def raise_typed_error(response: httpx.Response) -> None:
         raise error_from_response(response.status_code, response.headers, response.content)
 
 
-@REFUSED_BY_THE_SERVER_ITSELF
+@refused_by_the_server_itself
 def test_a_body_that_is_not_json_is_a_bad_request(
     nim_harness_http_client: httpx.Client, nim_harness_mode
 ) -> None:
@@ -151,7 +154,7 @@ def test_a_body_that_is_not_json_is_a_bad_request(
     refusal(send, nim_harness_mode, "a body that is not JSON", BadRequestError, 400)
 
 
-@REFUSED_BY_THE_SERVER_ITSELF
+@refused_by_the_server_itself
 def test_the_wrong_method_is_refused_naming_the_right_one(nim_harness_http_client: httpx.Client) -> None:
     response = nim_harness_http_client.get("/chat/completions")
     assert response.status_code == 405
