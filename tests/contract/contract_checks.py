@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import pytest
+from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage, BaseMessageChunk
+from nim_harness import BadRequestError, ChatNVIDIA, NVIDIAError
+
+T = TypeVar("T")
 
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
@@ -100,5 +105,78 @@ def require(honoured: bool, nim_harness_mode: str, what: str) -> None:
     if honoured:
         return
     if nim_harness_mode == "mock":
-        pytest.fail(f"the cassette's answer should show that the server {what}")
+        pytest.fail(f"the cassette recorded a server that honours this, yet the client saw that it {what}")
     pytest.skip(f"the live server does not honour this: it {what}")
+
+
+def honoured(call: Callable[[], T], nim_harness_mode: str, asked: str) -> T:
+    """``call()``'s result, where a real server that refuses or ignores ``asked`` skips the test.
+
+    A refusal (HTTP 400) or an answer the output parser cannot read is what a server without the
+    feature gives (a text model sent an image, a model without a reasoning parser, an engine that
+    dropped ``guided_json``); the skip quotes the server, so the reason says which. In mock mode
+    the cassette recorded a server that honours it, and the same outcome fails (see ``require``).
+    """
+    try:
+        return call()
+    except OutputParserException as error:
+        require(False, nim_harness_mode, f"ignores {asked}: it answered {str(error.llm_output)[:60]!r}")
+    except BadRequestError as error:
+        require(False, nim_harness_mode, f"refuses {asked}: {error.message[:160]}")
+    raise AssertionError("unreachable: require() fails or skips")
+
+
+def error_object(error: NVIDIAError) -> Mapping[str, Any] | None:
+    """The OpenAI-style error object in the body: nested under ``error`` (vLLM >= 0.10, NIM 2.x) or
+    flat with ``"object": "error"`` (NIM 1.x), or ``None`` for any other body (FastAPI's ``detail``)."""
+    body = error.body
+    if not isinstance(body, dict):
+        return None
+    fields = body.get("error") if "error" in body else body if body.get("object") == "error" else None
+    return fields if isinstance(fields, dict) else None
+
+
+def refusal(
+    call: Callable[[], object], nim_harness_mode: str, asked: str, expected: type[NVIDIAError], status: int
+) -> NVIDIAError:
+    """The ``expected`` error ``call()`` raises for a request a server must refuse with ``status``.
+
+    The refusal is held to the contract OpenAI-compatible servers keep: the status, and an error
+    object that names its ``type`` and carries a ``param`` key (``null`` where no single field is to
+    blame), wording aside. A real server that answers instead, refuses with another status, or in
+    another layout does not check ``asked`` the way NIM's engine does: it skips, saying what it did
+    (see ``require``).
+    """
+    try:
+        call()
+    except NVIDIAError as error:
+        caught = error
+    else:
+        require(False, nim_harness_mode, f"accepts {asked}: it answered where HTTP {status} was due")
+    require(
+        caught.status == status,
+        nim_harness_mode,
+        f"refuses {asked} with HTTP {caught.status} ({type(caught).__name__}), not {status}",
+    )
+    assert isinstance(caught, expected)
+    fields = error_object(caught)
+    require(
+        fields is not None,
+        nim_harness_mode,
+        f"refuses {asked} without an OpenAI error object: {str(caught.body)[:100]}",
+    )
+    assert fields is not None
+    assert isinstance(fields.get("message"), str)
+    assert fields["message"]
+    assert isinstance(fields.get("type"), str)
+    assert fields["type"]
+    assert "param" in fields
+    assert fields["param"] is None or isinstance(fields["param"], str)
+    assert fields.get("code", status) == status
+    return caught
+
+
+def served_context(llm: ChatNVIDIA, model: str) -> int | None:
+    """``model``'s context length (``max_model_len``) as the server's listing states it, if it does."""
+    served = {entry.id: entry for entry in llm.get_available_models()}
+    return served[model].max_model_len if model in served else None

@@ -1,21 +1,35 @@
-"""Structured output (JSON schema, JSON mode, guided_json), images, and reasoning models."""
+"""Structured output (JSON schema, JSON mode, guided_json), images, and reasoning models.
+
+Schemas are bounded (enums, booleans, ``maxLength``): a model whose output is constrained to the
+schema then always reaches the closing brace and finishes with ``stop``, whatever it would like to
+say. An unbounded string or integer lets a small model run on to ``max_tokens``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from contract_checks import WEATHER_TOOL, assert_text_answer, assert_usage, combine, require
-from langchain_core.exceptions import OutputParserException
+from contract_checks import (
+    WEATHER_TOOL,
+    assert_text_answer,
+    assert_usage,
+    combine,
+    honoured,
+    require,
+    served_context,
+)
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
-from nim_harness import BadRequestError
 
-# Given as {name, parameters}: the name goes to json_schema.name, the schema is sent as written.
-AUTHOR_SCHEMA = {
+VERDICT_SCHEMA = {
     "type": "object",
-    "properties": {"name": {"type": "string"}, "born": {"type": "integer"}, "field": {"type": "string"}},
-    "required": ["name", "born", "field"],
+    "properties": {
+        "answer": {"type": "string", "enum": ["yes", "no", "unsure"]},
+        "confident": {"type": "boolean"},
+        "reason": {"type": "string", "maxLength": 40},
+    },
+    "required": ["answer", "confident", "reason"],
     "additionalProperties": False,
 }
 PLACE_SCHEMA = {
@@ -31,26 +45,30 @@ PIXEL = (
 
 def parse(structured: Runnable[Any, Any], prompt: Any, nim_harness_mode: str, asked: str) -> Any:
     """The parsed answer; a real server that ignores or refuses ``asked`` skips the test, naming it."""
-    try:
-        return structured.invoke(prompt)
-    except OutputParserException as error:
-        require(False, nim_harness_mode, f"ignores {asked}: it answered {str(error.llm_output)[:60]!r}")
-    except BadRequestError as error:
-        require(False, nim_harness_mode, f"refuses {asked}: {error.message[:100]}")
-    raise AssertionError("unreachable: require() fails or skips")
+    return honoured(lambda: structured.invoke(prompt), nim_harness_mode, asked)
 
 
-@pytest.mark.nim(cassette="structured/json_schema")
+@pytest.mark.nim(cassette="vllm-contract/structured/json_schema")
 def test_json_schema(nim_harness_chat, nim_harness_mode) -> None:
-    llm = nim_harness_chat(temperature=0, max_tokens=1024)
-    schema = {"name": "response", "parameters": AUTHOR_SCHEMA}
-    structured = llm.with_structured_output(schema, method="json_schema", strict=True)
-    prompt = "Who wrote the first published computer program? Reply as JSON."
-    parsed = parse(structured, prompt, nim_harness_mode, "response_format json_schema")
-    assert set(parsed) == {"name", "born", "field"}
-    assert isinstance(parsed["name"], str)
-    assert isinstance(parsed["born"], int)
-    assert isinstance(parsed["field"], str)
+    llm = nim_harness_chat(temperature=0, max_tokens=256)
+    schema = {"name": "verdict", "parameters": VERDICT_SCHEMA}
+    structured = llm.with_structured_output(schema, method="json_schema", strict=True, include_raw=True)
+    prompt = "Is the sky blue on a clear day? Reply as JSON."
+    result = parse(structured, prompt, nim_harness_mode, "response_format json_schema")
+    raw = result["raw"]
+    require(
+        result["parsing_error"] is None,
+        nim_harness_mode,
+        f"ignores response_format json_schema: it answered {str(raw.content)[:60]!r}",
+    )
+    parsed = result["parsed"]
+    assert set(parsed) == {"answer", "confident", "reason"}
+    assert parsed["answer"] in ("yes", "no", "unsure")
+    assert isinstance(parsed["confident"], bool)
+    assert isinstance(parsed["reason"], str)
+    assert len(parsed["reason"]) <= 40
+    assert raw.response_metadata["finish_reason"] == "stop", "a bounded schema ends by itself"
+    assert_usage(raw)
 
 
 @pytest.mark.nim(cassette="structured/json_mode")
@@ -79,7 +97,7 @@ def test_guided_json(nim_harness_chat, nim_harness_mode) -> None:
 
 
 @pytest.mark.nim(cassette="images/base64")
-def test_image_as_data_url(nim_harness_chat) -> None:
+def test_image_as_data_url(nim_harness_chat, nim_harness_mode) -> None:
     llm = nim_harness_chat(temperature=0.2, max_tokens=512)
     message = HumanMessage(
         content=[
@@ -87,13 +105,13 @@ def test_image_as_data_url(nim_harness_chat) -> None:
             {"type": "image_url", "image_url": {"url": PIXEL}},
         ]
     )
-    answer = llm.invoke([message])
+    answer = honoured(lambda: llm.invoke([message]), nim_harness_mode, "an image (data URL)")
     assert_text_answer(answer)
     assert_usage(answer)
 
 
 @pytest.mark.nim(cassette="images/url")
-def test_image_by_url(nim_harness_chat) -> None:
+def test_image_by_url(nim_harness_chat, nim_harness_mode) -> None:
     llm = nim_harness_chat(temperature=0.2, max_tokens=512)
     url = "https://upload.wikimedia.org/wikipedia/commons/3/3a/Cat03.jpg"
     message = HumanMessage(
@@ -102,22 +120,33 @@ def test_image_by_url(nim_harness_chat) -> None:
             {"type": "image_url", "image_url": {"url": url}},
         ]
     )
-    assert_text_answer(llm.invoke([message]))
+    assert_text_answer(honoured(lambda: llm.invoke([message]), nim_harness_mode, "an image (https URL)"))
+
+
+def thinking_budget(nim_harness_chat, model: str) -> int:
+    """4096 tokens to think and answer in, or half the served context where the server says it is
+    smaller: a reasoning request the server refuses for its length would prove nothing."""
+    context = served_context(nim_harness_chat(), model)
+    return 4096 if context is None else min(4096, context // 2)
+
+
+def no_reasoning(model: str) -> str:
+    return (
+        f"sent no reasoning_content for {model}: no reasoning parser serves it "
+        "(not a reasoning model, or the server started without one)"
+    )
 
 
 @pytest.mark.nim(cassette="reasoning/nonstream")
 def test_reasoning_is_kept_apart_from_the_answer(
     nim_harness_chat, nim_harness_mode, nim_harness_model
 ) -> None:
-    llm = nim_harness_chat(temperature=0.6, top_p=0.95, max_tokens=4096)
+    budget = thinking_budget(nim_harness_chat, nim_harness_model)
+    llm = nim_harness_chat(temperature=0.6, top_p=0.95, max_tokens=budget)
     answer = llm.invoke("Which is larger, 9.11 or 9.9?")
     assert_text_answer(answer)
     reasoning = answer.additional_kwargs.get("reasoning_content")
-    require(
-        reasoning is not None,
-        nim_harness_mode,
-        f"sent no reasoning for {nim_harness_model} (not a reasoning model?)",
-    )
+    require(reasoning is not None, nim_harness_mode, no_reasoning(nim_harness_model))
     assert isinstance(reasoning, str)
     assert reasoning.strip()
     assert "<think>" not in answer.content
@@ -125,17 +154,13 @@ def test_reasoning_is_kept_apart_from_the_answer(
 
 @pytest.mark.nim(cassette="reasoning/stream")
 def test_streamed_reasoning(nim_harness_chat, nim_harness_mode, nim_harness_model) -> None:
-    llm = nim_harness_chat(temperature=0.6, top_p=0.95, max_tokens=4096)
-    chunks = list(llm.stream("Is 2027 a prime number?"))
-    answer = combine(chunks)
+    budget = thinking_budget(nim_harness_chat, nim_harness_model)
+    llm = nim_harness_chat(temperature=0.6, top_p=0.95, max_tokens=budget)
+    answer = combine(list(llm.stream("Is 2027 a prime number?")))
     reasoning = answer.additional_kwargs.get("reasoning_content")
-    require(
-        reasoning is not None,
-        nim_harness_mode,
-        f"streamed no reasoning for {nim_harness_model} (not a reasoning model?)",
-    )
-    assert isinstance(answer.additional_kwargs.get("reasoning_content"), str)
-    assert answer.additional_kwargs["reasoning_content"].strip()
+    require(reasoning is not None, nim_harness_mode, no_reasoning(nim_harness_model))
+    assert isinstance(reasoning, str)
+    assert reasoning.strip()
     assert_text_answer(answer)
     assert_usage(answer)
 

@@ -22,6 +22,7 @@ from bundled_cassettes import (
     FILES,
     NAMES,
     NEVER_STORED,
+    RECORDED_FOLDERS,
     ROOT,
     chunks,
     interactions,
@@ -147,7 +148,8 @@ def test_request_bodies_are_what_clients_send(name: str) -> None:
 
 
 def test_every_bundled_cassette_loads_with_the_project_loader() -> None:
-    loaded = load_cassettes([CASSETTE_DIR])
+    everything = load_cassettes([CASSETTE_DIR])
+    loaded = [c for c in everything if c.name.split("/", 1)[0] not in RECORDED_FOLDERS]
     assert [c.name for c in loaded] == NAMES
     for cassette in loaded:
         raw = load(cassette.name)
