@@ -19,7 +19,7 @@
 #    from --junitxml) in (a), (b) and (c), none may fail, and against vLLM at most 6 may skip live
 #    (the features it truly lacks here, listed at MAX_LIVE_SKIPPED). Prints each run's counts.
 # 3. `nim-mock check` on the fresh recordings.
-# 4. (vllm) the place where the conformance battery (tests/conformance) runs against the server.
+# 4. (vllm) the conformance battery (tests/conformance, via tools/conformance_vllm.py) against the server.
 # 5. a smoke test of `nim-mock record` for any client: curl through the proxy, a cassette per
 #    exchange, then `nim-mock serve` on them replays the very same bytes.
 # --update-cassettes (vllm only): when every step held, cassettes/vllm-contract/ (the contract suite's
@@ -175,12 +175,18 @@ else
 fi
 
 # -- 4. the conformance battery -------------------------------------------------------------------------
-# HOOK (issue 11, item 3): the differential battery in tests/conformance runs here, while the vLLM
-# server is up, against $BASE_URL (serving $MODEL) and against the mock replaying cassettes recorded
-# from it in this run ($RECORDED holds the contract suite's). Report a failure with `fail "..."`, and
-# add its "N/M agree" line to SUMMARY.
+# -- 4. the differential conformance battery (vllm): tests/conformance against this server, through
+# the recording proxy, against the mock replaying what was just recorded (100% required, bytes
+# included), and against the mock's stand-in mode (a measure: printed, never a failure here).
 if [ "$TARGET" = vllm ] && [ -d tests/conformance ]; then
-  step "$TARGET: conformance battery (tests/conformance): not wired in yet, see the HOOK in .ci/live.sh"
+  step "$TARGET: conformance battery (tools/conformance_vllm.py --vllm $BASE_URL)"
+  if "$PY" tools/conformance_vllm.py --vllm "$BASE_URL" --report "$WORK/conformance" >"$WORK/conformance.log" 2>&1; then
+    cat "$WORK/conformance.log"
+  else
+    cat "$WORK/conformance.log"
+    fail "conformance battery: vLLM against itself or against the mock replaying its recordings is below 100%"
+  fi
+  while IFS= read -r line; do SUMMARY+=("$TARGET conformance $line"); done < <(grep -E "agree" "$WORK/conformance.log" || true)
 fi
 
 # -- 5. nim-mock record for any client (curl), replayed by nim-mock serve -----------------------------
