@@ -26,32 +26,13 @@ __all__ = ["EventReader", "parse_json_body"]
 # every document (a fifth of the parse for a token event); see ``_loads``.
 _DECODER = json.JSONDecoder()
 
-_fast_loads: Callable[[str], object] | None
-try:
-    # orjson parses a token event in about a third of the stdlib's time, and parsing was the
-    # largest part of the client's own per-chunk work. langchain-core already installs it
-    # (through langsmith) wherever a wheel exists; elsewhere the stdlib path below serves.
-    from orjson import loads as _orjson_loads
-
-    _fast_loads = _orjson_loads
-except ImportError:  # pragma: no cover - interpreters without an orjson wheel (PyPy)
-    _fast_loads = None
-
 
 def _loads(text: str) -> object:
-    """``json.loads(text)``, faster for the usual case of a valid document.
+    """``json.loads(text)``, faster for the usual case of a document with nothing around it.
 
-    The fast parser's answer is taken only when it parses the text; anything it refuses (NaN,
-    lone surrogates, nesting past 1024, invalid JSON) goes through the stdlib, so what parses
-    and what is refused, and the error, are exactly json.loads'. The one difference: orjson
-    reads an integer literal past 64 bits as a float instead of refusing it, and no field of a
-    chat-completion event comes near that.
+    Anything else (surrounding whitespace, trailing data, invalid JSON) goes through the full
+    ``decode``, so what parses and what is refused, and the error, are exactly json.loads'.
     """
-    if _fast_loads is not None:
-        try:
-            return _fast_loads(text)
-        except ValueError:  # orjson.JSONDecodeError is a ValueError
-            return _DECODER.decode(text)
     try:
         value, end = _DECODER.raw_decode(text)
     except ValueError:
@@ -59,6 +40,22 @@ def _loads(text: str) -> object:
     if end != len(text):
         return _DECODER.decode(text)
     return value
+
+
+_fast_loads: Callable[[str], object]
+try:
+    # orjson parses a token event in about a third of the stdlib's time, and parsing was the
+    # largest part of the client's own per-chunk work. langchain-core already installs it
+    # (through langsmith) wherever a wheel exists; elsewhere the stdlib serves alone. Its answer
+    # is used only for an ordinary chunk (see EventReader._convert); anything it refuses (NaN,
+    # lone surrogates, nesting past 1024, invalid JSON) is read again by ``_loads``, so what
+    # parses and the errors stay json.loads'. The one difference: orjson reads an integer
+    # literal past 64 bits as a float instead of refusing it; no chunk field comes near that.
+    from orjson import loads as _orjson_loads
+
+    _fast_loads = _orjson_loads
+except ImportError:  # pragma: no cover - interpreters without an orjson wheel (PyPy)
+    _fast_loads = _loads
 
 
 def parse_json_body(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
@@ -145,6 +142,7 @@ class EventReader:
             )
 
     def _convert(self, events: list[ServerSentEvent], *, final: bool) -> Iterator[dict[str, Any]]:
+        fast_loads = _fast_loads
         for event in events:
             if self.done:
                 return
@@ -154,7 +152,14 @@ class EventReader:
                 return
             if not data or data.isspace():
                 continue  # an empty keep-alive event
-            parsed = self._parse(event, truncated=final)
+            # Nearly every event is an ordinary chunk: parsed once, checked with three look-ups.
+            # Anything else (not JSON, an error object or event, no choices) gets _parse's checks.
+            try:
+                parsed: object = fast_loads(data)
+            except (ValueError, RecursionError):
+                parsed = None
+            if type(parsed) is not dict or not parsed.get("choices") or event.event == "error":
+                parsed = self._parse(event, truncated=final)
             self.count += 1
             yield parsed
 
