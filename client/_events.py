@@ -147,18 +147,19 @@ class EventReader:
             if self.done:
                 return
             data = event.data
-            if data == "[DONE]" or (len(data) < 12 and data.strip() == "[DONE]"):
-                self.done = True
-                return
-            if not data or data.isspace():
-                continue  # an empty keep-alive event
             # Nearly every event is an ordinary chunk: parsed once, checked with three look-ups.
-            # Anything else (not JSON, an error object or event, no choices) gets _parse's checks.
             try:
                 parsed: object = fast_loads(data)
             except (ValueError, RecursionError):
                 parsed = None
             if type(parsed) is not dict or not parsed.get("choices") or event.event == "error":
+                # Anything else: the end marker, a keep-alive, or data that _parse must judge
+                # (not JSON, an error object or event, no choices).
+                if data == "[DONE]" or (len(data) < 12 and data.strip() == "[DONE]"):
+                    self.done = True
+                    return
+                if not data or data.isspace():
+                    continue  # an empty keep-alive event
                 parsed = self._parse(event, truncated=final)
             self.count += 1
             yield parsed
