@@ -45,8 +45,8 @@ def _loads(text: str) -> object:
 _fast_loads: Callable[[str], object]
 try:
     # orjson parses a token event in about a third of the stdlib's time, and parsing was the
-    # largest part of the client's own per-chunk work. langchain-core already installs it
-    # (through langsmith) wherever a wheel exists; elsewhere the stdlib serves alone. Its answer
+    # largest part of the client's own per-chunk work. A dependency on CPython (langchain-core
+    # pulls it in through langsmith there anyway); elsewhere the stdlib serves alone. Its answer
     # is used only for an ordinary chunk (see EventReader._convert); anything it refuses (NaN,
     # lone surrogates, nesting past 1024, invalid JSON) is read again by ``_loads``, so what
     # parses and the errors stay json.loads'. The one difference: orjson reads an integer
