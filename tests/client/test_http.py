@@ -741,3 +741,20 @@ def test_event_reader_is_split_invariant(
     seen.extend(reader.finish())
     assert seen == events
     assert reader.done is done
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"choices":[{"delta":{"content":"x"}}],"score":NaN}',
+        '{"choices":[{"delta":{"content":"x"}}],"score":-Infinity}',
+        '{"choices":[{"delta":{"content":"\\ud800"}}]}',
+        '{"choices":[{"delta":{"content":"x"}}],"big":1e400}',
+    ],
+    ids=["nan", "infinity", "lone-surrogate", "float-overflow"],
+)
+def test_event_reader_reads_what_json_loads_reads_where_the_fast_parser_refuses(data: str) -> None:
+    reader = EventReader(200, SSE)
+    seen = list(reader.feed(f"data: {data}\n\n".encode()))
+    # compared as JSON text: NaN is not equal to itself
+    assert json.dumps(seen) == json.dumps([json.loads(data)])
