@@ -17,15 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
-from nim_mock.cassette import Cassette, CassetteError
 from nim_mock.cassettes.naming import cassette_path, derive_cassette_name
-from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassette, save_cassette
-from nim_mock.plugin.drift import describe_drift
 from nim_mock.plugin.faults import FAULTS_ONLY_IN_MOCK, MOCK_PLAN_KEY, marker_rules
-from nim_mock.plugin.guard import GuardedAsyncTransport, GuardedTransport
 from nim_mock.plugin.marker import MarkerError, NimMarker, parse_marker
 from nim_mock.plugin.modes import (
     choose_model,
@@ -36,12 +31,15 @@ from nim_mock.plugin.modes import (
 )
 from nim_mock.plugin.mounts import SessionServer
 from nim_mock.plugin.options import Mode, Settings
-from nim_mock.plugin.tee import TeeAsyncTransport, TeeTransport
-from nim_mock.record.proxy import Recording, create_recording_app
-from nim_mock.record.redact import Redactor, sent_credentials
 
+# This module is loaded with the plugin in every pytest run, also in runs that never use a fixture
+# (tests/plugin/test_plugin_imports.py checks it, bench/bench_startup.py measures it): what only a
+# fixture needs (httpx, the cassette files, the recorder, the client) is imported by that fixture.
 if TYPE_CHECKING:
+    import httpx
     from nim_harness import ChatNVIDIA
+
+    from nim_mock.record.proxy import Recording
 
 __all__ = [
     "DRIFT_KEY",
@@ -121,6 +119,8 @@ def nim_test(request: pytest.FixtureRequest, nim_settings: Settings) -> NimTest:
 
 def _folder(marker: NimMarker, settings: Settings) -> Path:
     """The folder a test's cassette lives in: the project's, or the bundled one for ``bundled:`` names."""
+    from nim_mock.cassettes.persist import bundled_cassettes_dir
+
     return bundled_cassettes_dir() if marker.bundled else settings.cassettes
 
 
@@ -133,6 +133,9 @@ def nim_cassette(nim_test: NimTest) -> Path:
 def _cassette_models(test: NimTest, settings: Settings) -> tuple[str, ...]:
     if settings.mode is not Mode.MOCK or not test.path.is_file():
         return ()
+    from nim_mock.cassette import CassetteError
+    from nim_mock.cassettes.persist import load_cassette
+
     try:
         return load_cassette(test.path, root=_folder(test.marker, settings)).models
     except CassetteError:
@@ -146,7 +149,9 @@ def nim_model(nim_test: NimTest, nim_settings: Settings) -> str:
 
 
 def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
-    from nim_mock.app import create_app  # the server module pulls in the whole app; load it when used
+    from nim_mock.app import create_app
+    from nim_mock.cassette import CassetteError
+    from nim_mock.cassettes.persist import load_cassette
 
     synthesize = test.marker.on_miss == "synthesize"
     faults = marker_rules(test.marker.faults, config.rootpath)
@@ -174,6 +179,10 @@ def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
 
 
 def _save_recording(test: NimTest, settings: Settings, recording: Recording, node: pytest.Item) -> None:
+    from nim_mock.cassette import Cassette, CassetteError
+    from nim_mock.cassettes.persist import save_cassette
+    from nim_mock.record.redact import Redactor, sent_credentials
+
     if not recording.wait_idle(_RECORD_WAIT_S):
         pytest.fail(
             f"nim-harness: an exchange was still running {_RECORD_WAIT_S:g}s after the test; not saved"
@@ -214,6 +223,8 @@ def nim_base_url(request: pytest.FixtureRequest, nim_test: NimTest, nim_settings
         assert settings.endpoint is not None  # skip_reason guarantees it
         yield settings.endpoint
         return
+    from nim_mock.record.proxy import Recording, create_recording_app
+
     config = request.config
     server = config.stash[SERVER_KEY]
     recording = Recording()
@@ -246,8 +257,12 @@ def _transports(
 ) -> tuple[httpx.BaseTransport, httpx.AsyncBaseTransport] | None:
     """What the fixtures' clients send through: the guard (mock), a copying tee (live), or plain httpx."""
     if settings.mode is Mode.MOCK:
+        from nim_mock.plugin.guard import GuardedAsyncTransport, GuardedTransport
+
         return GuardedTransport(), GuardedAsyncTransport()
     if settings.mode is Mode.LIVE:
+        from nim_mock.plugin.tee import TeeAsyncTransport, TeeTransport
+
         return TeeTransport(copy), TeeAsyncTransport(copy)
     return None  # record: the recording proxy already sees everything
 
@@ -257,10 +272,16 @@ def nim_live_copy(
     request: pytest.FixtureRequest, nim_test: NimTest, nim_settings: Settings
 ) -> Iterator[Recording]:
     """Live mode: what this test's fixture-built clients exchanged, compared with its cassette at the end."""
+    from nim_mock.record.proxy import Recording
+
     copy = Recording()
     yield copy
     if nim_settings.mode is not Mode.LIVE or not nim_test.path.is_file():
         return
+    from nim_mock.cassette import CassetteError
+    from nim_mock.cassettes.persist import load_cassette
+    from nim_mock.plugin.drift import describe_drift
+
     copy.wait_idle(_DRIFT_WAIT_S)
     try:
         cassette = load_cassette(nim_test.path, root=_folder(nim_test.marker, nim_settings))
@@ -276,6 +297,8 @@ def nim_http_client(
     nim_base_url: str, nim_settings: Settings, nim_live_copy: Recording
 ) -> Iterator[httpx.Client]:
     """An ``httpx.Client`` on ``nim_base_url``; in mock mode it refuses every host but loopback."""
+    import httpx
+
     transports = _transports(nim_settings, nim_live_copy)
     with httpx.Client(base_url=nim_base_url, transport=transports[0] if transports else None) as client:
         yield client
@@ -291,6 +314,7 @@ def chat_nvidia(
     compare the answers with the cassette. Keyword arguments override any field
     (``chat_nvidia(temperature=0, max_tokens=32)``); clients the factory built are closed afterwards.
     """
+    import httpx
     from nim_harness import ChatNVIDIA  # lazily: the plugin must load even where the client cannot
 
     made: list[httpx.Client | httpx.AsyncClient] = []
