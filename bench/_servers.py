@@ -35,10 +35,23 @@ def token_event(i: int, *, model: str, chunk_id: str) -> bytes:
     return b"data: " + compact_json(chunk) + b"\n\n"
 
 
+def console_script(name: str, module: str) -> list[str]:
+    """The argv prefix that runs the console script ``name`` of this venv, else ``python -m module``."""
+    script = Path(sys.executable).parent / name
+    return [str(script)] if script.exists() else [sys.executable, "-m", module]
+
+
 def nim_mock_command() -> list[str]:
     """The argv prefix that runs ``nim-mock``: the venv's console script, else ``python -m``."""
-    script = Path(sys.executable).parent / "nim-mock"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "nim_mock.cli"]
+    return console_script("nim-mock", "nim_mock.cli")
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of ``pid`` in KiB, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS line for pid {pid}")
 
 
 def serve_printing_port(app: Any, *, log_level: str = "warning") -> None:

@@ -38,8 +38,8 @@ if _typing.TYPE_CHECKING:
     from nim_mock.plugin.options import Mode
     from nim_mock.serve.match import Hit, Matcher, Miss
     from nim_mock.serve.runner import RunningServer, serve_in_thread
+    from nim_mock.synth.config import SynthConfig
     from nim_mock.synth.rules import ReplyRules, ReplyRulesError, load_reply_rules
-    from nim_mock.synth.synthesize import SynthConfig
 
 __all__ = [
     "Cassette",
@@ -88,7 +88,7 @@ _HOME = {
     **dict.fromkeys(("Hit", "Matcher", "Miss"), "nim_mock.serve.match"),
     **dict.fromkeys(("RunningServer", "serve_in_thread"), "nim_mock.serve.runner"),
     **dict.fromkeys(("ReplyRules", "ReplyRulesError", "load_reply_rules"), "nim_mock.synth.rules"),
-    "SynthConfig": "nim_mock.synth.synthesize",
+    "SynthConfig": "nim_mock.synth.config",
 }
 
 

@@ -33,7 +33,7 @@ from nim_mock.serve.match import Matcher
 from nim_mock.serve.metrics import Metrics
 from nim_mock.serve.note import RequestNote, start_note
 from nim_mock.serve.replay import Clock, MonotonicClock
-from nim_mock.synth.synthesize import SynthConfig
+from nim_mock.synth.config import SynthConfig
 from nim_mock.wire.errors import ErrorLayout, Problem, check_error_layout, render_problem
 
 __all__ = ["LOGGER_NAME", "create_app", "harness_version"]

@@ -18,33 +18,30 @@ field and what to do). The user never sees a traceback for their own mistakes.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import os
-import socket
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
-import httpx
-import uvicorn
-from starlette.types import ASGIApp
-
 from nim_mock._cli_args import finite_number, port
-from nim_mock.app import LOGGER_NAME, create_app, harness_version
-from nim_mock.cassette import Cassette, CassetteError
-from nim_mock.cassettes.check import check_folders
-from nim_mock.cassettes.listing import format_listing
-from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassettes
-from nim_mock.faults.cli import CUT_LOG_FILTER, add_fault_options, fault_summary, faults_from_args
-from nim_mock.record.proxy import create_recording_app
-from nim_mock.record.redact import API_KEY_ENV, REDACT_ENV
-from nim_mock.record.writer import CassetteWriter
-from nim_mock.serve.runner import bind_socket, uvicorn_config
-from nim_mock.synth.cli import add_synth_options, synth_from_args
+from nim_mock._environment import API_KEY_ENV, REDACT_ENV
+from nim_mock.faults.cli import add_fault_options
+from nim_mock.synth.cli import add_synth_options
 from nim_mock.wire.errors import ERROR_LAYOUTS
+
+# What only a command needs is imported by the function that runs it, so `nim-mock --help` (and a
+# mistyped option) pays for argparse and the option definitions alone: tests/mock/test_cli_imports.py
+# keeps it that way, bench/bench_startup.py measures it.
+if TYPE_CHECKING:
+    import logging
+    import socket
+
+    import uvicorn
+    from starlette.types import ASGIApp
+
+    from nim_mock.cassette import Cassette
 
 __all__ = ["build_parser", "main"]
 
@@ -65,11 +62,37 @@ def _add_dirs(command: argparse.ArgumentParser) -> None:
     command.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="default: the bundled cassettes")
 
 
+class _ShowVersion(argparse.Action):
+    """``--version``, reading the installed version only when asked: the package metadata (and the
+    app module that reports the same version over HTTP) are not worth loading for every ``--help``."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str) -> None:
+        super().__init__(
+            option_strings,
+            dest=argparse.SUPPRESS,
+            default=argparse.SUPPRESS,
+            nargs=0,
+            help="show program's version number and exit",
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from nim_mock.app import harness_version
+
+        print(f"nim-mock (nim-harness) {harness_version()}", file=sys.stdout)
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nim-mock", description="A mock NVIDIA NIM that replays recorded cassettes."
     )
-    parser.add_argument("--version", action="version", version=f"nim-mock (nim-harness) {harness_version()}")
+    parser.add_argument("--version", action=_ShowVersion)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="serve cassettes over HTTP like a NIM")
@@ -191,8 +214,13 @@ def main(
     stdout = out or sys.stdout
     stderr = err or sys.stderr
     args = build_parser().parse_args(argv)
+    from nim_mock.cassette import CassetteError
+
     try:
         if args.command == "list":
+            from nim_mock.cassettes.listing import format_listing
+            from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassettes
+
             cassettes = load_cassettes(args.dirs or [bundled_cassettes_dir()])
             stdout.write(format_listing(cassettes))
             return EXIT_OK
@@ -209,6 +237,9 @@ def main(
 
 
 def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from nim_mock.cassettes.check import check_folders
+    from nim_mock.cassettes.persist import bundled_cassettes_dir
+
     dirs = args.dirs or [bundled_cassettes_dir()]
     count, problems = check_folders(dirs, args.tests, args.rootdir)
     for problem in problems:
@@ -222,6 +253,10 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def _not_an_upstream_failure(record: logging.LogRecord) -> bool:
     """Drop uvicorn's traceback for an exchange our own FAILED line already reported: an upstream
     that dropped (re-raised to cut the client's response short) or a stream Ctrl-C cancelled."""
+    import asyncio
+
+    import httpx
+
     error = record.exc_info[1] if record.exc_info else None
     return not isinstance(error, httpx.HTTPError | asyncio.CancelledError)
 
@@ -252,6 +287,8 @@ def _record(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, env: Mappi
         return EXIT_USAGE
     origin, api_path = parts
     redact = [*args.redact, *env.get(REDACT_ENV, "").split(","), env.get(API_KEY_ENV, "")]
+    from nim_mock.record.proxy import create_recording_app
+    from nim_mock.record.writer import CassetteWriter
 
     def log(line: str) -> None:
         print(f"nim-mock: {line}", file=stderr, flush=True)
@@ -281,6 +318,11 @@ def _record(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, env: Mappi
 
 
 def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from nim_mock.app import create_app
+    from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassettes
+    from nim_mock.faults.cli import CUT_LOG_FILTER, fault_summary, faults_from_args
+    from nim_mock.synth.cli import synth_from_args
+
     cassettes = load_cassettes(args.cassettes or [bundled_cassettes_dir()])
     try:
         on_miss, synth = synth_from_args(args)
@@ -319,6 +361,8 @@ def _bind(args: argparse.Namespace, stderr: TextIO) -> socket.socket | None:
     """The listening socket for --host/--port, or ``None`` after saying why it cannot be had.
 
     Bound before uvicorn starts, so --port 0 is announced with the port actually chosen."""
+    from nim_mock.serve.runner import bind_socket
+
     try:
         return bind_socket(args.host, args.port)
     except OSError as error:
@@ -337,6 +381,13 @@ def _run_server(
 
     ``log_filter`` sits on uvicorn's error log only while this runs (records it returns False for are
     expected outcomes, already reported by our own log line); the socket is closed on the way out."""
+    import asyncio
+    import logging
+
+    import uvicorn
+
+    from nim_mock.serve.runner import uvicorn_config
+
     server = uvicorn.Server(uvicorn_config(app, log_level="warning"))
     host, bound_port = sock.getsockname()[:2]
     line = announce(f"http://{f'[{host}]' if ':' in host else host}:{bound_port}")
@@ -355,6 +406,8 @@ def _run_server(
 async def _run_until_stopped(
     server: uvicorn.Server, sock: socket.socket, on_ready: Callable[[], None]
 ) -> None:
+    import asyncio
+
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     # uvicorn exposes readiness only as a flag, so poll it (briefly: start-up takes milliseconds).
     while not server.started and not serving.done():  # noqa: ASYNC110
@@ -375,6 +428,10 @@ def _summary(cassettes: Sequence[Cassette]) -> str:
 
 def _log_to(stream: TextIO, level: str) -> None:
     """The one log line per request goes to stderr; configured here, never at import."""
+    import logging
+
+    from nim_mock.app import LOGGER_NAME
+
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger(LOGGER_NAME)

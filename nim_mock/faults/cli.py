@@ -9,12 +9,15 @@ A request's ``x-nim-mock-fault`` header works with or without these options.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nim_mock.faults.kinds import HEADER_SYNTAX, FaultRules
-from nim_mock.faults.rules import load_fault_rules
+from nim_mock.faults.kinds import HEADER_SYNTAX
+
+if TYPE_CHECKING:  # the rest is for running the server, not for building its --help
+    import logging
+
+    from nim_mock.faults.kinds import FaultRules
 
 __all__ = ["CUT_LOG_FILTER", "add_fault_options", "fault_summary", "faults_from_args"]
 
@@ -48,6 +51,11 @@ def add_fault_options(serve: argparse.ArgumentParser) -> None:
 
 def faults_from_args(args: argparse.Namespace) -> FaultRules | None:
     """The rules for ``create_app``; raises ``FaultRulesError`` (a ``ValueError``) naming file and field."""
+    import dataclasses
+
+    from nim_mock.faults.kinds import FaultRules
+    from nim_mock.faults.rules import load_fault_rules
+
     rules: FaultRules | None = None
     if args.faults is not None:
         rules = load_fault_rules(args.faults)

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from nim_mock.faults.kinds import FaultRules, FaultRulesError
-from nim_mock.faults.plan import Applied, FaultPlan
-from nim_mock.faults.rules import load_fault_rules, parse_fault_rules, parse_header
 from nim_mock.plugin.options import Mode, Settings
+
+if TYPE_CHECKING:  # loaded by the fault functions: the plugin imports this module in every run
+    from nim_mock.faults.kinds import FaultRules
+    from nim_mock.faults.plan import Applied, FaultPlan
 
 __all__ = [
     "FAULTS_ONLY_IN_MOCK",
@@ -38,7 +39,7 @@ __all__ = [
     "rules_from_value",
 ]
 
-MOCK_PLAN_KEY = pytest.StashKey[FaultPlan]()
+MOCK_PLAN_KEY = pytest.StashKey["FaultPlan"]()
 """Per test (mock mode): the fault plan of the test's own mock app."""
 
 FAULTS_ONLY_IN_MOCK = (
@@ -58,6 +59,9 @@ def check_faults_value(value: object) -> None:
 
 def rules_from_value(value: object, rootdir: Path) -> FaultRules:
     """Rules from any accepted form; a :class:`FaultRulesError` says what is wrong and where."""
+    from nim_mock.faults.kinds import FaultRulesError
+    from nim_mock.faults.rules import load_fault_rules, parse_fault_rules, parse_header
+
     check_faults_value(value)
     if isinstance(value, Path) or (isinstance(value, str) and value.strip().endswith(".json")):
         path = Path(value)
@@ -84,6 +88,8 @@ class NimFaults:
 
     def set(self, faults: Any, *, seed: int | None = None) -> None:
         """Use ``faults`` (any form the module docstring lists) from the next request on."""
+        from nim_mock.faults.kinds import FaultRules, FaultRulesError
+
         try:
             rules = rules_from_value(faults, self._rootdir)
         except (FaultRulesError, ValueError) as error:
@@ -95,6 +101,8 @@ class NimFaults:
 
     def clear(self) -> None:
         """No more rule faults (a request's own ``x-nim-mock-fault`` header still works)."""
+        from nim_mock.faults.kinds import FaultRules
+
         self._plan.replace(FaultRules())
 
     @property
@@ -107,6 +115,8 @@ def marker_rules(value: object, rootdir: Path) -> FaultRules | None:
     """The marker's faults for ``create_app``, or a failed test saying what is wrong with them."""
     if value is None:
         return None
+    from nim_mock.faults.kinds import FaultRulesError
+
     try:
         return rules_from_value(value, rootdir)
     except (FaultRulesError, ValueError) as error:

@@ -17,15 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
-from nim_mock.cassette import Cassette, CassetteError
 from nim_mock.cassettes.naming import cassette_path, derive_cassette_name
-from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassette
-from nim_mock.plugin.drift import describe_drift
 from nim_mock.plugin.faults import FAULTS_ONLY_IN_MOCK, MOCK_PLAN_KEY, marker_rules
-from nim_mock.plugin.guard import GuardedAsyncTransport, GuardedTransport
 from nim_mock.plugin.marker import MarkerError, NimMarker, parse_marker
 from nim_mock.plugin.modes import (
     choose_model,
@@ -36,13 +31,16 @@ from nim_mock.plugin.modes import (
 )
 from nim_mock.plugin.mounts import SessionServer
 from nim_mock.plugin.options import Mode, Settings
-from nim_mock.plugin.tee import TeeAsyncTransport, TeeTransport
-from nim_mock.record.proxy import Recording, create_recording_app
-from nim_mock.record.redact import redact_recording
 from nim_mock.wire.http import NVCF_STATUS_PATH
 
+# This module is loaded with the plugin in every pytest run, also in runs that never use a fixture
+# (tests/plugin/test_plugin_imports.py checks it, bench/bench_startup.py measures it): what only a
+# fixture needs (httpx, the cassette files, the recorder, the client) is imported by that fixture.
 if TYPE_CHECKING:
+    import httpx
     from nim_harness import ChatNVIDIA
+
+    from nim_mock.record.proxy import Recording
 
 __all__ = [
     "DRIFT_KEY",
@@ -122,6 +120,8 @@ def nim_harness_test(request: pytest.FixtureRequest, nim_harness_settings: Setti
 
 def _folder(marker: NimMarker, settings: Settings) -> Path:
     """The folder a test's cassette lives in: the project's, or the bundled one for ``bundled:`` names."""
+    from nim_mock.cassettes.persist import bundled_cassettes_dir
+
     return bundled_cassettes_dir() if marker.bundled else settings.cassettes
 
 
@@ -134,6 +134,9 @@ def nim_harness_cassette(nim_harness_test: NimTest) -> Path:
 def _cassette_models(test: NimTest, settings: Settings) -> tuple[str, ...]:
     if settings.mode is not Mode.MOCK or not test.path.is_file():
         return ()
+    from nim_mock.cassette import CassetteError
+    from nim_mock.cassettes.persist import load_cassette
+
     try:
         return load_cassette(test.path, root=_folder(test.marker, settings)).models
     except CassetteError:
@@ -154,7 +157,9 @@ def nim_harness_model(nim_harness_test: NimTest, nim_harness_settings: Settings)
 
 
 def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
-    from nim_mock.app import create_app  # the server module pulls in the whole app; load it when used
+    from nim_mock.app import create_app
+    from nim_mock.cassette import CassetteError
+    from nim_mock.cassettes.persist import load_cassette
 
     synthesize = test.marker.on_miss == "synthesize"
     faults = marker_rules(test.marker.faults, config.rootpath)
@@ -182,6 +187,9 @@ def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
 
 
 def _save_recording(test: NimTest, settings: Settings, recording: Recording, node: pytest.Item) -> None:
+    from nim_mock.cassette import Cassette, CassetteError
+    from nim_mock.record.redact import redact_recording
+
     if not recording.wait_idle(_RECORD_WAIT_S):
         pytest.fail(
             f"nim-harness: an exchange was still running {_RECORD_WAIT_S:g}s after the test; not saved"
@@ -223,6 +231,8 @@ def nim_harness_base_url(
         assert settings.endpoint is not None  # skip_reason guarantees it
         yield settings.endpoint
         return
+    from nim_mock.record.proxy import Recording, create_recording_app
+
     config = request.config
     server = config.stash[SERVER_KEY]
     recording = Recording()
@@ -255,8 +265,12 @@ def _transports(
 ) -> tuple[httpx.BaseTransport, httpx.AsyncBaseTransport] | None:
     """What the fixtures' clients send through: the guard (mock), a copying tee (live), or plain httpx."""
     if settings.mode is Mode.MOCK:
+        from nim_mock.plugin.guard import GuardedAsyncTransport, GuardedTransport
+
         return GuardedTransport(), GuardedAsyncTransport()
     if settings.mode is Mode.LIVE:
+        from nim_mock.plugin.tee import TeeAsyncTransport, TeeTransport
+
         return TeeTransport(copy), TeeAsyncTransport(copy)
     return None  # record: the recording proxy already sees everything
 
@@ -266,10 +280,16 @@ def nim_harness_live_copy(
     request: pytest.FixtureRequest, nim_harness_test: NimTest, nim_harness_settings: Settings
 ) -> Iterator[Recording]:
     """Live mode: what this test's fixture-built clients exchanged, compared with its cassette at the end."""
+    from nim_mock.record.proxy import Recording
+
     copy = Recording()
     yield copy
     if nim_harness_settings.mode is not Mode.LIVE or not nim_harness_test.path.is_file():
         return
+    from nim_mock.cassette import CassetteError
+    from nim_mock.cassettes.persist import load_cassette
+    from nim_mock.plugin.drift import describe_drift
+
     copy.wait_idle(_DRIFT_WAIT_S)
     try:
         cassette = load_cassette(
@@ -287,6 +307,8 @@ def nim_harness_http_client(
     nim_harness_base_url: str, nim_harness_settings: Settings, nim_harness_live_copy: Recording
 ) -> Iterator[httpx.Client]:
     """An ``httpx.Client`` on ``nim_harness_base_url``; in mock mode it refuses every host but loopback."""
+    import httpx
+
     transports = _transports(nim_harness_settings, nim_harness_live_copy)
     with httpx.Client(
         base_url=nim_harness_base_url, transport=transports[0] if transports else None
@@ -307,6 +329,7 @@ def nim_harness_chat(
     compare the answers with the cassette. Keyword arguments override any field
     (``nim_harness_chat(temperature=0, max_tokens=32)``); clients the factory built are closed afterwards.
     """
+    import httpx
     from nim_harness import ChatNVIDIA  # lazily: the plugin must load even where the client cannot
 
     made: list[httpx.Client | httpx.AsyncClient] = []

@@ -18,11 +18,14 @@ import itertools
 import json
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from nim_mock.serve.runner import RunningServer
 from nim_mock.wire.http import MISS_HEADER
+
+if TYPE_CHECKING:  # the plugin creates a SessionServer in every run; uvicorn loads once a test mounts
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from nim_mock.serve.runner import RunningServer
 
 __all__ = ["Mounts", "SessionServer"]
 
@@ -153,6 +156,8 @@ class SessionServer:
         """The server's origin (``http://127.0.0.1:PORT``), starting it the first time."""
         with self._lock:
             if self._server is None:
+                from nim_mock.serve.runner import RunningServer
+
                 server = RunningServer(self.mounts, host="127.0.0.1", port=0)
                 self._url = server.start()
                 self._server = server

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
-from nim_mock.record.redact import API_KEY_ENV, REDACT_ENV
+from nim_mock._environment import API_KEY_ENV, REDACT_ENV
 
 __all__ = [
     "API_KEY_ENV",

@@ -50,10 +50,8 @@ from nim_mock.cassettes.secrets import (
 )
 
 __all__ = [
-    "API_KEY_ENV",
     "LISTED",
     "MASK",
-    "REDACT_ENV",
     "RedactedRecording",
     "Redactor",
     "recorded_credentials",
@@ -62,12 +60,6 @@ __all__ = [
 
 MASK: Final = "REDACTED"
 """What a secret becomes. Plain letters, so it is valid inside JSON strings, URLs and header values."""
-
-REDACT_ENV: Final = "NIM_REDACT"
-"""Extra values to redact, comma-separated; ``nim-mock record`` and the pytest plugin both read it."""
-API_KEY_ENV: Final = "NVIDIA_API_KEY"
-"""The variable ChatNVIDIA (ours and LangChain's) reads the hosted catalogue's key from; whatever
-key it holds is redacted from every recording."""
 
 LISTED: Final = "listed to be redacted"
 """Where a value the user listed came from, as error messages say it."""

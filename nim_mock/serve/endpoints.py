@@ -38,7 +38,7 @@ from nim_mock.serve.metrics import METRICS_CONTENT_TYPE, Metrics
 from nim_mock.serve.models import build_model_list, merge_listing
 from nim_mock.serve.note import RequestNote, note_of
 from nim_mock.serve.replay import Clock, ReplayResponse, wire_headers
-from nim_mock.synth.synthesize import SynthConfig, synthesize
+from nim_mock.synth.config import SynthConfig
 from nim_mock.wire.errors import ErrorLayout, Problem, render_problem
 from nim_mock.wire.http import JSON_CONTENT_TYPE, MISS_HEADER
 
@@ -307,6 +307,9 @@ class _Endpoints:
         synth = self._settings.synth
         if synth is None or note.route not in (CHAT, COMPLETIONS) or not isinstance(recorded.body, dict):
             return None
+        # The answer engine loads with the first miss it answers: a server that replays only never needs it.
+        from nim_mock.synth.synthesize import synthesize
+
         answer = synthesize(note.route, recorded.body, synth, chat=note.route == CHAT)
         if isinstance(answer, Problem):
             return self._problem(note, answer)

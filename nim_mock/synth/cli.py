@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from nim_mock._cli_args import finite_number
-from nim_mock.synth.rules import ReplyRules, load_reply_rules
-from nim_mock.synth.synthesize import SynthConfig
+from nim_mock.synth.config import SynthConfig
 
 __all__ = ["add_synth_options", "synth_from_args"]
 
@@ -64,5 +63,7 @@ def synth_from_args(args: argparse.Namespace) -> tuple[Literal["error", "synthes
         if args.rules is not None:
             raise ValueError("--rules only applies with --on-miss synthesize")
         return "error", None
+    from nim_mock.synth.rules import ReplyRules, load_reply_rules
+
     rules = load_reply_rules(args.rules) if args.rules is not None else ReplyRules()
     return "synthesize", SynthConfig(rules=rules, tokens_per_s=args.tokens_per_s, ttft_ms=args.ttft_ms)

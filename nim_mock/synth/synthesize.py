@@ -1,9 +1,9 @@
 """Answering a request no cassette matches, when the server runs with ``on_miss="synthesize"``.
 
-The entry point for the endpoints: :class:`SynthConfig` (rules, pace) and :func:`synthesize`,
-which turns a checked request body into either a NIM-shaped :class:`RecordedResponse` (replayed by
-the same ``ReplayResponse`` as a recording, so pacing and disconnects behave identically) or the
-400 :class:`Problem` a NIM gives for a field it cannot accept.
+The entry point for the endpoints: :class:`SynthConfig` (rules, pace; defined in ``config``) and
+:func:`synthesize`, which turns a checked request body into either a NIM-shaped
+:class:`RecordedResponse` (replayed by the same ``ReplayResponse`` as a recording, so pacing and
+disconnects behave identically) or the 400 :class:`Problem` a NIM gives for a field it cannot accept.
 
 Determinism: the response id and ``created`` derive from a SHA-256 of the route and the canonical
 body (keys sorted), so the same request always gets the same bytes, and a different one a
@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-from dataclasses import dataclass, field
 from typing import Any
 
 from nim_mock.cassette import RecordedResponse
 from nim_mock.synth.answer import Unsatisfiable, plan_answer
-from nim_mock.synth.models import CATALOGUE
+from nim_mock.synth.config import SynthConfig
 from nim_mock.synth.request import SynthRequest, read_request
-from nim_mock.synth.rules import ReplyRules
 from nim_mock.synth.tokens import count_prompt_tokens, count_tokens
 from nim_mock.synth.wire import SYNTH_HEADER, Frame, render
 from nim_mock.wire.errors import Problem, bad_request
@@ -31,28 +28,6 @@ __all__ = ["SYNTH_HEADER", "SynthConfig", "synthesize"]
 
 _EPOCH = 1735689600  # 2025-01-01T00:00:00Z: synthesized ``created`` values fall within 2025
 _YEAR = 365 * 24 * 3600
-
-
-@dataclass(frozen=True, slots=True)
-class SynthConfig:
-    """How synthesized answers read and pace: ``rules`` for the text, then tokens/s and TTFT.
-
-    The pace is the real-time one; the server's ``speed`` scales it like recorded timing (0 = send
-    at once). ``models`` is the catalogue ``GET /v1/models`` adds to the cassettes' models.
-    """
-
-    rules: ReplyRules = field(default_factory=ReplyRules)
-    tokens_per_s: float = 50.0
-    ttft_ms: float = 200.0
-    models: tuple[str, ...] = CATALOGUE
-
-    def __post_init__(self) -> None:
-        if not math.isfinite(self.tokens_per_s) or self.tokens_per_s <= 0:
-            raise ValueError(f"tokens_per_s must be a finite number > 0, got {self.tokens_per_s!r}")
-        if not math.isfinite(self.ttft_ms) or self.ttft_ms < 0:
-            raise ValueError(f"ttft_ms must be a finite number >= 0, got {self.ttft_ms!r}")
-        if not self.models:
-            raise ValueError("models must name at least one model (the default for requests without one)")
 
 
 def synthesize(
