@@ -10,7 +10,10 @@ Each cassette is checked for, in this order:
   ``data:`` payload must be ``[DONE]`` or JSON in a layout an OpenAI-compatible client reads: an
   object with a ``choices`` array whose items carry an integer ``index`` and a ``delta`` (chat) or
   ``text`` (completions), or an in-band error (``error``, or ``object: "error"``);
-- bodies declared ``application/json`` that do not parse.
+- bodies declared ``application/json`` that do not parse;
+- interactions the mock can never replay: a request stored as ``text`` that is JSON (the mock
+  matches a JSON body by its parsed value, so the text never meets it), a path with ``.`` or
+  ``..`` segments (clients remove them) or an empty query (``/a?`` arrives as ``/a``).
 
 Orphans (cassettes no test uses) are looked for only when test sources are given, by reading them
 (``ast``, nothing is imported or run). A cassette counts as used when, in those sources:
@@ -40,7 +43,7 @@ from typing import Final
 
 from nim_harness.sse import SSEDecoder
 
-from nim_mock.cassette import Cassette, CassetteError, RecordedResponse
+from nim_mock.cassette import Cassette, CassetteError, Interaction, RecordedResponse
 from nim_mock.cassettes.naming import BUNDLED_PREFIX, derive_cassette_name
 from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassette
 from nim_mock.cassettes.secrets import find_secret
@@ -142,6 +145,35 @@ def _body_problem(response: RecordedResponse) -> str | None:
     return None
 
 
+def _never_replays(interaction: Interaction) -> tuple[str, str] | None:
+    """``(field, why)`` when the mock could never answer a request with this interaction."""
+    request = interaction.request
+    target, mark, query = request.path.partition("?")
+    if any(segment in (".", "..") for segment in target.split("/")):
+        return (
+            "request.path",
+            "holds a '.' or '..' segment, which HTTP clients remove before they send a path: this "
+            "interaction never replays; write the path as it is sent",
+        )
+    if mark and not query:
+        return (
+            "request.path",
+            "ends in an empty query ('?'), which the server cannot tell from no query: this "
+            "interaction never replays; leave the '?' out",
+        )
+    if request.raw_body is not None:
+        try:
+            json.loads(request.raw_body)
+        except (ValueError, RecursionError):
+            return None
+        return (
+            "request.text",
+            "is JSON, and the mock matches a JSON body by its value, not its text: this interaction "
+            "never replays; store the body as request.json",
+        )
+    return None
+
+
 def _raw_secret(path: Path) -> Problem | None:
     """A secret in the file's JSON, found even when the cassette is otherwise broken."""
     try:
@@ -173,6 +205,10 @@ def check_cassette(path: Path, root: Path) -> tuple[Cassette | None, list[Proble
             problems.append(Problem(source, error.field, error.problem))
         return None, problems
     for i, interaction in enumerate(cassette.interactions):
+        unreachable = _never_replays(interaction)
+        if unreachable is not None:
+            where, why = unreachable
+            problems.append(Problem(source, f"interactions[{i}].{where}", why))
         field = f"interactions[{i}].response"
         problems.extend(Problem(source, f, p) for f, p in event_problems(interaction.response, field))
         body = _body_problem(interaction.response)

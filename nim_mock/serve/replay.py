@@ -8,7 +8,8 @@ are never replayed; ``content-length`` is recomputed and put where Starlette put
 
 Streams are paced against an absolute schedule: event *i* leaves at ``start + t_ms * speed``
 where ``start`` is when the request arrived, so a slow send never pushes the later events back
-(no drift), and ``speed == 0`` skips the clock entirely. A client that hangs up mid-stream is
+(no drift), and ``speed == 0`` skips the clock entirely (but still lets other requests run every
+few events). A client that hangs up mid-stream is
 noticed both while waiting (a task listens for ``http.disconnect``) and while sending (uvicorn
 raises an ``OSError``); either way the stream stops quietly and the caller is told.
 """
@@ -21,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Protocol
 
 import anyio
+import anyio.lowlevel
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -37,6 +39,10 @@ __all__ = [
 ]
 
 _NO_BODY_STATUSES = frozenset({204, 304})
+_EVENTS_PER_TURN = 64
+"""Unpaced (speed 0), a stream lets the event loop run other requests after this many events: a
+send to a client that keeps up never waits, so a 60,000-event stream would otherwise hold the loop
+for its whole length."""
 
 
 class Clock(Protocol):
@@ -157,7 +163,10 @@ class ReplayResponse(Response):
                 ):
                     await send({"type": "http.response.body", "body": event.raw, "more_body": True})
                     outcome.sent += 1
-                    if deadline is not None and self._on_lag is not None:
+                    if deadline is None:
+                        if outcome.sent % _EVENTS_PER_TURN == 0:
+                            await anyio.lowlevel.checkpoint()
+                    elif self._on_lag is not None:
                         self._on_lag(self._clock.now() - deadline)
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             except OSError:
