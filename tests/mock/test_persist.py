@@ -358,7 +358,7 @@ def test_an_unreadable_file_is_a_cassette_error(tmp_path: Path) -> None:
         load_cassette(tmp_path / "missing.json", root=tmp_path)
     folder = tmp_path / "folder.json"
     folder.mkdir()
-    with pytest.raises(CassetteError, match="cannot be read"):
+    with pytest.raises(CassetteError, match="is a folder, not a file"):
         load_cassette(folder, root=tmp_path)
 
 
