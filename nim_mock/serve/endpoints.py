@@ -151,15 +151,26 @@ class _Endpoints:
     async def _inference(self, request: Request, route: str, *, chat: bool) -> Response:
         note = note_of(request.scope)
         note.route = route
+        return await self._answer(request, note, lambda raw: self._checked(request, raw, chat=chat))
+
+    async def _answer(
+        self,
+        request: Request,
+        note: RequestNote,
+        check: Callable[[bytes], tuple[dict[str, Any], Problem | None]] | None,
+    ) -> Response:
+        """Read, match, and on a miss ``check`` the body (when given) before the miss is answered."""
         raw, problem = await self._read_raw(request)
         if problem is not None:
             return self._problem(note, problem)
         result = await self._match(request, raw)
         if isinstance(result, Hit):
             return self._replay(note, result)
-        body, problem = await self._off_loop(lambda: self._checked(request, raw, chat=chat), len(raw))
-        if problem is not None:
-            return self._problem(note, problem)
+        body: dict[str, Any] | None = None
+        if check is not None:
+            body, problem = await self._off_loop(lambda: check(raw), len(raw))
+            if problem is not None:
+                return self._problem(note, problem)
         return await self._miss(note, result, body)
 
     async def _read_raw(self, request: Request) -> tuple[bytes, Problem | None]:
@@ -245,7 +256,7 @@ class _Endpoints:
         recorded = self._recorded.get(path, ())
         if method in recorded:
             note.route = path
-            return await self._replay_recorded_route(request, note)
+            return await self._answer(request, note, None)
         allowed = tuple(dict.fromkeys((*self._builtin.get(path, ()), *recorded)))
         if allowed:
             note.route = path
@@ -261,15 +272,6 @@ class _Endpoints:
             )
         note.route = "unknown"
         return self._problem(note, Problem(404, "NotFoundError", self._unknown_route_message(method, path)))
-
-    async def _replay_recorded_route(self, request: Request, note: RequestNote) -> Response:
-        raw, problem = await self._read_raw(request)
-        if problem is not None:
-            return self._problem(note, problem)
-        result = await self._match(request, raw)
-        if isinstance(result, Hit):
-            return self._replay(note, result)
-        return await self._miss(note, result, None)
 
     def _unknown_route_message(self, method: str, path: str) -> str:
         extra = sorted(set(self._recorded) - set(self._builtin))
