@@ -175,7 +175,8 @@ def test_nul_in_the_path_or_a_header_gets_a_4xx(stand_in: str) -> None:
 
 
 class _BrokenOnce(MonotonicClock):
-    """A clock whose first wait fails: a bug inside the app, which the mock must answer with a 500."""
+    """A clock whose first wait fails, a bug inside the app the mock must answer with a 500; later
+    waits return at once."""
 
     def __init__(self) -> None:
         self.failed = False
@@ -189,7 +190,8 @@ class _BrokenOnce(MonotonicClock):
 def test_a_500_closes_its_connection_so_the_next_request_is_answered(build: Any) -> None:
     cassette = build.plain_chat()
     slow = cassette.interactions[0].response
-    delayed = RecordedResponse(slow.status, slow.headers, slow.body, t_headers_ms=1.0)
+    # A minute's wait at speed 1 is always still ahead when replay starts, so the clock is asked.
+    delayed = RecordedResponse(slow.status, slow.headers, slow.body, t_headers_ms=60_000.0)
     paced = build.cassette("paced", (cassette.interactions[0].request, delayed))
     running = RunningServer(create_app([paced], speed=1.0, clock=_BrokenOnce()), log_level="critical")
     running.start()
