@@ -66,15 +66,18 @@ class MonotonicClock:
 def wire_headers(response: RecordedResponse) -> list[tuple[bytes, bytes]]:
     """The headers to send, in recorded order, with the framing ones recomputed.
 
+    A value's leading and trailing spaces are not part of it in HTTP (RFC 9110 5.5), and the
+    server refuses to send them, so a hand-written ``" x"`` goes out as ``"x"``.
+
     A body gets a ``content-length`` (inserted before the first ``content-type``, as Starlette
     orders them); a stream gets none, so uvicorn frames it with chunked transfer encoding.
     """
     headers = [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        (name.lower().encode("latin-1"), value.strip(" \t").encode("latin-1"))
         for name, value in response.headers
         if name.lower() not in COMPUTED_HEADERS
     ]
-    if response.streamed or response.status in _NO_BODY_STATUSES or response.status < 200:
+    if response.streamed or response.status in _NO_BODY_STATUSES:
         return headers
     length = (b"content-length", str(len(response.body)).encode("ascii"))
     position = next((i for i, (name, _) in enumerate(headers) if name == b"content-type"), len(headers))
@@ -136,6 +139,9 @@ class ReplayResponse(Response):
             await send(
                 {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
             )
+            if recorded.status in _NO_BODY_STATUSES:  # HTTP gives a 204 or 304 no body to send
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
             if recorded.events is None:
                 await send({"type": "http.response.body", "body": self.body, "more_body": False})
                 return
