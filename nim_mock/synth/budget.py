@@ -34,9 +34,10 @@ __all__ = [
 
 MAX_CONTENT_CHARS: Final = 262_144
 """Characters of content, or of one tool call's arguments, in one synthesized answer (256 KiB)."""
-MAX_SCHEMA_STEPS: Final = 1_000_000
+MAX_SCHEMA_STEPS: Final = 250_000
 """Steps (a subschema resolved, a value made, a value checked) one request's schemas may take:
-enough for an answer of :data:`MAX_CONTENT_CHARS` one-character items, made and then checked."""
+more than any answer within :data:`MAX_ANSWER_TOKENS` needs (each value costs a token or more and
+three steps or fewer), and about a second of work."""
 MAX_ANSWER_TOKENS: Final = 65_536
 """Tokens over all of an answer's choices: what a stream of one event per token may hold."""
 
@@ -110,6 +111,6 @@ class Budget:
         self.steps -= 1
         if self.steps < 0:
             raise SchemaUnsupported(
-                f"walking the schema takes more than {MAX_SCHEMA_STEPS} steps ($ref, allOf and the "
-                "combinators fan out too widely); simplify it"
+                f"walking the schema takes more than {MAX_SCHEMA_STEPS} steps (a $ref or allOf that fans "
+                "out, or more values than an answer can hold); simplify it"
             )
