@@ -32,20 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _servers import start_nim_mock, stop
+from _servers import rss_kib, start_nim_mock, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "meta/llama-3.1-8b-instruct"
 DONE = b"data: [DONE]\n\n"
 RAMP_S = 0.005
-
-
-def rss_kib(pid: int) -> int:
-    """Resident set size of ``pid`` in KiB, from /proc (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS line for pid {pid}")
 
 
 def cpu_s(pid: int) -> float:
