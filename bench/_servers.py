@@ -21,6 +21,14 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
 
+def rss_kib(pid: int) -> int:
+    """Resident set size of ``pid`` in KiB, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS line for pid {pid}")
+
+
 def token_event(i: int, *, model: str, chunk_id: str) -> bytes:
     """The ``i``-th SSE event of a fake model's stream: one chat.completion.chunk carrying ``" tok<i>"``."""
     from nim_mock.cassette import compact_json
@@ -44,14 +52,6 @@ def console_script(name: str, module: str) -> list[str]:
 def nim_mock_command() -> list[str]:
     """The argv prefix that runs ``nim-mock``: the venv's console script, else ``python -m``."""
     return console_script("nim-mock", "nim_mock.cli")
-
-
-def rss_kib(pid: int) -> int:
-    """Resident set size of ``pid`` in KiB, from /proc (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS line for pid {pid}")
 
 
 def serve_printing_port(app: Any, *, log_level: str = "warning") -> None:

@@ -109,7 +109,15 @@ def create_app(
         return Response(body, status_code=status, headers=dict(headers))
 
     async def server_error(request: Request, exc: Exception) -> Response:
-        problem = Problem(500, "InternalServerError", f"nim-mock failed: {type(exc).__name__}: {exc}")
+        # Starlette re-raises the error once this answer is sent, and uvicorn then closes the
+        # connection; saying so lets a keep-alive client open a new one instead of losing its next
+        # request on this one.
+        problem = Problem(
+            500,
+            "InternalServerError",
+            f"nim-mock failed: {type(exc).__name__}: {exc}",
+            headers=(("connection", "close"),),
+        )
         status, headers, body = render_problem(problem, layout)
         return Response(body, status_code=status, headers=dict(headers))
 

@@ -9,6 +9,13 @@ integers) is cheap to hash, which is what lets the matcher index 500 cassettes b
 
 Paths here use the dotted notation of ``match.ignore`` (``messages.0.content``), the one users type,
 not the bracketed notation of cassette errors.
+
+Depth. Anything ``json.loads`` returns can be rendered, however deep: the usual shallow body takes
+the C encoder, and one too deep for Python's recursion limit (``json.loads`` reads ~1,000 levels,
+more than the encoder can write back from inside a server) takes an explicit stack that writes the
+same text, so a deep recorded body and the same body sent again still meet in the index.
+:func:`json_depth` and :func:`lone_surrogate_at` walk a value the same way, for callers that must
+refuse what they cannot carry further.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any, Final
 
 __all__ = [
     "ABSENT",
+    "MAX_JSON_DEPTH",
     "IgnorePath",
     "a_json_type",
     "body_key",
@@ -26,7 +34,9 @@ __all__ = [
     "describe_value",
     "diff_leaves",
     "flatten",
+    "json_depth",
     "json_type",
+    "lone_surrogate_at",
     "parse_ignore",
     "strip_ignored",
 ]
@@ -120,13 +130,119 @@ def _integral_floats_as_ints(value: Any) -> Any:
 
 def canonical_text(body: Any) -> str:
     """One string per JSON value: keys sorted, no whitespace, ``0.0`` written as ``0``, ``true`` kept."""
-    return json.dumps(
-        _integral_floats_as_ints(body),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=True,
-    )
+    try:
+        return json.dumps(
+            _integral_floats_as_ints(body),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=True,
+        )
+    except RecursionError:
+        return _compact_text(body, canonical=True)
+
+
+def _scalar_text(value: Any, canonical: bool) -> str:
+    if canonical and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return json.dumps(value, ensure_ascii=False, allow_nan=True)
+
+
+class _Literal(str):
+    """Punctuation already written out, told apart on the stack from a string value still to encode."""
+
+    __slots__ = ()
+
+
+def _compact_text(value: Any, *, canonical: bool) -> str:
+    """Compact JSON of ``value`` at any depth, on an explicit stack: the very text ``json.dumps``
+    writes with ``separators=(",", ":")`` (and, when ``canonical``, sorted keys and integral floats
+    as integers), for values nested too deeply for the recursive encoder."""
+    out: list[str] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Literal):
+            out.append(item)
+        elif isinstance(item, dict) and item:
+            pairs = sorted(item.items()) if canonical else list(item.items())
+            stack.append(_Literal("}"))
+            for index in range(len(pairs) - 1, -1, -1):
+                key, sub = pairs[index]
+                stack.append(sub)
+                opener = "{" if index == 0 else ","
+                stack.append(_Literal(opener + json.dumps(str(key), ensure_ascii=False) + ":"))
+        elif isinstance(item, list | tuple) and item:
+            stack.append(_Literal("]"))
+            for index in range(len(item) - 1, -1, -1):
+                stack.append(item[index])
+                stack.append(_Literal("[" if index == 0 else ","))
+        elif isinstance(item, dict):
+            out.append("{}")
+        elif isinstance(item, list | tuple):
+            out.append("[]")
+        else:
+            out.append(_scalar_text(item, canonical))
+    return "".join(out)
+
+
+MAX_JSON_DEPTH: Final = 128
+"""How deeply a request body the mock answers itself may nest (``{"a": [1]}`` is 2 levels).
+
+Real requests stay far below it (a chat message with content parts is 4 levels, a tool's schema
+rarely passes 20). The server refuses a deeper body with a 400 before it answers it itself, so
+nothing it does next (a stand-in answer, a miss report) can run out of recursion on it; matching
+a recording works at any depth."""
+
+
+def json_depth(value: Any) -> int:
+    """How deeply ``value`` nests: 0 for a scalar, 1 for ``[]`` or ``{"a": 1}``, and so on."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            depth += 1
+            stack.extend((sub, depth) for sub in item.values())
+        elif isinstance(item, list):
+            depth += 1
+            stack.extend((sub, depth) for sub in item)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def lone_surrogate_at(value: Any) -> str | None:
+    """The dotted path of the first string or key holding a lone surrogate (``"\\ud800"`` decodes to
+    one, and UTF-8 cannot carry it), ``""`` for the whole value, or ``None`` when there is none.
+
+    A key that holds one ends the path with that key; the path is written with the surrogate
+    escaped (``\\udc00``), so it can itself be shown.
+    """
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if _has_lone_surrogate(item):
+                return path
+        elif isinstance(item, dict):
+            children: list[tuple[Any, str]] = []
+            for key, sub in item.items():
+                where = f"{path}.{key}" if path else str(key)
+                if _has_lone_surrogate(key):
+                    return where.encode("utf-8", "backslashreplace").decode("utf-8")
+                children.append((sub, where))
+            stack.extend(reversed(children))
+        elif isinstance(item, list):
+            stack.extend(reversed([(sub, f"{path}.{i}" if path else str(i)) for i, sub in enumerate(item)]))
+    return None
 
 
 def body_key(body: Any, raw_body: bytes | None, ignore: tuple[IgnorePath, ...]) -> tuple[str, str | bytes]:
@@ -203,7 +319,10 @@ def describe_value(value: Any, limit: int = 60) -> str:
     elif isinstance(value, bytes):
         text = repr(value.decode("utf-8", errors="replace"))
     else:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        try:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        except RecursionError:
+            text = _compact_text(value, canonical=False)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text

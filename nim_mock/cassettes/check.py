@@ -10,7 +10,13 @@ Each cassette is checked for, in this order:
   ``data:`` payload must be ``[DONE]`` or JSON in a layout an OpenAI-compatible client reads: an
   object with a ``choices`` array whose items carry an integer ``index`` and a ``delta`` (chat) or
   ``text`` (completions), or an in-band error (``error``, or ``object: "error"``);
-- bodies declared ``application/json`` that do not parse.
+- bodies declared ``application/json`` that do not parse;
+- interactions the mock can never replay: a request stored as ``text`` that is JSON (the mock
+  matches a JSON body by its parsed value, so the text never meets it), a path with ``.`` or
+  ``..`` segments (clients remove them) or an empty query (``/a?`` arrives as ``/a``).
+
+A folder that cannot be walked or a file that cannot be read (a link loop, a FIFO named
+``*.json``, no permission) is one problem line like any other; nothing blocks on it.
 
 Orphans (cassettes no test uses) are looked for only when test sources are given, by reading them
 (``ast``, nothing is imported or run). A cassette counts as used when, in those sources:
@@ -40,9 +46,9 @@ from typing import Final
 
 from nim_harness.sse import SSEDecoder
 
-from nim_mock.cassette import Cassette, CassetteError, RecordedResponse
+from nim_mock.cassette import Cassette, CassetteError, Interaction, RecordedResponse
 from nim_mock.cassettes.naming import BUNDLED_PREFIX, derive_cassette_name
-from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassette
+from nim_mock.cassettes.persist import bundled_cassettes_dir, cassette_files, load_cassette, read_plain_file
 from nim_mock.cassettes.secrets import find_secret
 from nim_mock.wire.http import JSON_CONTENT_TYPE, media_type
 
@@ -142,11 +148,40 @@ def _body_problem(response: RecordedResponse) -> str | None:
     return None
 
 
+def _never_replays(interaction: Interaction) -> tuple[str, str] | None:
+    """``(field, why)`` when the mock could never answer a request with this interaction."""
+    request = interaction.request
+    target, mark, query = request.path.partition("?")
+    if any(segment in (".", "..") for segment in target.split("/")):
+        return (
+            "request.path",
+            "holds a '.' or '..' segment, which HTTP clients remove before they send a path: this "
+            "interaction never replays; write the path as it is sent",
+        )
+    if mark and not query:
+        return (
+            "request.path",
+            "ends in an empty query ('?'), which the server cannot tell from no query: this "
+            "interaction never replays; leave the '?' out",
+        )
+    if request.raw_body is not None:
+        try:
+            json.loads(request.raw_body)
+        except (ValueError, RecursionError):
+            return None
+        return (
+            "request.text",
+            "is JSON, and the mock matches a JSON body by its value, not its text: this interaction "
+            "never replays; store the body as request.json",
+        )
+    return None
+
+
 def _raw_secret(path: Path) -> Problem | None:
     """A secret in the file's JSON, found even when the cassette is otherwise broken."""
     try:
-        document = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
+        document = json.loads(read_plain_file(path))
+    except (CassetteError, ValueError, RecursionError):
         return None  # the loader reports why the file cannot be read
     found = find_secret(document)
     if found is None:
@@ -173,21 +208,16 @@ def check_cassette(path: Path, root: Path) -> tuple[Cassette | None, list[Proble
             problems.append(Problem(source, error.field, error.problem))
         return None, problems
     for i, interaction in enumerate(cassette.interactions):
+        unreachable = _never_replays(interaction)
+        if unreachable is not None:
+            where, why = unreachable
+            problems.append(Problem(source, f"interactions[{i}].{where}", why))
         field = f"interactions[{i}].response"
         problems.extend(Problem(source, f, p) for f, p in event_problems(interaction.response, field))
         body = _body_problem(interaction.response)
         if body is not None:
             problems.append(Problem(source, f"{field}.json", body))
     return cassette, problems
-
-
-def _cassette_files(folder: Path) -> Iterator[Path]:
-    """The files ``load_cassettes`` would read: ``*.json``, skipping names starting with ``_`` or ``.``."""
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(("_", ".")))
-        for name in sorted(filenames):
-            if name.endswith(".json") and not name.startswith(("_", ".")):
-                yield Path(dirpath, name)
 
 
 # -- which cassettes the tests use ------------------------------------------------------------------
@@ -244,8 +274,8 @@ def _normalise(text: str) -> str:
 
 def _read_source(path: Path, rootdir: Path, found: TestSources) -> None:
     try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
-    except (OSError, SyntaxError, ValueError) as error:
+        tree = ast.parse(read_plain_file(path, "a test source"), filename=str(path))
+    except (CassetteError, SyntaxError, ValueError, RecursionError) as error:
         found.problems.append(
             Problem(str(path), "", f"cannot be read as Python ({error}); its cassette uses were not counted")
         )
@@ -287,7 +317,7 @@ def scan_tests(paths: Sequence[Path], rootdir: Path) -> TestSources:
 
 
 def _json_files(folder: Path) -> dict[str, bytes]:
-    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*.json")}
+    return {path.relative_to(folder).as_posix(): read_plain_file(path) for path in cassette_files(folder)}
 
 
 def _is_bundled(folder: Path) -> bool:
@@ -302,7 +332,7 @@ def _is_bundled(folder: Path) -> bool:
         if folder.resolve() == bundled.resolve():
             return True
         return bundled.is_dir() and _json_files(folder) == _json_files(bundled)
-    except OSError:
+    except (OSError, CassetteError):
         return False
 
 
@@ -326,7 +356,8 @@ def check_folders(
     count = 0
     for folder in folders:
         whole_folder_used = sources is not None and sources.uses_bundled_dir and _is_bundled(folder)
-        for path in _cassette_files(folder):
+        walk_problems: list[CassetteError] = []
+        for path in cassette_files(folder, walk_problems.append):
             count += 1
             cassette, found = check_cassette(path, folder)
             problems.extend(found)
@@ -346,4 +377,5 @@ def check_folders(
                         "delete it or point a test at it",
                     )
                 )
+        problems.extend(Problem(error.source, error.field, error.problem) for error in walk_problems)
     return count, sorted(problems)

@@ -34,6 +34,10 @@ from nim_mock.wire.http import COMPUTED_HEADERS
 __all__ = ["cassette_from_dict"]
 
 _METHOD = re.compile(r"[A-Z][A-Z-]*")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""An HTTP field name (RFC 9110 token): what a server can send as a header name."""
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""Control characters (tab aside), which no HTTP field value may hold."""
 _TOP_KEYS = ({"format", "version", "interactions"}, {"description", "match"})
 _INTERACTION_KEYS = ({"request", "response"}, set[str]())
 _REQUEST_KEYS = ({"method", "path"}, {"headers", "json", "text"})
@@ -108,6 +112,11 @@ class _Reader:
             text.encode("latin-1")
         except UnicodeEncodeError:
             self.fail(field, "must be Latin-1 text: HTTP headers cannot carry other characters")
+        control = _CONTROL.search(text)
+        if control is not None:
+            self.fail(
+                field, f"holds the control character {control.group()!r}, which HTTP headers cannot carry"
+            )
         return text
 
 
@@ -200,8 +209,11 @@ def _response_headers(reader: _Reader, value: object, field: str) -> tuple[tuple
                 pair_field, f'must be a [name, value] pair like ["server", "uvicorn"], got {pair!r:.60}'
             )
         name = reader.header_text(pair[0], f"{pair_field}[0]")
-        if not name or any(ch.isspace() or ch == ":" for ch in name):
-            reader.fail(f"{pair_field}[0]", f"is not a valid header name: {name!r}")
+        if not _TOKEN.fullmatch(name):
+            reader.fail(
+                f"{pair_field}[0]",
+                f"is not a valid header name: {name!r} (letters, digits and !#$%&'*+-.^_`|~ only)",
+            )
         if name.lower() in COMPUTED_HEADERS:
             reader.fail(pair_field, f"{name!r} is never stored: the server computes it; remove this pair")
         pairs.append((name, reader.header_text(pair[1], f"{pair_field}[1]")))
@@ -242,8 +254,11 @@ def _events(reader: _Reader, value: object, field: str) -> tuple[Event, ...]:
 def _response(reader: _Reader, value: object, field: str) -> RecordedResponse:
     data = reader.obj(value, field, _RESPONSE_KEYS)
     status = data["status"]
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        reader.fail(f"{field}.status", f"must be an HTTP status code from 100 to 599, got {status!r:.60}")
+    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+        reader.fail(
+            f"{field}.status",
+            f"must be an HTTP status code from 200 to 599 (a final answer), got {status!r:.60}",
+        )
     present = [key for key in _BODY_KEYS if key in data]
     if len(present) > 1:
         reader.fail(

@@ -3,7 +3,10 @@
 The pure halves live next door (``decode`` checks a document, ``encode`` lays one out); this module
 is the I/O shell around them. It owns three promises:
 
-* every problem with a file is a ``CassetteError`` naming the file (and the field, and the fix);
+* every problem with a file is a ``CassetteError`` naming the file (and the field, and the fix):
+  a broken folder (a symbolic-link loop, a FIFO or device named ``*.json``, a file or subfolder
+  that cannot be read) is one such line, never a traceback, and never a hang (a file is opened
+  without blocking and read only once it is known to be a regular file);
 * a file holding a secret is neither loaded nor written;
 * a write is atomic: a temporary file in the same folder, fsync, then ``os.replace``, so a crash or
   Ctrl-C mid-recording leaves either the old cassette or the new one, never half of one. The
@@ -15,8 +18,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,10 +32,12 @@ from nim_mock.cassettes.secrets import KnownSecrets, find_secret
 
 __all__ = [
     "bundled_cassettes_dir",
+    "cassette_files",
     "cassette_from_dict",
     "cassette_to_dict",
     "load_cassette",
     "load_cassettes",
+    "read_plain_file",
     "save_cassette",
 ]
 
@@ -84,6 +90,48 @@ def _scenario_name(path: Path, root: Path) -> str:
     return relative[: -len(".json")] if relative.endswith(".json") else relative
 
 
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def read_plain_file(path: Path, what: str = "a cassette") -> bytes:
+    """The bytes of the regular file at ``path``; anything else is a ``CassetteError`` saying what
+    it is instead (``what``, e.g. ``"a cassette"``, names what the file should have been).
+
+    Opened with ``O_NONBLOCK`` and checked with ``fstat`` before reading, so a FIFO named
+    ``x.json`` is reported instead of blocking the reader forever, and ``/dev/zero`` linked as
+    ``x.json`` instead of filling memory.
+    """
+    source = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise _unreadable(source, error) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+            raise CassetteError(source, "", f"is {kind}, not a file; {what} is a plain file")
+        with os.fdopen(fd, "rb") as stream:
+            fd = -1  # the stream owns it now
+            return stream.read()
+    except OSError as error:
+        raise _unreadable(source, error) from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _unreadable(source: str, error: OSError) -> CassetteError:
+    reason = error.strerror or type(error).__name__
+    return CassetteError(source, "", f"cannot be read ({reason}); check the path and its permissions")
+
+
 def load_cassette(path: Path, *, root: Path) -> Cassette:
     """Read and check one cassette; its name is ``path`` relative to ``root`` without ``.json``."""
     source = str(path)
@@ -91,13 +139,7 @@ def load_cassette(path: Path, *, root: Path) -> Cassette:
         name = _scenario_name(path, root)
     except ValueError:
         raise CassetteError(source, "", f"is not inside the cassette folder {root}") from None
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise CassetteError(
-            source, "", f"cannot be read ({reason}); check the path and its permissions"
-        ) from None
+    data = read_plain_file(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -110,16 +152,25 @@ def load_cassette(path: Path, *, root: Path) -> Cassette:
     return replace(cassette, source=path)
 
 
-def _cassette_files(folder: Path) -> list[Path]:
-    files: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not d.startswith(_SKIP_PREFIXES)]
-        files.extend(
-            Path(dirpath, filename)
-            for filename in filenames
-            if filename.endswith(".json") and not filename.startswith(_SKIP_PREFIXES)
-        )
-    return files
+def cassette_files(folder: Path, on_error: Callable[[CassetteError], None] | None = None) -> Iterator[Path]:
+    """The ``*.json`` files under ``folder`` that hold cassettes, in name order, recursively.
+
+    Names starting with ``_`` or ``.`` are skipped (drafts, temporary files of an interrupted save,
+    ``.git``); linked folders are not followed (so a link loop cannot trap the walk). A subfolder
+    that cannot be read is a ``CassetteError``, raised, or handed to ``on_error`` so the walk goes on.
+    """
+
+    def unreadable(error: OSError) -> None:
+        problem = _unreadable(error.filename or str(folder), error)
+        if on_error is None:
+            raise problem
+        on_error(problem)
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(_SKIP_PREFIXES))
+        for filename in sorted(filenames):
+            if filename.endswith(".json") and not filename.startswith(_SKIP_PREFIXES):
+                yield Path(dirpath, filename)
 
 
 def load_cassettes(dirs: Sequence[Path]) -> list[Cassette]:
@@ -142,7 +193,7 @@ def load_cassettes(dirs: Sequence[Path]) -> list[Cassette]:
             raise CassetteError(
                 str(folder), "", "is not a folder; --cassettes takes folders of *.json cassettes"
             )
-        for path in _cassette_files(folder):
+        for path in cassette_files(folder):
             name = _scenario_name(path, folder)
             if name in by_name:
                 other = by_name[name][0]
@@ -151,7 +202,7 @@ def load_cassettes(dirs: Sequence[Path]) -> list[Cassette]:
                     "",
                     f"scenario name {name!r} is also used by {other}; rename one or load only one folder",
                 )
-            real = path.resolve()
+            real = Path(os.path.realpath(path))  # a link loop resolves to itself; reading it says so
             if real in by_file:
                 raise CassetteError(
                     str(path),

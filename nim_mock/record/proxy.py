@@ -5,7 +5,9 @@ It is an ASGI app (Starlette), so the same code serves the pytest plugin's recor
 test behind the plugin's loopback server) and ``nim-mock record --upstream URL``. Nothing is
 buffered on the way to the client: each chunk from the upstream is yielded to the client the moment
 it arrives, and only a copy is kept for the cassette. Each server-sent event gets the time (ms after
-the request went upstream) at which its closing blank line arrived.
+the request went upstream) at which its closing blank line arrived. The client sees the upstream's
+framing: a ``content-length`` body keeps its length (only a body httpx had to decode goes out
+chunked), and the one ``date`` is the serving side's.
 
 Writing is not done here: finished exchanges go to ``sink.add``, failed ones (upstream
 unreachable, dropped mid-stream, client gone) to ``sink.fail`` with a sentence saying what
@@ -55,8 +57,11 @@ _HOP_BY_HOP: Final = frozenset(
     }
 )
 _NOT_FORWARDED_BACK: Final = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "date"}
 )
+"""Framing and hop-by-hop headers, which the serving side writes itself (``date`` too: uvicorn adds
+the one ``date`` a response carries)."""
+_IDENTITY: Final = frozenset({"", "identity"})
 _NOT_STORED_RESPONSE: Final = COMPUTED_HEADERS | {"content-encoding"}
 """A cassette holds the decoded body, so the encoding that was undone is not kept either."""
 _NOT_STORED_REQUEST: Final = _HOP_BY_HOP | {"user-agent"}
@@ -133,7 +138,7 @@ def recorded_request(
     if body:
         try:
             parsed = json.loads(body)
-        except (UnicodeDecodeError, ValueError):
+        except (ValueError, RecursionError):  # not JSON (or nested past what json reads): kept as text
             raw = body
     return RecordedRequest(
         method=method.upper(), path=path, headers=_stored_request_headers(headers), body=parsed, raw_body=raw
@@ -203,7 +208,11 @@ class RecordingProxy:
             )
         t_headers = _ms_since(start)
         streamed = upstream.headers.get("content-type", "").lower().startswith(EVENT_STREAM_TYPE)
-        back = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _NOT_FORWARDED_BACK]
+        # The bytes relayed are the upstream's own unless httpx had to decode them, so its
+        # content-length still frames them: the client sees the framing the upstream sent.
+        decoded = upstream.headers.get("content-encoding", "").lower() not in _IDENTITY
+        dropped = _NOT_FORWARDED_BACK if decoded else _NOT_FORWARDED_BACK - {"content-length"}
+        back = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in dropped]
         stored = tuple((k.lower(), v) for k, v in back if k.lower() not in _NOT_STORED_RESPONSE)
         response = StreamingResponse(
             self._relay(upstream, client, recorded, stored, start, t_headers, streamed),

@@ -1,10 +1,16 @@
 """The mock NIM's endpoints: plain ``async def`` functions bound to one app's state.
 
-Each endpoint does the same three things: check the request the way a NIM would (``inbound``),
-ask the matcher which recorded interaction answers, and hand the bytes to ``replay``. What is not
-conversation but server state (health, version, the model listing) is answered from a cassette
-when one recorded it, and otherwise exactly as a NIM 1.x container answers, so a client's
-start-up probes work against any cassette folder.
+Each endpoint does the same three things: ask the matcher which recorded interaction answers, and
+only when none does check the request the way a NIM would (``inbound``), then hand the bytes to
+``replay``. Matching comes first so that a recording wins whatever was recorded: a real server's
+422 for broken JSON or 500 for a missing field replays like any answer. What is not conversation
+but server state (health, version, the model listing) is answered from a cassette when one
+recorded it, and otherwise exactly as a NIM 1.x container answers (the metrics as the mock's own
+counters), so a client's start-up probes work against any cassette folder.
+
+Work that grows with the request (synthesizing an answer, building a miss report, reading a body
+over :data:`_INLINE_BODY_BYTES`) runs in a worker thread, so one heavy request never holds up the
+event loop: health checks and other streams keep their pace while it runs.
 
 Endpoints fill in the request's note (``note``: which cassette answered, or why none did) for the
 request log line and the metrics, which ``app``'s middleware writes once the response is done.
@@ -12,14 +18,15 @@ request log line and the metrics, which ``app``'s middleware writes once the res
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, TypeVar
 
+from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, request_response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nim_mock.cassette import Cassette, Interaction, RecordedRequest, RecordedResponse, compact_json
 from nim_mock.cassettes.secrets import is_credential_header
@@ -28,26 +35,31 @@ from nim_mock.serve.inbound import (
     check_chat_shape,
     check_content_length,
     check_content_type,
+    check_json,
     check_object,
-    parse_json,
+    matchable_body,
     read_body,
     too_large,
 )
-from nim_mock.serve.match import Hit, Matcher
+from nim_mock.serve.match import Hit, Matcher, Miss
 from nim_mock.serve.metrics import METRICS_CONTENT_TYPE, Metrics
 from nim_mock.serve.models import build_model_list, merge_listing
 from nim_mock.serve.note import RequestNote, note_of
 from nim_mock.serve.replay import Clock, ReplayResponse, wire_headers
 from nim_mock.synth.config import SynthConfig
 from nim_mock.wire.errors import ErrorLayout, Problem, render_problem
-from nim_mock.wire.http import JSON_CONTENT_TYPE, MISS_HEADER
+from nim_mock.wire.http import JSON_CONTENT_TYPE, MISS_HEADER, media_type
 
 __all__ = ["MockSettings", "build_endpoints"]
 
 _JSON_HEADERS = (("content-type", JSON_CONTENT_TYPE),)
 _HEALTH_HEADERS = (("system-health", "True"), *_JSON_HEADERS)
 
-_ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_INLINE_BODY_BYTES: Final = 256 * 1024
+"""Bodies up to this size are parsed and matched on the event loop (microseconds); larger ones in
+a worker thread (an 8 MB body takes the JSON parser and the canonical renderer ~0.1 s)."""
+
+_T = TypeVar("_T")
 
 CHAT = "/v1/chat/completions"
 COMPLETIONS = "/v1/completions"
@@ -123,8 +135,9 @@ class _Endpoints:
             Route(METRICS, self.metrics, methods=["GET"]),
             # Last: anything else is either recorded (replayed), a known path with the wrong
             # method (405) or unknown (404). Starlette prefers full matches, so this route also
-            # receives e.g. GET /v1/chat/completions and answers it with 405.
-            Route("/{path:path}", self.other, methods=list(_ANY_METHOD)),
+            # receives e.g. GET /v1/chat/completions and answers it with 405. As an ASGI app rather
+            # than a function it takes every method, so a recording of any method replays.
+            Route("/{path:path}", _EveryMethod(request_response(self.other))),
         ]
 
     # -- inference --------------------------------------------------------------------------
@@ -138,60 +151,65 @@ class _Endpoints:
     async def _inference(self, request: Request, route: str, *, chat: bool) -> Response:
         note = note_of(request.scope)
         note.route = route
-        body, raw, problem = await self._read_json(request)
+        return await self._answer(request, note, lambda raw: self._checked(request, raw, chat=chat))
+
+    async def _answer(
+        self,
+        request: Request,
+        note: RequestNote,
+        check: Callable[[bytes], tuple[dict[str, Any], Problem | None]] | None,
+    ) -> Response:
+        """Read, match, and on a miss ``check`` the body (when given) before the miss is answered.
+
+        A recording answers even a request the mock would refuse, since it is the better witness of
+        what the server says; matching ignores headers, so when the media types differ the recording
+        wins only if the request passes the checks (the refusal may be about the content type)."""
+        raw, problem = await self._read_raw(request)
+        if problem is not None:
+            return self._problem(note, problem)
+        result = await self._match(request, raw)
+        if isinstance(result, Hit) and (check is None or self._same_media_type(request, result)):
+            return self._replay(note, result)
+        body: dict[str, Any] | None = None
+        if check is not None:
+            body, problem = await self._off_loop(lambda: check(raw), len(raw))
+            if problem is not None:
+                return self._problem(note, problem)
+        if isinstance(result, Hit):
+            return self._replay(note, result)
+        return await self._miss(note, result, body)
+
+    @staticmethod
+    def _same_media_type(request: Request, hit: Hit) -> bool:
+        sent = request.headers.get("content-type")
+        return media_type(sent) == media_type(hit.interaction.request.headers.get("content-type"))
+
+    async def _read_raw(self, request: Request) -> tuple[bytes, Problem | None]:
+        """The body, unless its size is over the limit (declared up front or found while reading)."""
+        limit = self._settings.max_body_bytes
+        problem = check_content_length(_headers(request), limit)
+        if problem is not None:
+            return b"", problem
+        try:
+            return await read_body(request.receive, limit), None
+        except BodyTooLarge:
+            return b"", too_large(limit)
+
+    def _checked(self, request: Request, raw: bytes, *, chat: bool) -> tuple[dict[str, Any], Problem | None]:
+        """Content type, JSON, object shape, ``messages``: NIM's order of refusals, for a miss."""
+        problem = check_content_type(_headers(request).get("content-type"), self._settings.error_layout)
+        if problem is not None:
+            return {}, problem
+        body, problem = check_json(raw)
+        problem = problem or check_object(body)
         if problem is None and chat:
             problem = check_chat_shape(body)
-        if problem is not None:
-            return self._refuse_unless_recorded(note, request, raw, problem)
-        return self._replay_or_miss(note, _recorded_request(request, body=body))
-
-    async def _read_json(self, request: Request) -> tuple[dict[str, Any], bytes | None, Problem | None]:
-        """(object, raw body, problem): size, content type, JSON syntax, object shape, NIM's order of
-        refusals. The raw body is ``None`` only when the size check refused it unread."""
-        limit = self._settings.max_body_bytes
-        headers = _headers(request)
-        problem = check_content_length(headers, limit)
-        if problem is not None:
-            return {}, None, problem
-        wrong_type = check_content_type(headers.get("content-type"), self._settings.error_layout)
-        try:
-            raw = await read_body(request.receive, limit)
-        except BodyTooLarge:
-            return {}, None, wrong_type or too_large(limit)
-        if wrong_type is not None:
-            return {}, raw, wrong_type
-        body, problem = parse_json(raw)
-        problem = problem or check_object(body)
-        return (body if problem is None else {}), raw, problem
-
-    def _refuse_unless_recorded(
-        self, note: RequestNote, request: Request, raw: bytes | None, problem: Problem
-    ) -> Response:
-        """The mock's own refusal, unless a cassette recorded a real server's answer to this very request.
-
-        A recording is the better witness of what the server says to a malformed body, so it wins
-        when it holds the same method, path, body bytes (or JSON) and content type; the media type
-        counts because the refusal may be about it, and matching otherwise ignores headers."""
-        if raw is None:
-            return self._problem(note, problem)
-        try:
-            recorded = _recorded_request(request, body=json.loads(raw)) if raw else _recorded_request(request)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            recorded = _recorded_request(request, raw_body=raw)
-        result = self._matcher.match(recorded)
-        sent_type = _media_type(recorded.headers.get("content-type"))
-        if (
-            isinstance(result, Hit)
-            and _media_type(result.interaction.request.headers.get("content-type")) == sent_type
-        ):
-            self._hit(note, result)
-            return self._respond(note, result.interaction.response)
-        return self._problem(note, problem)
+        return (body if problem is None else {}), problem
 
     # -- server state ----------------------------------------------------------------------
 
     async def models(self, request: Request) -> Response:
-        note, hit = self._recording_for(request, MODELS)
+        note, hit = await self._recording_for(request, MODELS)
         if hit is not None:
             merged = merge_listing(hit.interaction.response, self._models)
             return self._respond(note, merged)
@@ -200,38 +218,42 @@ class _Endpoints:
         return self._respond(note, RecordedResponse(200, _JSON_HEADERS, compact_json(listing)))
 
     async def health_ready(self, request: Request) -> Response:
-        return self._state(
+        return await self._state(
             request, HEALTH_READY, {"object": "health.response", "message": "Service is ready."}
         )
 
     async def health_live(self, request: Request) -> Response:
-        return self._state(request, HEALTH_LIVE, {"object": "health.response", "message": "Service is live."})
+        return await self._state(
+            request, HEALTH_LIVE, {"object": "health.response", "message": "Service is live."}
+        )
 
     async def version(self, request: Request) -> Response:
-        return self._state(request, VERSION, {"release": self._settings.release, "api": "1.0.0"})
+        return await self._state(request, VERSION, {"release": self._settings.release, "api": "1.0.0"})
 
-    def _state(self, request: Request, route: str, default: dict[str, str]) -> Response:
-        note, hit = self._recording_for(request, route)
+    async def _state(self, request: Request, route: str, default: dict[str, str]) -> Response:
+        note, hit = await self._recording_for(request, route)
         if hit is not None:
             return self._respond(note, hit.interaction.response)
         note.answer = "NIM default"
         headers = _HEALTH_HEADERS if route.startswith("/v1/health/") else _JSON_HEADERS
         return self._respond(note, RecordedResponse(200, headers, compact_json(default)))
 
-    def _recording_for(self, request: Request, route: str) -> tuple[RequestNote, Hit | None]:
+    async def _recording_for(self, request: Request, route: str) -> tuple[RequestNote, Hit | None]:
         """The request's note, routed, and the recording that answers it, if any. A miss here is no
         error (the mock builds the answer), so its report is never read and never built."""
         note = note_of(request.scope)
         note.route = route
-        result = self._matcher.match(_recorded_request(request))
+        raw, problem = await self._read_raw(request)
+        result = await self._match(request, raw) if problem is None else None
         if isinstance(result, Hit):
             self._hit(note, result)
             return note, result
         return note, None
 
     async def metrics(self, request: Request) -> Response:
-        note = note_of(request.scope)
-        note.route = METRICS
+        note, hit = await self._recording_for(request, METRICS)
+        if hit is not None:
+            return self._respond(note, hit.interaction.response)
         note.answer = "mock metrics"
         text = self._metrics.render().encode("utf-8")
         return self._respond(note, RecordedResponse(200, (("content-type", METRICS_CONTENT_TYPE),), text))
@@ -245,7 +267,7 @@ class _Endpoints:
         recorded = self._recorded.get(path, ())
         if method in recorded:
             note.route = path
-            return await self._replay_recorded_route(request, note)
+            return await self._answer(request, note, None)
         allowed = tuple(dict.fromkeys((*self._builtin.get(path, ()), *recorded)))
         if allowed:
             note.route = path
@@ -262,23 +284,6 @@ class _Endpoints:
         note.route = "unknown"
         return self._problem(note, Problem(404, "NotFoundError", self._unknown_route_message(method, path)))
 
-    async def _replay_recorded_route(self, request: Request, note: RequestNote) -> Response:
-        limit = self._settings.max_body_bytes
-        problem = check_content_length(_headers(request), limit)
-        if problem is not None:
-            return self._problem(note, problem)
-        try:
-            raw = await read_body(request.receive, limit)
-        except BodyTooLarge:
-            return self._problem(note, too_large(limit))
-        if not raw:
-            return self._replay_or_miss(note, _recorded_request(request))
-        try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return self._replay_or_miss(note, _recorded_request(request, raw_body=raw))
-        return self._replay_or_miss(note, _recorded_request(request, body=body))
-
     def _unknown_route_message(self, method: str, path: str) -> str:
         extra = sorted(set(self._recorded) - set(self._builtin))
         recorded = f"; recorded by the cassettes: {', '.join(extra[:10])}" if extra else ""
@@ -289,32 +294,41 @@ class _Endpoints:
 
     # -- answering -------------------------------------------------------------------------
 
-    def _replay_or_miss(self, note: RequestNote, recorded: RecordedRequest) -> Response:
-        result = self._matcher.match(recorded)
-        if isinstance(result, Hit):
-            self._hit(note, result)
-            return self._respond(note, result.interaction.response)
+    async def _match(self, request: Request, raw: bytes) -> Hit | Miss:
+        def match() -> Hit | Miss:
+            return self._matcher.match(_recorded_request(request, raw))
+
+        return await self._off_loop(match, len(raw))
+
+    async def _off_loop(self, work: Callable[[], _T], size: int) -> _T:
+        """``work()``, in a worker thread when ``size`` (its input's bytes) makes it slow."""
+        if size <= _INLINE_BODY_BYTES:
+            return work()
+        return await to_thread.run_sync(work)
+
+    def _replay(self, note: RequestNote, hit: Hit) -> Response:
+        self._hit(note, hit)
+        return self._respond(note, hit.interaction.response)
+
+    async def _miss(self, note: RequestNote, miss: Miss, body: dict[str, Any] | None) -> Response:
+        """A synthesized answer when the app synthesizes and ``body`` is a checked chat/completions
+        request; otherwise the 404 whose message says what the nearest recording differs in."""
         self._metrics.unmatched()
-        synthesized = self._synthesize(note, recorded)
-        if synthesized is not None:
-            return synthesized
-        note.answer = ("miss: " + result.message.splitlines()[0]) if result.message else "miss"
-        problem = Problem(404, "NotFoundError", result.message, headers=((MISS_HEADER, "1"),))
-        return self._problem(note, problem, as_refusal=False)
-
-    def _synthesize(self, note: RequestNote, recorded: RecordedRequest) -> Response | None:
-        """A made-up NIM answer for a chat/completions miss, when the app synthesizes; else ``None``."""
         synth = self._settings.synth
-        if synth is None or note.route not in (CHAT, COMPLETIONS) or not isinstance(recorded.body, dict):
-            return None
-        # The answer engine loads with the first miss it answers: a server that replays only never needs it.
-        from nim_mock.synth.synthesize import synthesize
+        if synth is not None and body is not None and note.route in (CHAT, COMPLETIONS):
+            # The answer engine loads with the first miss it answers: a replaying server never needs it.
+            from nim_mock.synth.synthesize import synthesize
 
-        answer = synthesize(note.route, recorded.body, synth, chat=note.route == CHAT)
-        if isinstance(answer, Problem):
-            return self._problem(note, answer)
-        note.answer = "synthesized"
-        return self._respond(note, answer)
+            route = note.route
+            answer = await to_thread.run_sync(lambda: synthesize(route, body, synth, chat=route == CHAT))
+            if isinstance(answer, Problem):
+                return self._problem(note, answer)
+            note.answer = "synthesized"
+            return self._respond(note, answer)
+        message = await to_thread.run_sync(lambda: miss.message)
+        note.answer = ("miss: " + message.splitlines()[0]) if message else "miss"
+        problem = Problem(404, "NotFoundError", message, headers=((MISS_HEADER, "1"),))
+        return self._problem(note, problem, as_refusal=False)
 
     def _hit(self, note: RequestNote, hit: Hit) -> None:
         self._metrics.matched()
@@ -348,13 +362,13 @@ def build_endpoints(
     return _Endpoints(cassettes, matcher, metrics, settings, clock).routes()
 
 
-def _recorded_request(
-    request: Request, *, body: Any = None, raw_body: bytes | None = None
-) -> RecordedRequest:
-    """The request in the matcher's terms: method, path with query, headers minus secrets, body."""
+def _recorded_request(request: Request, raw: bytes = b"") -> RecordedRequest:
+    """The request in the matcher's terms: method, path with query, headers minus secrets, and the
+    body read as the recorder reads it (``matchable_body``)."""
     path: str = request.scope["path"]
     query = request.scope.get("query_string", b"").decode("latin-1")
     headers = {k: v for k, v in _headers(request).items() if not is_credential_header(k)}
+    body, raw_body = matchable_body(raw)
     return RecordedRequest(
         method=request.method.upper(),
         path=f"{path}?{query}" if query else path,
@@ -372,8 +386,14 @@ def _names_a_served_model(interaction: Interaction) -> bool:
     return bool(interaction.request.model) and interaction.response.status != 404
 
 
-def _media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";", 1)[0].strip().lower()
+class _EveryMethod:
+    """An ASGI app Starlette routes every method to (it restricts methods only for functions)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
 
 
 def _headers(request: Request) -> dict[str, str]:

@@ -1,21 +1,29 @@
-"""Reading and checking what a client sent, before any cassette is consulted.
+"""Reading what a client sent, for the matcher, and checking it as a NIM would, for a miss.
 
-A real NIM rejects a bad request before it reaches the model, so the mock does the same, in the
-same order: size, content type, JSON syntax, shape. Each check is a pure function returning a
-:class:`~nim_mock.wire.errors.Problem` (or ``None``); only :func:`read_body` touches the ASGI
-stream, and it never holds more than ``limit`` bytes, so a 10 MB body cannot exhaust the mock.
+Two readings of one body. :func:`matchable_body` is what the matcher compares: JSON parsed exactly
+as the recorder parsed it when it stored the request, else the raw bytes, so a recording of a real
+server's answer to a bad request (a 422 for broken JSON, a 500 for a missing field) replays. Only
+when no recording answers does :func:`check_json` refuse what a real NIM refuses before inference,
+in its order: content type, UTF-8, JSON syntax, then what the mock cannot carry further (nesting
+deeper than :data:`MAX_JSON_DEPTH`, a number too long to read, a lone surrogate UTF-8 cannot
+encode), then the body's shape.
+
+Each check is a pure function returning a :class:`~nim_mock.wire.errors.Problem` (or ``None``);
+only :func:`read_body` touches the ASGI stream, and it never holds more than ``limit`` bytes, so a
+10 MB body cannot exhaust the mock.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 from starlette.types import Receive
 
-from nim_mock.cassettes.canonical import a_json_type
+from nim_mock.cassettes.canonical import MAX_JSON_DEPTH, a_json_type, json_depth, lone_surrogate_at
 from nim_mock.wire.errors import ErrorLayout, Problem, bad_request
 from nim_mock.wire.http import JSON_CONTENT_TYPE, media_type
 
@@ -24,11 +32,16 @@ __all__ = [
     "check_chat_shape",
     "check_content_length",
     "check_content_type",
+    "check_json",
     "check_object",
+    "matchable_body",
     "parse_json",
     "read_body",
     "too_large",
 ]
+
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
+"""A ``\\uD800``-``\\uDFFF`` escape: the only way a lone surrogate gets into UTF-8 JSON text."""
 
 
 class BodyTooLarge(Exception):
@@ -101,6 +114,20 @@ def check_content_type(content_type: str | None, layout: ErrorLayout) -> Problem
     )
 
 
+def matchable_body(raw: bytes) -> tuple[Any, bytes | None]:
+    """``(json, None)`` when ``json.loads`` reads ``raw``, else ``(None, raw)``; ``(None, None)`` if empty.
+
+    The very reading the recorder applies before it stores a request (``nim_mock.record.proxy``),
+    so a body the recorder kept as JSON is compared as JSON and one it kept as text by its bytes.
+    """
+    if not raw:
+        return None, None
+    try:
+        return json.loads(raw), None
+    except (ValueError, RecursionError):  # syntax, encoding, a number too long to read; too deep
+        return None, raw
+
+
 def parse_json(body: bytes) -> tuple[Any, Problem | None]:
     """Parse a JSON body; a syntax error names the line and column so the sender can find it."""
     try:
@@ -114,6 +141,38 @@ def parse_json(body: bytes) -> tuple[Any, Problem | None]:
             f"Request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
             f"(char {exc.pos})."
         )
+    except RecursionError:
+        return None, _too_deep(None)
+    except ValueError as exc:  # an integer literal longer than Python reads (sys.get_int_max_str_digits)
+        return None, bad_request(f"Request body holds a number the mock cannot read: {exc}.")
+
+
+def _too_deep(depth: int | None) -> Problem:
+    nests = "too deeply to read" if depth is None else f"{depth} levels deep"
+    return bad_request(
+        f"Request body nests {nests}; the mock reads JSON nested at most {MAX_JSON_DEPTH} levels. "
+        "Flatten the body."
+    )
+
+
+def check_json(body: bytes) -> tuple[Any, Problem | None]:
+    """The JSON of a body the mock answers itself, or the 400 for the first thing it cannot take:
+    bad UTF-8 or syntax, nesting past :data:`MAX_JSON_DEPTH`, a lone surrogate."""
+    value, problem = parse_json(body)
+    if problem is not None:
+        return None, problem
+    depth = json_depth(value)
+    if depth > MAX_JSON_DEPTH:
+        return None, _too_deep(depth)
+    if _SURROGATE_ESCAPE.search(body) is not None:
+        where = lone_surrogate_at(value)
+        if where is not None:
+            return None, bad_request(
+                f"Request body holds a lone surrogate at {where or 'the top level'} (a \\uD800-\\uDFFF "
+                "escape without its pair), which UTF-8 cannot carry. Send the whole pair, or the "
+                "character itself."
+            )
+    return value, None
 
 
 def check_object(body: Any) -> Problem | None:

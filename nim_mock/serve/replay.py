@@ -8,7 +8,8 @@ are never replayed; ``content-length`` is recomputed and put where Starlette put
 
 Streams are paced against an absolute schedule: event *i* leaves at ``start + t_ms * speed``
 where ``start`` is when the request arrived, so a slow send never pushes the later events back
-(no drift), and ``speed == 0`` skips the clock entirely. A client that hangs up mid-stream is
+(no drift), and ``speed == 0`` skips the clock entirely (but still lets other requests run every
+few events). A client that hangs up mid-stream is
 noticed both while waiting (a task listens for ``http.disconnect``) and while sending (uvicorn
 raises an ``OSError``); either way the stream stops quietly and the caller is told.
 """
@@ -21,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Protocol
 
 import anyio
+import anyio.lowlevel
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -37,6 +39,10 @@ __all__ = [
 ]
 
 _NO_BODY_STATUSES = frozenset({204, 304})
+_EVENTS_PER_TURN = 64
+"""Unpaced (speed 0), a stream lets the event loop run other requests after this many events: a
+send to a client that keeps up never waits, so a 60,000-event stream would otherwise hold the loop
+for its whole length."""
 
 
 class Clock(Protocol):
@@ -60,15 +66,18 @@ class MonotonicClock:
 def wire_headers(response: RecordedResponse) -> list[tuple[bytes, bytes]]:
     """The headers to send, in recorded order, with the framing ones recomputed.
 
+    A value's leading and trailing spaces are not part of it in HTTP (RFC 9110 5.5), and the
+    server refuses to send them, so a hand-written ``" x"`` goes out as ``"x"``.
+
     A body gets a ``content-length`` (inserted before the first ``content-type``, as Starlette
     orders them); a stream gets none, so uvicorn frames it with chunked transfer encoding.
     """
     headers = [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        (name.lower().encode("latin-1"), value.strip(" \t").encode("latin-1"))
         for name, value in response.headers
         if name.lower() not in COMPUTED_HEADERS
     ]
-    if response.streamed or response.status in _NO_BODY_STATUSES or response.status < 200:
+    if response.streamed or response.status in _NO_BODY_STATUSES:
         return headers
     length = (b"content-length", str(len(response.body)).encode("ascii"))
     position = next((i for i, (name, _) in enumerate(headers) if name == b"content-type"), len(headers))
@@ -130,6 +139,9 @@ class ReplayResponse(Response):
             await send(
                 {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
             )
+            if recorded.status in _NO_BODY_STATUSES:  # HTTP gives a 204 or 304 no body to send
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
             if recorded.events is None:
                 await send({"type": "http.response.body", "body": self.body, "more_body": False})
                 return
@@ -157,7 +169,10 @@ class ReplayResponse(Response):
                 ):
                     await send({"type": "http.response.body", "body": event.raw, "more_body": True})
                     outcome.sent += 1
-                    if deadline is not None and self._on_lag is not None:
+                    if deadline is None:
+                        if outcome.sent % _EVENTS_PER_TURN == 0:
+                            await anyio.lowlevel.checkpoint()
+                    elif self._on_lag is not None:
                         self._on_lag(self._clock.now() - deadline)
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             except OSError:

@@ -21,6 +21,12 @@ Which kind of content, in order:
 Then, for text, the earliest ``stop`` string cuts it (``finish_reason`` ``stop``, ``stop_reason``
 the string); and ``max_tokens`` cuts any content, arguments included (``finish_reason`` ``length``).
 Tool-call ids are ``chatcmpl-tool-<32 hex>``, derived from the request's digest.
+
+The content is made once (choices differ only in their tool-call ids) within one
+:class:`~nim_mock.synth.budget.Budget`: what ``max_tokens`` keeps bounds what is made, and an
+answer past the mock's limits (:data:`~nim_mock.synth.budget.MAX_CONTENT_CHARS` characters,
+:data:`~nim_mock.synth.budget.MAX_ANSWER_TOKENS` tokens over all choices) is
+:class:`Unsatisfiable`, naming the limit.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from nim_mock.synth.regex import RegexUnsupported, string_matching
+from nim_mock.synth.budget import MAX_ANSWER_TOKENS, Budget, too_long
+from nim_mock.synth.regex import RegexTooLong, RegexUnsupported, string_matching
 from nim_mock.synth.request import SynthRequest, Tool
 from nim_mock.synth.rules import ReplyRules
 from nim_mock.synth.schema import SchemaUnsupported, instance_for
@@ -70,12 +77,22 @@ def plan_answer(request: SynthRequest, rules: ReplyRules, digest: str) -> Answer
     """Every choice of the answer; choices differ only in their tool-call ids."""
     reply, rule_tool = rules.reply_for(request.prompt_text, request.model, [t.name for t in request.tools])
     tool, auto = _tool_to_call(request, rule_tool)
-    choices = []
-    for index in range(request.n):
-        if tool is not None:
-            choices.append(_tool_choice(request, tool, auto, _tool_call_id(digest, index)))
-        else:
-            choices.append(_text_choice(request, _content(request, reply)))
+    budget = Budget.for_answer(request.max_tokens)
+    if tool is not None:
+        arguments = _arguments(tool, budget)
+        choices = [
+            _tool_choice(request, tool, arguments, auto, _tool_call_id(digest, i)) for i in range(request.n)
+        ]
+    else:
+        content = _content(request, reply, budget)
+        choices = [_text_choice(request, content)] * request.n
+    total = sum(choice.completion_tokens for choice in choices)
+    if total > MAX_ANSWER_TOKENS:
+        each = f" ({request.n} choices of {choices[0].completion_tokens})" if request.n > 1 else ""
+        raise Unsatisfiable(
+            f"the answer would hold {total} tokens{each}, more than the {MAX_ANSWER_TOKENS} the mock "
+            "synthesizes for one request; set max_tokens lower, or ask for fewer choices"
+        )
     return Answer(tuple(choices))
 
 
@@ -111,11 +128,14 @@ def _tool_call_id(digest: str, index: int) -> str:
     return "chatcmpl-tool-" + hashlib.sha256(f"{digest}:tool:{index}".encode()).hexdigest()[:32]
 
 
-def _tool_choice(request: SynthRequest, tool: Tool, auto: bool, call_id: str) -> Choice:
+def _arguments(tool: Tool, budget: Budget) -> str:
     try:
-        arguments = json.dumps(instance_for(tool.parameters, name=tool.name), ensure_ascii=False)
+        return _json_text(instance_for(tool.parameters, name=tool.name, budget=budget))
     except SchemaUnsupported as error:
         raise Unsatisfiable(f"cannot make arguments for tool {tool.name!r}: {error}") from None
+
+
+def _tool_choice(request: SynthRequest, tool: Tool, arguments: str, auto: bool, call_id: str) -> Choice:
     arguments, cut = _limit(arguments, request.max_tokens)
     finish = "length" if cut else ("tool_calls" if auto else "stop")
     used = count_tokens(arguments) + (0 if cut else 1)  # argument tokens, plus end-of-sequence
@@ -129,28 +149,49 @@ def _tool_choice(request: SynthRequest, tool: Tool, auto: bool, call_id: str) ->
     )
 
 
-def _content(request: SynthRequest, reply: str) -> str:
+def _content(request: SynthRequest, reply: str, budget: Budget) -> str:
     structured = request.structured
     if structured is None:
-        return reply
+        return _within(reply, budget, "the rules' reply")
+    if structured.kind == "choice":
+        return _within(str(structured.value[0]), budget, "the guided_choice")
+    if structured.kind == "object":
+        text = reply if _is_json_object(reply) else json.dumps({"response": reply}, ensure_ascii=False)
+        return _within(text, budget, "the JSON-mode reply")
     try:
         if structured.kind == "schema":
-            return json.dumps(instance_for(structured.value, name="response"), ensure_ascii=False)
-        if structured.kind == "choice":
-            return str(structured.value[0])
-        if structured.kind == "regex":
-            return string_matching(structured.value)
+            return _json_text(instance_for(structured.value, name="response", budget=budget))
+        return string_matching(structured.value, max_length=budget.left, prefix_only=budget.prefix_only)
+    except RegexTooLong:  # refused in the budget's words, naming the mock's limit
+        raise Unsatisfiable(f"cannot make content for guided_regex: {too_long('the pattern')}") from None
     except SchemaUnsupported as error:
         raise Unsatisfiable(f"cannot make content for the requested JSON schema: {error}") from None
     except RegexUnsupported as error:
         raise Unsatisfiable(f"cannot make content for guided_regex: {error}") from None
-    return reply if _is_json_object(reply) else json.dumps({"response": reply}, ensure_ascii=False)
+
+
+def _within(text: str, budget: Budget, what: str) -> str:
+    """``text``, or as much of it as a prefix budget keeps; past the mock's limit, refused."""
+    try:
+        return text[: budget.take(len(text), what)]
+    except SchemaUnsupported as error:
+        raise Unsatisfiable(str(error)) from None
+
+
+def _json_text(value: object) -> str:
+    """Content as JSON text; ``NaN`` and ``Infinity`` (from a ``const`` or ``enum``) are not JSON."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise Unsatisfiable(
+            "the schema's const or enum holds NaN or Infinity, which JSON content cannot carry"
+        ) from None
 
 
 def _is_json_object(text: str) -> bool:
     try:
         return isinstance(json.loads(text), dict)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return False
 
 

@@ -7,13 +7,17 @@ escapes, ``.``, classes (``[a-z0-9_]``, ``[^...]``), ``\\d \\w \\s`` and their n
 or not; each repeats its minimum, at least once for ``+``) and anchors. The result is checked
 with ``re.search`` (JSON Schema's ``pattern`` semantics); anything outside the subset raises
 :class:`RegexUnsupported` with the reason, never a wrong string.
+
+Length is bounded as the string is built: ``^a{1000000000}$`` is refused (or, when the caller
+only needs a prefix because ``max_tokens`` cuts the answer anyway, cut) as soon as a repetition
+would pass ``max_length``, without ever building the long string.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["RegexUnsupported", "string_matching"]
+__all__ = ["RegexTooLong", "RegexUnsupported", "string_matching"]
 
 _CLASS_ESCAPES = {"d": "0123456789", "w": "abcxyz_0123456789ABC", "s": " \t"}
 _NEGATED_PICKS = "a0_-. x!Z"
@@ -24,25 +28,69 @@ class RegexUnsupported(ValueError):
     """The pattern uses something the generator does not cover (or is not a valid regex)."""
 
 
-def string_matching(pattern: str) -> str:
-    """A string ``re.search(pattern, s)`` accepts; raises :class:`RegexUnsupported` otherwise."""
+class RegexTooLong(RegexUnsupported):
+    """Every string the pattern matches is longer than the ``max_length`` asked for."""
+
+    def __init__(self, pattern: str, length: int, limit: int) -> None:
+        self.length = length
+        """How long a string the pattern needs, at least."""
+        super().__init__(
+            f"{_shown(pattern)} matches only strings of {length} characters or more, past the {limit} "
+            "the mock generates"
+        )
+
+
+def string_matching(pattern: str, *, max_length: int | None = None, prefix_only: bool = False) -> str:
+    """A string ``re.search(pattern, s)`` accepts; raises :class:`RegexUnsupported` otherwise.
+
+    With ``max_length``, a pattern whose string would be longer is refused, naming the limit; with
+    ``prefix_only`` as well, the string is cut at ``max_length`` instead (not checked against the
+    pattern then: it is only the start of one that is).
+    """
     try:
         compiled = re.compile(pattern)
-    except re.error as error:
-        raise RegexUnsupported(f"{pattern!r} is not a valid regex: {error}") from None
-    reader = _Reader(pattern)
-    text = reader.alternation()
+    except (re.error, OverflowError, RecursionError) as error:
+        raise RegexUnsupported(f"{_shown(pattern)} is not a valid regex: {error}") from None
+    reader = _Reader(pattern, max_length, prefix_only)
+    try:
+        text = reader.alternation()
+    except RecursionError:
+        raise RegexUnsupported(f"{_shown(pattern)} nests its groups too deeply") from None
     if reader.pos != len(pattern):
-        raise RegexUnsupported(f"cannot read {pattern!r} past position {reader.pos}")
+        raise RegexUnsupported(f"cannot read {_shown(pattern)} past position {reader.pos}")
+    if reader.cut:
+        return text
     if compiled.search(text) is None:
-        raise RegexUnsupported(f"{pattern!r} uses features the mock cannot satisfy (tried {text!r})")
+        raise RegexUnsupported(
+            f"{_shown(pattern)} uses features the mock cannot satisfy (tried {text!r:.80})"
+        )
     return text
 
 
+def _shown(pattern: str) -> str:
+    return repr(pattern) if len(pattern) <= 80 else repr(pattern[:77]) + "..."
+
+
 class _Reader:
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, max_length: int | None, prefix_only: bool) -> None:
         self.pattern = pattern
         self.pos = 0
+        self.max_length = max_length
+        self.prefix_only = prefix_only
+        self.cut = False
+        """Whether the string was cut at ``max_length`` (``prefix_only``)."""
+        self._dropping = False
+        """Reading an alternative that is not the answer: parsed for syntax, its text never built."""
+
+    def _bounded(self, text: str, length: int) -> str:
+        """``text`` (or its first ``max_length`` characters when cutting), given it needs ``length``."""
+        limit = self.max_length
+        if limit is None or length <= limit:
+            return text
+        if not self.prefix_only:
+            raise RegexTooLong(self.pattern, length, limit)
+        self.cut = True
+        return text[:limit]
 
     def _peek(self) -> str:
         return self.pattern[self.pos] if self.pos < len(self.pattern) else ""
@@ -51,14 +99,21 @@ class _Reader:
         first = self.sequence()
         while self._peek() == "|":
             self.pos += 1
+            dropping, self._dropping = self._dropping, True
             self.sequence()  # read and drop: the first branch is the answer
+            self._dropping = dropping
         return first
 
     def sequence(self) -> str:
         out: list[str] = []
+        length = 0
         while self._peek() not in ("", "|", ")"):
             atom = self.atom()
-            out.append(self.quantified(atom))
+            part = self.quantified(atom)
+            length += len(part)
+            out.append(part)
+            if self.max_length is not None and length > self.max_length:
+                return self._bounded("".join(out), length)
         return "".join(out)
 
     def quantified(self, atom: str | None) -> str:
@@ -76,7 +131,13 @@ class _Reader:
             return atom or ""
         if self._peek() in ("?", "+"):  # lazy or possessive: same minimum
             self.pos += 1
-        return (atom or "") * times
+        text = atom or ""
+        if self._dropping:
+            return ""
+        if self.max_length is not None and len(text) * times > self.max_length:
+            # Repeat only what the limit can hold: the whole repetition is never built.
+            return self._bounded(text * (self.max_length // len(text) + 1), len(text) * times)
+        return text * times
 
     def atom(self) -> str | None:
         char = self._peek()

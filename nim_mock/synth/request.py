@@ -1,8 +1,10 @@
 """Reading a chat or completions request for synthesis: the fields that shape the answer, checked.
 
 The endpoint has already refused what every NIM refuses (content type, JSON syntax, a missing
-``messages``); this reads the rest the way vLLM's request model does and answers a field of the
-wrong shape with a 400 naming it, so a bad request never gets a made-up 200.
+``messages``) and what the mock cannot carry (deep nesting, lone surrogates); this reads the rest
+the way vLLM's request model does and answers a field of the wrong shape with a 400 naming it, so
+a bad request never gets a made-up 200. A schema (``guided_json``, ``response_format``, a tool's
+``parameters``) is checked keyword by keyword when an answer is made from it (``keywords``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from nim_mock.cassettes.canonical import MAX_JSON_DEPTH, json_depth, lone_surrogate_at
 from nim_mock.wire.errors import Problem, bad_request
 
 __all__ = ["Structured", "SynthRequest", "Tool", "read_request"]
@@ -260,11 +263,18 @@ def _response_format(value: Any) -> Structured | None:
 
 
 def _schema(value: Any, where: str) -> Any:
-    if isinstance(value, str):  # guided_json may be sent as a JSON string
+    if isinstance(value, str):  # guided_json may be sent as a JSON string: read as a body is
         try:
             value = json.loads(value)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             raise _refuse(f"'{where}' is a string but not JSON; send a JSON schema object.") from None
+        if json_depth(value) > MAX_JSON_DEPTH:
+            raise _refuse(f"'{where}' nests deeper than the {MAX_JSON_DEPTH} levels the mock reads.")
+        surrogate = lone_surrogate_at(value)
+        if surrogate is not None:
+            raise _refuse(
+                f"'{where}' holds a lone surrogate at {surrogate or 'the top'}; UTF-8 cannot carry it."
+            )
     if not isinstance(value, dict | bool):
         raise _refuse(f"'{where}' must be a JSON schema object.")
     return value

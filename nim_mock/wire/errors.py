@@ -41,6 +41,9 @@ class Problem:
 
     ``type_by_layout`` overrides ``type`` for a layout whose real server names the error differently
     (vLLM reports validation errors with the HTTP phrase ``"Bad Request"``, NIM with ``BadRequestError``).
+
+    A message may quote what the client sent, lone surrogates included (``"\\ud800"`` is valid JSON
+    text); those are kept as their escapes, so the message can always be sent and logged as UTF-8.
     """
 
     status: int
@@ -48,6 +51,13 @@ class Problem:
     message: str
     headers: tuple[tuple[str, str], ...] = ()
     type_by_layout: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        try:
+            self.message.encode("utf-8")
+        except UnicodeEncodeError:
+            escaped = self.message.encode("utf-8", "backslashreplace").decode("utf-8")
+            object.__setattr__(self, "message", escaped)
 
     def type_for(self, layout: ErrorLayout) -> str:
         return dict(self.type_by_layout).get(layout, self.type)

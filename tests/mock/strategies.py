@@ -118,7 +118,7 @@ _event_raw = st.one_of(
 
 @st.composite
 def responses(draw: st.DrawFn) -> RecordedResponse:
-    status = draw(st.integers(min_value=100, max_value=599))
+    status = draw(st.integers(min_value=200, max_value=599))
     names = _header_names | _header_names.map(str.title)
     headers = draw(
         st.lists(

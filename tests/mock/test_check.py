@@ -79,7 +79,8 @@ def test_a_schema_error(tmp_path: Path, build: Any) -> None:
     path = _write(tmp_path / "bad.json", document)
     lines = _problems(str(tmp_path))
     assert lines == [
-        f"{path}: interactions[0].response.status: must be an HTTP status code from 100 to 599, got 99"
+        f"{path}: interactions[0].response.status: "
+        "must be an HTTP status code from 200 to 599 (a final answer), got 99"
     ]
 
 

@@ -164,7 +164,7 @@ BAD_FIELDS = [
     pytest.param(
         mutated(["interactions", 0, "response", "status"], 700),
         "interactions[0].response.status",
-        "must be an HTTP status code from 100 to 599, got 700",
+        "must be an HTTP status code from 200 to 599 (a final answer), got 700",
         id="status-range",
     ),
     pytest.param(
@@ -226,6 +226,18 @@ BAD_FIELDS = [
         "interactions[0].response.headers[1][1]",
         "must be Latin-1 text",
         id="header-latin1",
+    ),
+    pytest.param(
+        mutated(["interactions", 0, "response", "headers", 1, 1], "uvi\x00corn"),
+        "interactions[0].response.headers[1][1]",
+        "holds the control character '\\x00', which HTTP headers cannot carry",
+        id="header-control",
+    ),
+    pytest.param(
+        mutated(["interactions", 0, "response", "headers", 1, 0], "x(y)"),
+        "interactions[0].response.headers[1][0]",
+        "is not a valid header name: 'x(y)' (letters, digits and",
+        id="header-name-token",
     ),
     pytest.param(
         mutated(["interactions", 0, "response", "t_headers_ms"], -1),
@@ -358,7 +370,7 @@ def test_an_unreadable_file_is_a_cassette_error(tmp_path: Path) -> None:
         load_cassette(tmp_path / "missing.json", root=tmp_path)
     folder = tmp_path / "folder.json"
     folder.mkdir()
-    with pytest.raises(CassetteError, match="cannot be read"):
+    with pytest.raises(CassetteError, match="is a folder, not a file"):
         load_cassette(folder, root=tmp_path)
 
 
