@@ -45,9 +45,10 @@ __all__ = ["MockSettings", "build_endpoints"]
 
 _JSON_HEADERS = (("content-type", JSON_CONTENT_TYPE),)
 _HEALTH_HEADERS = (("system-health", "True"), *_JSON_HEADERS)
-_SECRET_HEADERS = frozenset({"authorization", "api-key", "cookie", "proxy-authorization", "x-api-key"})
 
 _ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_BODY_KEY = "nim_mock.body"
+"""Where ``_read_json`` leaves the body's bytes in the scope, for the matcher's memo (``match``)."""
 
 CHAT = "/v1/chat/completions"
 COMPLETIONS = "/v1/completions"
@@ -143,7 +144,8 @@ class _Endpoints:
             problem = check_chat_shape(body)
         if problem is not None:
             return self._problem(note, problem)
-        return self._replay_or_miss(note, _recorded_request(request, body=body))
+        source = request.scope.get(_BODY_KEY)
+        return self._replay_or_miss(note, _recorded_request(request, body=body), source=source)
 
     async def _read_json(self, request: Request) -> tuple[dict[str, Any], Problem | None]:
         """Size, content type, JSON syntax, object shape: NIM's order of refusals."""
@@ -158,6 +160,7 @@ class _Endpoints:
             raw = await read_body(request.receive, limit)
         except BodyTooLarge:
             return {}, too_large(limit)
+        request.scope[_BODY_KEY] = raw
         body, problem = parse_json(raw)
         problem = problem or check_object(body)
         return (body if problem is None else {}), problem
@@ -263,8 +266,10 @@ class _Endpoints:
 
     # -- answering -------------------------------------------------------------------------
 
-    def _replay_or_miss(self, note: RequestNote, recorded: RecordedRequest) -> Response:
-        result = self._matcher.match(recorded)
+    def _replay_or_miss(
+        self, note: RequestNote, recorded: RecordedRequest, *, source: bytes | None = None
+    ) -> Response:
+        result = self._matcher.match(recorded, source=source)
         if isinstance(result, Hit):
             self._hit(note, result)
             return self._respond(note, result.interaction.response)
@@ -322,14 +327,13 @@ def build_endpoints(
 def _recorded_request(
     request: Request, *, body: Any = None, raw_body: bytes | None = None
 ) -> RecordedRequest:
-    """The request in the matcher's terms: method, path with query, headers minus secrets, body."""
+    """The request in the matcher's terms: method, path with query, body. No headers: nothing that
+    answers (matching, synthesis) reads them, and copying them cost every request a dict."""
     path: str = request.scope["path"]
     query = request.scope.get("query_string", b"").decode("latin-1")
-    headers = {k: v for k, v in _headers(request).items() if k not in _SECRET_HEADERS}
     return RecordedRequest(
         method=request.method.upper(),
         path=f"{path}?{query}" if query else path,
-        headers=headers,
         body=body,
         raw_body=raw_body,
     )

@@ -152,14 +152,21 @@ class ReplayResponse(Response):
 
             group.start_soon(watch_for_disconnect)
             try:
-                async for event, deadline in paced(
-                    events, start=self._start, speed=self._speed, clock=self._clock
-                ):
-                    await send({"type": "http.response.body", "body": event.raw, "more_body": True})
-                    outcome.sent += 1
-                    if deadline is not None and self._on_lag is not None:
-                        self._on_lag(self._clock.now() - deadline)
+                if self._speed <= 0:  # no schedule: the events go out back to back
+                    for event in events:
+                        await send({"type": "http.response.body", "body": event.raw, "more_body": True})
+                        outcome.sent += 1
+                else:
+                    await self._paced(events, send)
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             except OSError:
                 outcome.disconnected = True
             group.cancel_scope.cancel()
+
+    async def _paced(self, events: tuple[Event, ...], send: Send) -> None:
+        outcome, clock, on_lag = self.outcome, self._clock, self._on_lag
+        async for event, deadline in paced(events, start=self._start, speed=self._speed, clock=clock):
+            await send({"type": "http.response.body", "body": event.raw, "more_body": True})
+            outcome.sent += 1
+            if deadline is not None and on_lag is not None:
+                on_lag(clock.now() - deadline)
