@@ -118,8 +118,10 @@ class RequestLogHandler(logging.Handler):
 
     A line made while an asyncio loop runs in this thread is queued and, if no write is pending,
     one is scheduled on that loop ``interval`` seconds later; made anywhere else, it is written at
-    once. A queue that reaches ``max_lines`` is written at once too. ``worker`` (set with
-    :meth:`set_worker` in a worker process) tags each line with the process's index.
+    once. A queue that reaches ``max_lines`` is written at once too. Call :meth:`flush` when the
+    loop stops (the CLI does): a write scheduled on a loop that never runs it again would hold the
+    queue until ``max_lines``. :meth:`set_worker` (in a worker process) tags each line with the
+    process's index.
     """
 
     def __init__(
@@ -186,18 +188,21 @@ class RequestLogHandler(logging.Handler):
         return json.dumps(fields, ensure_ascii=False)
 
     def _queue(self, line: str) -> None:
-        """Queue ``line`` and see that it gets written."""
+        """Queue ``line`` and see that it gets written: a write already scheduled will take it
+        (asking for the running loop costs a system call, so it is only asked when none is)."""
         self._pending.append(line)
+        if len(self._pending) >= self._max_lines:
+            self._write_pending()
+            return
+        if self._scheduled_on is not None:
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             self._write_pending()
             return
-        if len(self._pending) >= self._max_lines:
-            self._write_pending()
-        elif self._scheduled_on is not loop:
-            self._scheduled_on = loop
-            loop.call_later(self._interval, self.flush)
+        self._scheduled_on = loop
+        loop.call_later(self._interval, self.flush)
 
     def flush(self) -> None:
         self.acquire()
