@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _servers import start_nim_mock, stop
+from _servers import cpu_s, start_nim_mock, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "meta/llama-3.1-8b-instruct"
@@ -46,12 +46,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS line for pid {pid}")
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds ``pid`` has used, from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Tally:
