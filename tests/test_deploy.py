@@ -41,6 +41,10 @@ def _tool(name: str) -> str:
     return found
 
 
+def _run(tool: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([_tool(tool), *map(str, args)], capture_output=True, text=True, check=False)
+
+
 def _instructions() -> list[tuple[str, str]]:
     """The Dockerfile as (INSTRUCTION, arguments), continuation lines joined, comments dropped."""
     joined = DOCKERFILE.read_text().replace("\\\n", " ")
@@ -66,26 +70,20 @@ def _exec_form(arguments: str) -> list[str]:
 
 
 def test_the_dockerfile_passes_hadolint() -> None:
-    result = subprocess.run(
-        [_tool("hadolint"), "--no-color", str(DOCKERFILE)], capture_output=True, text=True, check=False
-    )
+    result = _run("hadolint", "--no-color", DOCKERFILE)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_hadolint_does_fail_an_image_that_runs_as_root(tmp_path: Path) -> None:
     as_root = tmp_path / "Dockerfile"
     as_root.write_text(DOCKERFILE.read_text().replace("USER 10001:10001", "USER root"))
-    result = subprocess.run(
-        [_tool("hadolint"), "--no-color", str(as_root)], capture_output=True, text=True, check=False
-    )
+    result = _run("hadolint", "--no-color", as_root)
     assert result.returncode != 0
     assert "DL3002" in result.stdout  # Last USER should not be root
 
 
 def test_the_manifest_passes_kubernetes_validate_strictly() -> None:
-    result = subprocess.run(
-        [_tool("kubernetes-validate"), "--strict", str(MANIFEST)], capture_output=True, text=True, check=False
-    )
+    result = _run("kubernetes-validate", "--strict", MANIFEST)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passed for resource deployment/nim-mock" in result.stdout
     assert "passed for resource service/nim-mock" in result.stdout
@@ -94,9 +92,7 @@ def test_the_manifest_passes_kubernetes_validate_strictly() -> None:
 def test_kubernetes_validate_does_fail_a_broken_manifest(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text(MANIFEST.read_text().replace("replicas: 2", 'replicas: "two"'))
-    result = subprocess.run(
-        [_tool("kubernetes-validate"), "--strict", str(broken)], capture_output=True, text=True, check=False
-    )
+    result = _run("kubernetes-validate", "--strict", broken)
     assert result.returncode != 0
 
 
