@@ -4,14 +4,17 @@ A benchmark's client and its server must not share a GIL, so every server is a s
 bench script re-run in a child mode that serves an app and prints its port (``serve_printing_port``
 on the child side, ``start_port_child`` on the parent side), or the ``nim-mock`` console script as a
 user runs it (``start_nim_mock``, which hands back its announce line). ``stop`` ends either kind.
+``cpu_s`` and ``process_tree_cpu_s`` read how much CPU a server process (and its workers) used.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -70,9 +73,9 @@ def serve_printing_port(app: Any, *, log_level: str = "warning") -> None:
         uvicorn.Server(uvicorn_config(app, log_level=log_level)).run(sockets=[sock])
 
 
-def start_port_child(argv: Sequence[str]) -> tuple[subprocess.Popen[str], int]:
+def start_port_child(argv: Sequence[str], **popen: Any) -> tuple[subprocess.Popen[str], int]:
     """Parent side: run ``python <argv>`` (a script in its serving mode) and read the port it prints."""
-    process = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, text=True, **popen)
     assert process.stdout is not None
     line = process.stdout.readline()
     try:
@@ -99,3 +102,33 @@ def stop(process: subprocess.Popen[str] | None, sig: int = signal.SIGINT, timeou
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds ``pid`` has used, from /proc/<pid>/stat (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pid: int, *, quiet_s: float = 0.2, timeout: float = 10.0) -> None:
+    """Wait until ``pid`` (and its workers) used under 5% of a core for ``quiet_s``: a server still
+    writing the streams the last load run left behind would slow down the next run."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = process_tree_cpu_s(pid)
+        time.sleep(quiet_s)
+        if process_tree_cpu_s(pid) - before < 0.05 * quiet_s:
+            return
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """``cpu_s`` of ``pid`` plus that of its children (the workers of ``nim-mock serve --workers N``)."""
+    total = cpu_s(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if parent == pid:
+                total += cpu_s(int(stat.parent.name))
+        except (OSError, ValueError):  # the process ended while we looked
+            continue
+    return total

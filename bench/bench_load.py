@@ -32,18 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _servers import rss_kib, start_nim_mock, stop
+from _servers import cpu_s, rss_kib, start_nim_mock, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "meta/llama-3.1-8b-instruct"
 DONE = b"data: [DONE]\n\n"
 RAMP_S = 0.005
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds ``pid`` has used, from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Tally:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Literal
 
@@ -30,9 +30,10 @@ from nim_mock.faults.middleware import FaultMiddleware
 from nim_mock.faults.plan import FaultPlan
 from nim_mock.serve.endpoints import MockSettings, build_endpoints
 from nim_mock.serve.match import Matcher
-from nim_mock.serve.metrics import Metrics
+from nim_mock.serve.metrics import Metrics, WorkerLabel
 from nim_mock.serve.note import RequestNote, start_note
 from nim_mock.serve.replay import Clock, MonotonicClock
+from nim_mock.serve.request_log import RequestEntry
 from nim_mock.synth.config import SynthConfig
 from nim_mock.wire.errors import ErrorLayout, Problem, check_error_layout, render_problem
 
@@ -58,6 +59,8 @@ def create_app(
     on_miss: Literal["error", "synthesize"] = "error",
     synth: SynthConfig | None = None,
     faults: FaultRules | None = None,
+    worker: WorkerLabel | None = None,
+    request_log: Callable[[RequestEntry], None] | None = None,
 ) -> Starlette:
     """A Starlette app replaying ``cassettes`` the way a NIM serves.
 
@@ -69,8 +72,11 @@ def create_app(
     (a made-up NIM answer shaped by ``synth``, default rules and pace when ``None``, marked by the
     ``x-nim-mock-synthesized: 1`` header and ``synthesized`` in the log line). ``faults`` are rules
     for injected failures (``rules``); a request's ``x-nim-mock-fault`` header adds its own
-    either way, and ``app.state.faults`` is the live plan (what was applied). Bad settings raise
-    ``ValueError`` saying what to pass.
+    either way, and ``app.state.faults`` is the live plan (what was applied). ``worker`` says which
+    of several processes sharing a port this app runs in, for the ``worker`` label of its metrics
+    (each process counts only its own requests). ``request_log`` receives each finished request's
+    entry (``nim_mock.serve.request_log``); without it the entry goes to the ``nim_mock`` logger
+    at INFO. Bad settings raise ``ValueError`` saying what to pass.
     """
     if not math.isfinite(speed) or speed < 0:
         raise ValueError(f"speed must be a finite number >= 0 (0 = no delays, 1 = real time), got {speed!r}")
@@ -82,7 +88,7 @@ def create_app(
     if synth is not None and on_miss != "synthesize":
         raise ValueError("synth settings only apply with on_miss='synthesize'; pass both or neither")
     matcher = Matcher(cassettes, ignore=ignore)
-    metrics = Metrics()
+    metrics = Metrics(worker)
     the_clock: Clock = clock or MonotonicClock()
     settings = MockSettings(
         speed=speed,
@@ -124,7 +130,7 @@ def create_app(
     app = Starlette(
         routes=build_endpoints(cassettes, matcher, metrics, settings, the_clock),
         middleware=[
-            Middleware(_Observe, metrics=metrics, clock=the_clock, logger=logger),
+            Middleware(_Observe, metrics=metrics, clock=the_clock, logger=logger, sink=request_log),
             # Inside the observer, so every fault lands in the request's log line and metrics.
             Middleware(
                 FaultMiddleware,
@@ -146,13 +152,27 @@ def create_app(
 
 
 class _Observe:
-    """Stamps arrival, then logs ``METHOD path status answer`` and counts the request when done."""
+    """Stamps arrival, then counts the request and hands its :class:`RequestEntry` on when done.
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, clock: Clock, logger: logging.Logger) -> None:
+    The entry goes to ``sink`` if there is one, else to the ``nim_mock`` logger at INFO as the one
+    argument of ``"%s"`` (its text is built only by a handler that writes it; with INFO off, the
+    cost is one level check).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        clock: Clock,
+        logger: logging.Logger,
+        sink: Callable[[RequestEntry], None] | None,
+    ) -> None:
         self._app = app
         self._metrics = metrics
         self._clock = clock
         self._logger = logger
+        self._sink = sink
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -176,11 +196,13 @@ class _Observe:
         outcome = note.outcome
         if outcome.disconnected:
             self._metrics.disconnected()
-        if not self._logger.isEnabledFor(logging.INFO):
+        sink = self._sink
+        if sink is None and not self._logger.isEnabledFor(logging.INFO):
             return
-        line = f"{method} {scope['path']} {note.status}"
-        if note.answer:
-            line += f" {note.answer}"
-        if outcome.disconnected:
-            line += f" (client disconnected after {outcome.sent}/{outcome.total} events)"
-        self._logger.info("%s", line)
+        entry = RequestEntry(
+            method, scope["path"], note.status, note.answer, outcome.disconnected, outcome.sent, outcome.total
+        )
+        if sink is not None:
+            sink(entry)
+        else:
+            self._logger.info("%s", entry)

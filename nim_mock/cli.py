@@ -4,6 +4,7 @@
                    [--ignore PATH ...] [--error-layout nim|vllm]
                    [--on-miss error|synthesize] [--rules FILE] [--tokens-per-s N] [--ttft-ms MS]
                    [--faults FILE] [--seed N]
+                   [--log-level LEVEL] [--quiet] [--log-format text|json] [--workers N]
     nim-mock record --upstream URL [--cassettes DIR] [--host 127.0.0.1] [--port 8000] [--redact VALUE ...]
                     [--description TEXT]
     nim-mock list [DIR ...]
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 
 from nim_mock._cli_args import finite_number, port
 from nim_mock._environment import API_KEY_ENV, REDACT_ENV
+from nim_mock._serve_cli import add_process_options
 from nim_mock.faults.cli import add_fault_options
 from nim_mock.synth.cli import add_synth_options
 from nim_mock.wire.errors import ERROR_LAYOUTS
@@ -38,10 +40,10 @@ if TYPE_CHECKING:
     import logging
     import socket
 
-    import uvicorn
     from starlette.types import ASGIApp
 
     from nim_mock.cassette import Cassette
+    from nim_mock.serve.metrics import WorkerLabel
 
 __all__ = ["build_parser", "main"]
 
@@ -88,7 +90,8 @@ class _ShowVersion(argparse.Action):
         parser.exit()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    """The parser; ``env`` (default ``os.environ``) supplies the NIM-style defaults of ``serve``."""
     parser = argparse.ArgumentParser(
         prog="nim-mock", description="A mock NVIDIA NIM that replays recorded cassettes."
     )
@@ -125,9 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="nim",
         help="shape of the mock's own errors: nim (NIM 1.x flat, default) or vllm (vLLM >= 0.10 nested)",
     )
-    serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     add_synth_options(serve)
     add_fault_options(serve)
+    add_process_options(serve, os.environ if env is None else env)
 
     listing = commands.add_parser("list", help="show what cassette folders hold")
     _add_dirs(listing)
@@ -209,11 +212,12 @@ def main(
 ) -> int:
     """Run the CLI; returns the exit code (the console script exits with it).
 
-    ``env`` is read only by ``record`` (extra values to redact); it defaults to ``os.environ``.
+    ``env`` (default ``os.environ``) is read by ``record`` (extra values to redact) and by ``serve``
+    (the NIM-style defaults of its options).
     """
     stdout = out or sys.stdout
     stderr = err or sys.stderr
-    args = build_parser().parse_args(argv)
+    args = build_parser(env).parse_args(argv)
     from nim_mock.cassette import CassetteError
 
     try:
@@ -318,42 +322,61 @@ def _record(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, env: Mappi
 
 
 def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from nim_mock._serve_cli import configure_request_log, env_problems, faults_for_worker, run_workers
     from nim_mock.app import create_app
     from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassettes
     from nim_mock.faults.cli import CUT_LOG_FILTER, fault_summary, faults_from_args
     from nim_mock.synth.cli import synth_from_args
 
+    problems = env_problems(args)
+    for problem in problems:
+        stderr.write(f"nim-mock: {problem}\n")
+    if problems:
+        return EXIT_USAGE
     cassettes = load_cassettes(args.cassettes or [bundled_cassettes_dir()])
+    log, request_log = configure_request_log(stderr, args)
     try:
         on_miss, synth = synth_from_args(args)
         faults = faults_from_args(args)
-        app = create_app(
-            cassettes,
-            speed=args.speed,
-            ignore=args.ignore,
-            error_layout=args.error_layout,
-            on_miss=on_miss,
-            synth=synth,
-            faults=faults,
-        )
+
+        def build(worker: WorkerLabel | None = None) -> ASGIApp:
+            return create_app(
+                cassettes,
+                speed=args.speed,
+                ignore=args.ignore,
+                error_layout=args.error_layout,
+                on_miss=on_miss,
+                synth=synth,
+                faults=faults_for_worker(faults, worker),
+                worker=worker,
+                request_log=request_log,
+            )
+
+        app = build()  # in a single process the app; with workers, the check that each can build one
     except (
         ValueError
     ) as error:  # e.g. a malformed --ignore path, two cassettes with one name, a bad --rules file
         stderr.write(f"nim-mock: {error}\n")
         return EXIT_USAGE
-    _log_to(stderr, args.log_level)
-    sock = _bind(args, stderr)
-    if sock is None:
-        return EXIT_USAGE
     synthesizing = ", synthesizing on a miss" if on_miss == "synthesize" else ""
+    workers = f", {args.workers} workers" if args.workers > 1 else ""
 
     def announce(url: str) -> str:
         return (
             f"nim-mock: serving {_summary(cassettes)} on {url}/v1 (speed {args.speed:g})"
-            f"{synthesizing}{fault_summary(faults)}"
+            f"{synthesizing}{fault_summary(faults)}{workers}"
         )
 
-    _run_server(app, sock, CUT_LOG_FILTER, announce, stdout)  # a cut fault's dropped connection is no error
+    # A cut fault's dropped connection is no error (CUT_LOG_FILTER).
+    if args.workers > 1:
+        return run_workers(args, build, log, announce, CUT_LOG_FILTER, stdout, stderr)
+    sock = _bind(args, stderr)
+    if sock is None:
+        return EXIT_USAGE
+    try:
+        _run_server(app, sock, CUT_LOG_FILTER, announce, stdout)
+    finally:
+        log.flush()
     return EXIT_OK
 
 
@@ -386,7 +409,7 @@ def _run_server(
 
     import uvicorn
 
-    from nim_mock.serve.runner import uvicorn_config
+    from nim_mock.serve.runner import serve_until_stopped, uvicorn_config
 
     server = uvicorn.Server(uvicorn_config(app, log_level="warning"))
     host, bound_port = sock.getsockname()[:2]
@@ -394,27 +417,13 @@ def _run_server(
     uvicorn_errors = logging.getLogger("uvicorn.error")
     uvicorn_errors.addFilter(log_filter)
     try:
-        asyncio.run(_run_until_stopped(server, sock, lambda: print(line, file=stdout, flush=True)))
+        asyncio.run(serve_until_stopped(server, sock, lambda: print(line, file=stdout, flush=True)))
     except KeyboardInterrupt:
         # uvicorn re-raises the Ctrl-C it caught once it has shut down cleanly; that is a normal stop.
         pass
     finally:
         uvicorn_errors.removeFilter(log_filter)
         sock.close()
-
-
-async def _run_until_stopped(
-    server: uvicorn.Server, sock: socket.socket, on_ready: Callable[[], None]
-) -> None:
-    import asyncio
-
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    # uvicorn exposes readiness only as a flag, so poll it (briefly: start-up takes milliseconds).
-    while not server.started and not serving.done():  # noqa: ASYNC110
-        await asyncio.sleep(0.005)
-    if server.started:
-        on_ready()
-    await serving
 
 
 def _summary(cassettes: Sequence[Cassette]) -> str:
@@ -424,20 +433,6 @@ def _summary(cassettes: Sequence[Cassette]) -> str:
             models.setdefault(model)
     n, m = len(cassettes), len(models)
     return f"{n} cassette{'s' if n != 1 else ''} ({m} model{'s' if m != 1 else ''})"
-
-
-def _log_to(stream: TextIO, level: str) -> None:
-    """The one log line per request goes to stderr; configured here, never at import."""
-    import logging
-
-    from nim_mock.app import LOGGER_NAME
-
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    logger = logging.getLogger(LOGGER_NAME)
-    logger.addHandler(handler)
-    logger.setLevel(level.upper())
-    logger.propagate = False
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m nim_mock.cli`

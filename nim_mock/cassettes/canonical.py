@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any, Final
 
 __all__ = [
@@ -128,16 +129,29 @@ def _integral_floats_as_ints(value: Any) -> Any:
     return value
 
 
+_CANONICAL: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True
+)
+"""Built once: ``json.dumps`` with options builds a new encoder on every call."""
+
+_MAYBE_INTEGRAL_FLOAT: Final = re.compile(r"\.0(?![0-9])|e\+")
+"""What the JSON text of an integral float always contains: ``repr`` writes one as ``12.0`` or, from
+1e16 up, as ``1e+16`` or ``1.5e+16``. Text without either holds no integral float (a string may
+contain one of them too; that only costs the slower path)."""
+
+
 def canonical_text(body: Any) -> str:
-    """One string per JSON value: keys sorted, no whitespace, ``0.0`` written as ``0``, ``true`` kept."""
+    """One string per JSON value: keys sorted, no whitespace, ``0.0`` written as ``0``, ``true`` kept.
+
+    Rendered straight away first; only text that may hold an integral float is rendered again after
+    the walk that turns those floats into ints (a request is matched by this text, so it is on the
+    path of every request).
+    """
     try:
-        return json.dumps(
-            _integral_floats_as_ints(body),
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-            allow_nan=True,
-        )
+        text = _CANONICAL.encode(body)
+        if _MAYBE_INTEGRAL_FLOAT.search(text) is None:
+            return text
+        return _CANONICAL.encode(_integral_floats_as_ints(body))
     except RecursionError:
         return _compact_text(body, canonical=True)
 

@@ -29,7 +29,6 @@ from starlette.routing import BaseRoute, Route, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nim_mock.cassette import Cassette, Interaction, RecordedRequest, RecordedResponse, compact_json
-from nim_mock.cassettes.secrets import is_credential_header
 from nim_mock.serve.inbound import (
     BodyTooLarge,
     check_chat_shape,
@@ -363,16 +362,15 @@ def build_endpoints(
 
 
 def _recorded_request(request: Request, raw: bytes = b"") -> RecordedRequest:
-    """The request in the matcher's terms: method, path with query, headers minus secrets, and the
-    body read as the recorder reads it (``matchable_body``)."""
+    """The request in the matcher's terms: method, path with query, and the body read as the recorder
+    reads it (``matchable_body``). No headers: nothing that answers (matching, synthesis) reads them,
+    and copying them cost every request a dict."""
     path: str = request.scope["path"]
     query = request.scope.get("query_string", b"").decode("latin-1")
-    headers = {k: v for k, v in _headers(request).items() if not is_credential_header(k)}
     body, raw_body = matchable_body(raw)
     return RecordedRequest(
         method=request.method.upper(),
         path=f"{path}?{query}" if query else path,
-        headers=headers,
         body=body,
         raw_body=raw_body,
     )

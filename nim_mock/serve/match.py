@@ -15,8 +15,10 @@ that holds a match answers; with ``scope="chat/plain"`` only that cassette may a
 
 Speed. Interactions are indexed by (method, path, canonical body) once, per distinct set of ignore
 paths, so a request costs one canonical rendering and one dict lookup per ignore set, whatever the
-number of cassettes. Only a miss walks the candidates, to find the closest one, and only once its
-report is read (``Miss`` builds it lazily).
+number of cassettes. A caller that has the bytes a body was parsed from passes them as ``source``:
+the same bytes always give the same answer, so the last ``MEMO_ENTRIES`` answers are kept by bytes
+and a load test repeating a request skips the rendering. Only a miss walks the candidates, to
+find the closest one, and only once its report is read (``Miss`` builds it lazily).
 """
 
 from __future__ import annotations
@@ -38,19 +40,23 @@ from nim_mock.cassettes.canonical import (
     strip_ignored,
 )
 
-__all__ = ["RECORD_HINT", "Hit", "Matcher", "Miss", "MissReport"]
+__all__ = ["MEMO_ENTRIES", "RECORD_HINT", "Hit", "Matcher", "Miss", "MissReport"]
 
 RECORD_HINT = (
     "To record it: nim-mock record --upstream <URL> --cassettes <DIR> (or pytest --nim-mode=record)."
 )
 _MAX_DIFFS = 20
 _MAX_ROUTES = 12
+MEMO_ENTRIES = 1024
+"""How many answers ``Matcher.match`` keeps by source bytes (oldest dropped first)."""
+_MEMO_MAX_BYTES = 16 * 1024
+"""Bodies larger than this are not kept: the memo stays under 16 MiB of keys."""
 
 _Key = tuple[str, str, tuple[str, str | bytes]]
 """(method, path, body key): what identical requests share."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hit:
     """The interaction that answers: ``index`` is its 0-based position in ``cassette.interactions``."""
 
@@ -190,18 +196,27 @@ class Matcher:
                 self._routes.setdefault((method, request.path), []).append((position, index))
         self._groups = tuple(groups.values())
         self._plays: dict[str, dict[_Key, int]] = {}
+        self._memo: dict[tuple[str, str, str | None, bytes], tuple[int, _Key, list[int]] | None] = {}
         self._lock = threading.Lock()
 
     @property
     def cassettes(self) -> tuple[Cassette, ...]:
         return self._cassettes
 
-    def match(self, request: RecordedRequest, *, scope: str | None = None) -> Hit | Miss:
-        """The next interaction for ``request`` (optionally only from cassette ``scope``), or a Miss."""
+    def match(
+        self, request: RecordedRequest, *, scope: str | None = None, source: bytes | None = None
+    ) -> Hit | Miss:
+        """The next interaction for ``request`` (optionally only from cassette ``scope``), or a Miss.
+
+        ``source``: the bytes ``request.body`` was parsed from, if the caller has them (see Speed).
+        """
         method = request.method.upper()
         if scope is not None and scope not in self._position:
             return Miss(lambda: self._unknown_scope(method, request.path, scope))
-        found = self._find(method, request, scope)
+        if source is not None and len(source) <= _MEMO_MAX_BYTES:
+            found = self._find_by_source(method, request, scope, source)
+        else:
+            found = self._find(method, request, scope)
         if found is None:
             return Miss(lambda: self._miss(method, request, scope))
         position, key, indices = found
@@ -220,6 +235,21 @@ class Matcher:
                 self._plays.clear()
             else:
                 self._plays.pop(scope, None)
+
+    def _find_by_source(
+        self, method: str, request: RecordedRequest, scope: str | None, source: bytes
+    ) -> tuple[int, _Key, list[int]] | None:
+        """``_find``, remembered by the body's bytes: the index never changes, so neither does the answer."""
+        memo_key = (method, request.path, scope, source)
+        with self._lock:
+            if memo_key in self._memo:
+                return self._memo[memo_key]
+        found = self._find(method, request, scope)
+        with self._lock:
+            if len(self._memo) >= MEMO_ENTRIES:
+                del self._memo[next(iter(self._memo))]
+            self._memo[memo_key] = found
+        return found
 
     def _find(
         self, method: str, request: RecordedRequest, scope: str | None

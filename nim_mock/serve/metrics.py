@@ -6,6 +6,12 @@ how many it did not, how many clients left mid-stream, and how late events left 
 their recorded schedule (the replay lag). The format is written by hand (it is a few lines of
 text; https://prometheus.io/docs/instrumenting/exposition_formats/) instead of pulling in a client
 library with process-wide registries. One :class:`Metrics` belongs to one app: nothing is global.
+
+Several worker processes (``nim-mock serve --workers N``) each have their own app, so each counts
+only what it answered itself, and a scrape reads the one worker its connection reached. Their
+numbers say so: with a :class:`WorkerLabel`, every sample carries ``worker="<index>"`` and
+``nim_mock_workers`` tells how many workers share the port (sum a counter over ``worker`` for the
+server's total, once every worker has been scraped).
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ import bisect
 import math
 import threading
 from collections import Counter
+from dataclasses import dataclass
 
-__all__ = ["LAG_BUCKETS_S", "METRICS_CONTENT_TYPE", "Metrics"]
+__all__ = ["LAG_BUCKETS_S", "METRICS_CONTENT_TYPE", "Metrics", "WorkerLabel"]
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -23,10 +30,28 @@ LAG_BUCKETS_S: tuple[float, ...] = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.
 """Upper bounds (seconds) of the replay-lag histogram; sub-millisecond first, since that is the goal."""
 
 
-class Metrics:
-    """Counters and the lag histogram of one app. Safe to read from another thread (tests, benches)."""
+@dataclass(frozen=True, slots=True)
+class WorkerLabel:
+    """Which of ``count`` worker processes sharing one port an app serves in (``index`` from 0)."""
 
-    def __init__(self) -> None:
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError(f"worker count must be at least 1, got {self.count}")
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"worker index must be in 0..{self.count - 1}, got {self.index}")
+
+
+class Metrics:
+    """Counters and the lag histogram of one app. Safe to read from another thread (tests, benches).
+
+    ``worker`` labels every sample with the worker process it counts for (see the module docstring).
+    """
+
+    def __init__(self, worker: WorkerLabel | None = None) -> None:
+        self._worker = worker
         self._lock = threading.Lock()
         self._requests: Counter[tuple[str, str, int]] = Counter()
         self._matched = 0
@@ -82,43 +107,60 @@ class Metrics:
             matched, unmatched, disconnects = self._matched, self._unmatched, self._disconnects
             lag_counts, lag_sum = list(self._lag_counts), self._lag_sum
             faults = sorted(self._faults.items())
-        lines = [
+        worker = {"worker": str(self._worker.index)} if self._worker is not None else {}
+        plain = _braced(_labels(**worker))
+        lines: list[str] = []
+        if self._worker is not None:
+            lines += [
+                "# HELP nim_mock_workers Worker processes sharing this port; every number here is this"
+                " worker's own.",
+                "# TYPE nim_mock_workers gauge",
+                f"nim_mock_workers{plain} {self._worker.count}",
+            ]
+        lines += [
             "# HELP nim_mock_requests_total HTTP requests answered, by method, route and status.",
             "# TYPE nim_mock_requests_total counter",
         ]
         for (method, route, status), count in requests:
-            labels = _labels(method=method, route=route, status=str(status))
+            labels = _labels(**worker, method=method, route=route, status=str(status))
             lines.append(f"nim_mock_requests_total{{{labels}}} {count}")
         lines += [
             "# HELP nim_mock_replay_matched_total Requests a cassette interaction answered.",
             "# TYPE nim_mock_replay_matched_total counter",
-            f"nim_mock_replay_matched_total {matched}",
+            f"nim_mock_replay_matched_total{plain} {matched}",
             "# HELP nim_mock_replay_unmatched_total Requests no cassette interaction matched.",
             "# TYPE nim_mock_replay_unmatched_total counter",
-            f"nim_mock_replay_unmatched_total {unmatched}",
+            f"nim_mock_replay_unmatched_total{plain} {unmatched}",
             "# HELP nim_mock_stream_disconnects_total Streams the client left before the last event.",
             "# TYPE nim_mock_stream_disconnects_total counter",
-            f"nim_mock_stream_disconnects_total {disconnects}",
+            f"nim_mock_stream_disconnects_total{plain} {disconnects}",
             "# HELP nim_mock_replay_lag_seconds How late events left versus their recorded schedule.",
             "# TYPE nim_mock_replay_lag_seconds histogram",
         ]
         cumulative = 0
         for bound, count in zip((*LAG_BUCKETS_S, math.inf), lag_counts, strict=True):
             cumulative += count
-            lines.append(f'nim_mock_replay_lag_seconds_bucket{{le="{_format_bound(bound)}"}} {cumulative}')
-        lines.append(f"nim_mock_replay_lag_seconds_sum {lag_sum!r}")
-        lines.append(f"nim_mock_replay_lag_seconds_count {cumulative}")
+            labels = _labels(**worker, le=_format_bound(bound))
+            lines.append(f"nim_mock_replay_lag_seconds_bucket{{{labels}}} {cumulative}")
+        lines.append(f"nim_mock_replay_lag_seconds_sum{plain} {lag_sum!r}")
+        lines.append(f"nim_mock_replay_lag_seconds_count{plain} {cumulative}")
         if faults:
             lines += [
                 "# HELP nim_mock_faults_total Injected faults that took effect, by kind.",
                 "# TYPE nim_mock_faults_total counter",
             ]
-            lines += [f"nim_mock_faults_total{{{_labels(kind=kind)}}} {count}" for kind, count in faults]
+            lines += [
+                f"nim_mock_faults_total{{{_labels(**worker, kind=kind)}}} {count}" for kind, count in faults
+            ]
         return "\n".join(lines) + "\n"
 
 
 def _format_bound(bound: float) -> str:
     return "+Inf" if math.isinf(bound) else repr(bound)
+
+
+def _braced(labels: str) -> str:
+    return f"{{{labels}}}" if labels else ""
 
 
 def _labels(**values: str) -> str:

@@ -178,3 +178,11 @@ class ReplayResponse(Response):
             except OSError:
                 outcome.disconnected = True
             group.cancel_scope.cancel()
+
+    async def _paced(self, events: tuple[Event, ...], send: Send) -> None:
+        outcome, clock, on_lag = self.outcome, self._clock, self._on_lag
+        async for event, deadline in paced(events, start=self._start, speed=self._speed, clock=clock):
+            await send({"type": "http.response.body", "body": event.raw, "more_body": True})
+            outcome.sent += 1
+            if deadline is not None and on_lag is not None:
+                on_lag(clock.now() - deadline)
