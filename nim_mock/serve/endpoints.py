@@ -295,7 +295,8 @@ class _Endpoints:
 
     async def _match(self, request: Request, raw: bytes) -> Hit | Miss:
         def match() -> Hit | Miss:
-            return self._matcher.match(_recorded_request(request, raw))
+            # The body is read from ``raw`` alone, so the matcher may remember its answer by those bytes.
+            return self._matcher.match(_recorded_request(request, raw), source=raw)
 
         return await self._off_loop(match, len(raw))
 
