@@ -164,20 +164,23 @@ class ReplayResponse(Response):
 
             group.start_soon(watch_for_disconnect)
             try:
-                async for event, deadline in paced(
-                    events, start=self._start, speed=self._speed, clock=self._clock
-                ):
-                    await send({"type": "http.response.body", "body": event.raw, "more_body": True})
-                    outcome.sent += 1
-                    if deadline is None:
-                        if outcome.sent % _EVENTS_PER_TURN == 0:
-                            await anyio.lowlevel.checkpoint()
-                    elif self._on_lag is not None:
-                        self._on_lag(self._clock.now() - deadline)
+                if self._speed > 0:
+                    await self._paced(events, send)
+                else:
+                    await self._back_to_back(events, send)
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             except OSError:
                 outcome.disconnected = True
             group.cancel_scope.cancel()
+
+    async def _back_to_back(self, events: tuple[Event, ...], send: Send) -> None:
+        """Speed 0: no schedule, so no pacing generator; yield to other requests now and then."""
+        outcome = self.outcome
+        for event in events:
+            await send({"type": "http.response.body", "body": event.raw, "more_body": True})
+            outcome.sent += 1
+            if outcome.sent % _EVENTS_PER_TURN == 0:
+                await anyio.lowlevel.checkpoint()
 
     async def _paced(self, events: tuple[Event, ...], send: Send) -> None:
         outcome, clock, on_lag = self.outcome, self._clock, self._on_lag
