@@ -152,22 +152,34 @@ def _mentioned(request: SynthRequest) -> list[str]:
 
 
 def _calls(request: SynthRequest, rules: ReplyRules, tools: list[Tool], budget: Budget) -> list[_Call]:
-    """Each call's arguments: pinned by a rule, else drawn from the last user message."""
+    """Each call's arguments: pinned by a rule, else drawn from the last user message (from the part
+    about that tool, when the message names several)."""
     calls: list[_Call] = []
-    for tool in tools:
+    for tool, text in zip(tools, _parts_about(request.prompt_text, tools), strict=True):
         pinned = rules.pinned_arguments(request.prompt_text, tool.name)
         try:
-            sets = (
-                [pinned]
-                if pinned is not None
-                else arguments_for(tool.name, tool.parameters, request.prompt_text, budget)
-            )
+            sets = [pinned] if pinned is not None else arguments_for(tool.name, tool.parameters, text, budget)
         except SchemaUnsupported as error:
             raise Unsatisfiable(f"cannot make arguments for tool {tool.name!r}: {error}") from None
         if request.tool_choice == "named" or not request.parallel_tool_calls:
             sets = sets[:1]
         calls.extend(_Call(tool.name, _json_text(arguments)) for arguments in sets)
     return calls[:MAX_PARALLEL_CALLS] if request.parallel_tool_calls else calls[:1]
+
+
+def _parts_about(text: str, tools: list[Tool]) -> list[str]:
+    """For each tool, the part of ``text`` from where it is named to where the next one is
+    ("use get_time for 'UTC' and get_weather for Rome"); the whole text unless all are named."""
+    starts = [first_mention(tool.name, text) for tool in tools]
+    if len(tools) < 2 or None in starts:
+        return [text] * len(tools)
+    order = sorted(range(len(tools)), key=lambda i: starts[i] or 0)
+    parts = [text] * len(tools)
+    for rank, i in enumerate(order):
+        begin = 0 if rank == 0 else starts[i] or 0
+        end = starts[order[rank + 1]] if rank + 1 < len(order) else None
+        parts[i] = text[begin:end]
+    return parts
 
 
 def _tool_choice(
