@@ -14,7 +14,9 @@ one that fits it, in this order:
 
 Each value drawn is used once. Every property starts from the schema-valid instance ``schema``
 makes, and a drawn value replaces it only when the whole object still validates, so the arguments
-always fit the schema, whatever the conversation says.
+always fit the schema, whatever the conversation says. Trying values has a step budget of its own
+(:data:`~nim_mock.synth.budget.MAX_SCHEMA_STEPS`): when a huge schema uses it up, the values
+drawn so far stay and the rest keep their defaults, so drawing never costs a request its answer.
 
 Several calls to one tool: when the tool is written as a call more than once
 (``f(3) and f(5)``), or when it has one required property and the text lists values for it
@@ -30,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from nim_mock.synth.budget import Budget
+from nim_mock.synth.budget import MAX_CONTENT_CHARS, Budget, SchemaUnsupported
 from nim_mock.synth.schema import instance_for
 from nim_mock.synth.validate import violation
 
@@ -111,18 +113,28 @@ def arguments_for(tool_name: str, schema: Any, text: str, budget: Budget) -> lis
     if budget.spent or not isinstance(base, dict) or not isinstance(properties, dict) or not text:
         return [base]
     read = _Text.read(text)
+    trials = Budget(MAX_CONTENT_CHARS, prefix_only=False)
     calls = _written_calls(tool_name, text)
     if len(calls) > 1:
-        return [_fill(base, schema, properties, read, call, budget) for call in calls[:MAX_PARALLEL_CALLS]]
-    one = _fill(base, schema, properties, read, calls[0] if calls else None, budget)
+        return [_fill(base, schema, properties, read, call, trials) for call in calls[:MAX_PARALLEL_CALLS]]
+    one = _fill(base, schema, properties, read, calls[0] if calls else None, trials)
     listed = _listed_values(schema, properties, read)
     if len(listed) < 2 or calls:
         return [one]
     name = listed[0][0]
     sets = [{**one, name: value} for _, value in listed[:MAX_PARALLEL_CALLS]]
-    if all(violation(each, schema, root=schema, budget=budget) is None for each in sets):
+    if all(_fits(each, schema, trials) for each in sets):
         return sets
     return [one]
+
+
+def _fits(value: Any, schema: Any, trials: Budget, *, root: Any = None) -> bool:
+    """Whether ``value`` validates under ``schema`` (a part of ``root``, the whole by default); a
+    value whose check runs out of steps does not."""
+    try:
+        return violation(value, schema, root=schema if root is None else root, budget=trials) is None
+    except SchemaUnsupported:
+        return False
 
 
 def _fill(
@@ -131,7 +143,7 @@ def _fill(
     properties: dict[str, Any],
     read: _Text,
     call: tuple[list[Any], dict[str, Any]] | None,
-    budget: Budget,
+    trials: Budget,
 ) -> dict[str, Any]:
     arguments = dict(base)
     used: set[int] = set()
@@ -147,8 +159,11 @@ def _fill(
         offered.extend((value, None) for value in _given_by_name(name, read.text))
         offered.extend(_by_kind(spec, read, used))
         for value, slot in offered:
+            if trials.steps <= 0:
+                return arguments  # out of steps: what is drawn so far, defaults for the rest
             trial = {**arguments, name: value}
-            if violation(trial, schema, root=schema, budget=budget) is None:
+            # the property's own schema first: a cheap no for most values of the wrong kind
+            if _fits(value, spec, trials, root=schema) and _fits(trial, schema, trials):
                 arguments = trial
                 if slot is not None:
                     used.add(slot)

@@ -174,6 +174,17 @@ def test_calls_over_the_wire_validate_and_stream_as_they_answer(text: str, paral
         VALIDATOR(schemas[name]).validate(arguments)
 
 
+def test_a_wide_schema_takes_the_values_the_text_has_and_defaults_for_the_rest() -> None:
+    properties = {f"p{i}": {"type": "integer", "minimum": 0} for i in range(400)}
+    tool = _tool("wide", properties)
+    text = "wide " + " ".join(str(n) for n in range(60))
+    [(name, arguments)] = _calls(_message(_body(text, tool)))
+    assert name == "wide"
+    VALIDATOR(tool["function"]["parameters"]).validate(arguments)
+    assert [arguments[f"p{i}"] for i in range(32)] == list(range(32))  # the first 32 numbers are read
+    assert {arguments[f"p{i}"] for i in range(32, 400)} == {0}  # the rest keep their defaults
+
+
 # -- parallel calls and tool_choice ---------------------------------------------------------------
 
 
