@@ -2,8 +2,8 @@
 
 A model reads "What is magic_function(3)?" and calls ``magic_function`` with ``{"input": 3}``; a
 stand-in that sends a schema-valid ``-999`` instead breaks every test that checks the value. The
-last user message is read for values, and each of the tool's top-level properties takes the first
-one that fits it, in this order:
+last user message (its first 20,000 characters) is read for values, and each of the tool's
+top-level properties takes the first one that fits it, in this order:
 
 1. a value the text gives that property by name: ``city: Paris``, ``input=3``, ``unit is celsius``;
 2. the tool written as a call: ``magic_function(3)``, ``f(a=1, b="x")`` (positional values fill the
@@ -42,6 +42,8 @@ MAX_PARALLEL_CALLS: Final = 8
 """Calls one answer makes to one tool from a list of values: beyond this a list reads as data."""
 _MAX_CANDIDATES: Final = 32
 """Values of each kind read from the text: each is tried against the schema, which costs steps."""
+_MAX_TEXT_CHARS: Final = 20_000
+"""How much of the message is read for values (each property searches it for its name)."""
 
 _QUOTED: Final = re.compile(
     r"(?<![\w'\"])'([^'\n]{1,200})'(?!\w)|(?<!\w)\"([^\"\n]{1,200})\"|“([^”\n]{1,200})”|‘([^’\n]{1,200})’"
@@ -112,6 +114,7 @@ def arguments_for(tool_name: str, schema: Any, text: str, budget: Budget) -> lis
     properties = schema.get("properties") if isinstance(schema, dict) else None
     if budget.spent or not isinstance(base, dict) or not isinstance(properties, dict) or not text:
         return [base]
+    text = text[:_MAX_TEXT_CHARS]
     read = _Text.read(text)
     trials = Budget(MAX_CONTENT_CHARS, prefix_only=False)
     calls = _written_calls(tool_name, text)
