@@ -12,7 +12,9 @@ top-level properties takes the first one that fits it, in this order:
    text; for strings, the quoted strings (``'...'``, ``"..."``, ``“...”``, ``「...」``), then names
    (capitalised words such as ``San Francisco, CA``, not the first word of a sentence).
 
-Each value drawn is used once. Every property starts from the schema-valid instance ``schema``
+Each value drawn is used once; strings are not drawn for a property with a ``format`` (the
+mock's check reads ``format`` as the annotation 2020-12 makes it, so a drawn "tomorrow" would pass
+as a ``date``). Every property starts from the schema-valid instance ``schema``
 makes, and a drawn value replaces it only when the whole object still validates, so the arguments
 always fit the schema, whatever the conversation says. Trying values has a step budget of its own
 (:data:`~nim_mock.synth.budget.MAX_SCHEMA_STEPS`): when a huge schema uses it up, the values
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from nim_mock.synth.budget import MAX_CONTENT_CHARS, Budget, SchemaUnsupported
+from nim_mock.synth.keywords import resolve_ref
 from nim_mock.synth.schema import instance_for
 from nim_mock.synth.validate import violation
 
@@ -131,6 +134,27 @@ def arguments_for(tool_name: str, schema: Any, text: str, budget: Budget) -> lis
     return [one]
 
 
+def _has_format(spec: Any, root: Any, depth: int = 0) -> bool:
+    """Whether a ``format`` appears in ``spec``, in a branch of it or where its ``$ref`` points,
+    down to a few levels (deeper counts as having one: drawing is then left to the defaults)."""
+    if depth > 4:
+        return True
+    if isinstance(spec, list):
+        return any(_has_format(item, root, depth + 1) for item in spec)
+    if not isinstance(spec, dict):
+        return False
+    if "format" in spec:
+        return True
+    if "$ref" in spec:
+        try:
+            if _has_format(resolve_ref(root, spec["$ref"]), root, depth + 1):
+                return True
+        except SchemaUnsupported:
+            return True
+    parts = (value for value in spec.values() if isinstance(value, dict | list))
+    return any(_has_format(part, root, depth + 1) for part in parts)
+
+
 def _fits(value: Any, schema: Any, trials: Budget, *, root: Any = None) -> bool:
     """Whether ``value`` validates under ``schema`` (a part of ``root``, the whole by default); a
     value whose check runs out of steps does not."""
@@ -161,9 +185,12 @@ def _fill(
             offered.append((positional[position], None))
         offered.extend((value, None) for value in _given_by_name(name, read.text))
         offered.extend(_by_kind(spec, read, used))
+        formatted = _has_format(spec, schema)
         for value, slot in offered:
             if trials.steps <= 0:
                 return arguments  # out of steps: what is drawn so far, defaults for the rest
+            if formatted and isinstance(value, str):
+                continue  # ``format`` goes unchecked here (an annotation): the made value keeps it
             trial = {**arguments, name: value}
             # the property's own schema first: a cheap no for most values of the wrong kind
             if _fits(value, spec, trials, root=schema) and _fits(trial, schema, trials):

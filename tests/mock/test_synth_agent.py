@@ -174,6 +174,14 @@ def test_calls_over_the_wire_validate_and_stream_as_they_answer(text: str, paral
         VALIDATOR(schemas[name]).validate(arguments)
 
 
+def test_a_string_with_a_format_keeps_the_made_value() -> None:
+    day = {"anyOf": [{"type": "string", "format": "date"}]}
+    tool = _tool("book", {"day": day, "who": {"type": "string"}})
+    [(_, arguments)] = _calls(_message(_body("book 'tomorrow' for 'Ada'", tool)))
+    VALIDATOR(tool["function"]["parameters"], format_checker=VALIDATOR.FORMAT_CHECKER).validate(arguments)
+    assert arguments["who"] == "tomorrow"  # the first quoted string goes to the first string it fits
+
+
 def test_a_wide_schema_takes_the_values_the_text_has_and_defaults_for_the_rest() -> None:
     properties = {f"p{i}": {"type": "integer", "minimum": 0} for i in range(400)}
     tool = _tool("wide", properties)
