@@ -334,7 +334,8 @@ def test_cli_bad_rules_file_exits_2_naming_it(tmp_path: Path) -> None:
 
 def test_cli_serves_synthesized_answers_from_a_rules_file(tmp_path: Path) -> None:
     rules = tmp_path / "rules.json"
-    rules.write_text(json.dumps({"rules": [{"match": "ping", "reply": "pong"}]}))
+    pinned = {"match": r"weather in (\w+)", "tool": "get_weather", "arguments": {"city": "\\1", "days": 2}}
+    rules.write_text(json.dumps({"rules": [{"match": "ping", "reply": "pong"}, pinned]}))
     (tmp_path / "cassettes").mkdir()
     args = ["--cassettes", str(tmp_path / "cassettes"), "--on-miss", "synthesize", "--rules", str(rules)]
     with serve_process(args) as served:
@@ -344,6 +345,13 @@ def test_cli_serves_synthesized_answers_from_a_rules_file(tmp_path: Path) -> Non
                 served.base_url + "/chat/completions",
                 json={"messages": [{"role": "user", "content": "ping"}]},
             )
+            tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+            called = http.post(
+                served.base_url + "/chat/completions",
+                json={"messages": [{"role": "user", "content": "the weather in Oslo"}], "tools": [tool]},
+            )
         assert answer.json()["choices"][0]["message"]["content"] == "pong"
         assert answer.json()["model"] == MODEL
+        [call] = called.json()["choices"][0]["message"]["tool_calls"]
+        assert json.loads(call["function"]["arguments"]) == {"city": "Oslo", "days": 2}
     assert "POST /v1/chat/completions 200 synthesized" in served.err
