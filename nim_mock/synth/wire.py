@@ -4,9 +4,11 @@ Layouts follow nim-wire-facts.md §3 and the bundled recordings: non-streamed bo
 field with its nulls in pydantic order (``reasoning_content`` before ``content``, ``stop_reason``
 after ``finish_reason``, usage ``prompt,total,completion``, then ``prompt_logprobs`` and
 ``kv_transfer_params``); stream chunks carry only the fields vLLM sets. A chat stream per choice:
-``{"role":"assistant","content":""}``, one event per token, a final chunk with ``finish_reason``
-and ``stop_reason``; then the usage chunk (``choices: []``) when ``stream_options.include_usage``,
-then ``data: [DONE]``. Tool calls stream as vLLM does: ``auto`` sends the name chunk
+``{"role":"assistant","content":""}``, the reasoning (if any) one ``reasoning_content`` token per
+event as vLLM's reasoning parser sends it, then one event per content token, a final chunk with
+``finish_reason`` and ``stop_reason``; then the usage chunk (``choices: []``) when
+``stream_options.include_usage``, then ``data: [DONE]``. Tool calls stream as vLLM does: ``auto``
+sends the name chunk
 (``id,type,index,function.name``) then argument fragments; a forced call sends name and first
 fragment together. Choices of ``n > 1`` interleave token by token.
 
