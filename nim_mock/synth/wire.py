@@ -8,9 +8,8 @@ after ``finish_reason``, usage ``prompt,total,completion``, then ``prompt_logpro
 event as vLLM's reasoning parser sends it, then one event per content token, a final chunk with
 ``finish_reason`` and ``stop_reason``; then the usage chunk (``choices: []``) when
 ``stream_options.include_usage``, then ``data: [DONE]``. Tool calls stream as vLLM does: ``auto``
-sends the name chunk
-(``id,type,index,function.name``) then argument fragments; a forced call sends name and first
-fragment together. Choices of ``n > 1`` interleave token by token.
+sends the name chunk (``id,type,index,function.name``) then argument fragments; a forced call
+sends name and first fragment together. Choices of ``n > 1`` interleave token by token.
 
 Timing is data: event offsets from ``ttft_ms`` and ``tokens_per_s``, which ``ReplayResponse`` then
 scales by the server's speed (0 = no sleeping), exactly as it paces a recording.
