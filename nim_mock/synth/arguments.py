@@ -32,6 +32,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Final
 
 from nim_mock.synth.budget import MAX_CONTENT_CHARS, Budget, SchemaUnsupported
@@ -45,6 +46,8 @@ MAX_PARALLEL_CALLS: Final = 8
 """Calls one answer makes to one tool from a list of values: beyond this a list reads as data."""
 _MAX_CANDIDATES: Final = 32
 """Values of each kind read from the text: each is tried against the schema, which costs steps."""
+_MAX_MATCHES: Final = 4 * _MAX_CANDIDATES
+"""Matches of one kind looked at (some are passed over: inside quotes, opening a sentence)."""
 _MAX_TEXT_CHARS: Final = 20_000
 """How much of the message is read for values (each property searches it for its name)."""
 
@@ -54,7 +57,8 @@ _QUOTED: Final = re.compile(
 )
 _NUMBER: Final = re.compile(r"(?<![\w.\-])-?\d{1,15}(?:\.\d{1,15})?(?![\w.]*\w)")
 _NAME: Final = re.compile(r"\b[A-Z][\w'’.\-]*(?:[ \t]+[A-Z][\w'’.\-]*)*(?:,[ \t]*[A-Z]{2}\b)?")
-_SENTENCE_START: Final = re.compile(r"(?:^|[.!?]\s+|\n\s*)$")
+_SENTENCE_START: Final = re.compile(r"(?:^\s*|[.!?]\s+|\n\s*)$")
+"""Searched in the few characters before a capital (``^`` matches only at the text's real start)."""
 _LIST_GAP: Final = re.compile(r"\s*(?:,\s*(?:and|or)?|and|or|&)\s*", re.IGNORECASE)
 _WORD_VALUE: Final = r"(?:'[^'\n]{1,200}'|\"[^\"\n]{1,200}\"|-?\d[\d.]*|[^\s,;.!?()]+)"
 
@@ -84,22 +88,30 @@ class _Text:
             if len(read.quoted) >= _MAX_CANDIDATES:
                 break
         quoted_spans = [(v.start, v.end) for v in read.quoted]
-        for found in _NUMBER.finditer(text):
-            if len(read.numbers) < _MAX_CANDIDATES and not _inside(found.start(), quoted_spans):
+        for found in islice(_NUMBER.finditer(text), _MAX_MATCHES):
+            if len(read.numbers) >= _MAX_CANDIDATES:
+                break
+            if not _inside(found.start(), quoted_spans):
                 read.numbers.append(_Value(_number(found.group()), found.start(), found.end()))
-        for found in _NAME.finditer(text):
+        for found in islice(_NAME.finditer(text), _MAX_MATCHES):
             if len(read.names) >= _MAX_CANDIDATES:
                 break
             start, name = found.start(), found.group().rstrip(".")
             if _inside(start, quoted_spans):
                 continue
-            if _SENTENCE_START.search(text[:start]):  # "What is ...": a capital that only opens a sentence
+            if _opens_a_sentence(text, start):  # "What is ...": a capital that only opens a sentence
                 first, _, rest = name.partition(" ")
                 if not rest:
                     continue
                 start, name = start + len(first) + 1, rest
             read.names.append(_Value(name, start, start + len(name)))
         return read
+
+
+def _opens_a_sentence(text: str, start: int) -> bool:
+    """Whether ``start`` follows the text's start or a sentence's end (read from the few characters
+    before it, so that many names cost no more than one pass)."""
+    return _SENTENCE_START.search(text, max(0, start - 8), start) is not None
 
 
 def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
