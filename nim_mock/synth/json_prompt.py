@@ -1,7 +1,7 @@
 """What JSON mode answers: an object shaped the way the prompt asks, as a model would follow it.
 
 ``response_format: {"type": "json_object"}`` only says "JSON"; the shape is in the words. The
-system and then the user messages are read, in that order, for:
+system and then the last user message are read (their first 65,536 characters), in that order, for:
 
 1. a JSON schema written out (an object with ``properties``, ``type: "object"``, ``$schema`` or
    ``$defs``): an instance of it (one the mock cannot make an instance of is read past);
@@ -24,6 +24,8 @@ from nim_mock.synth.schema import instance_for
 
 __all__ = ["object_for_prompt"]
 
+_MAX_TEXT_CHARS: Final = 65_536
+"""How much of each message is read for a shape: a schema or an example is written near the start."""
 _MAX_OBJECT_STARTS: Final = 64
 """``{`` tried as the start of a JSON object per text: enough for any prompt, bounded for any body."""
 _SCHEMA_KEYS: Final = frozenset({"properties", "$schema", "$defs", "definitions"})
@@ -34,6 +36,7 @@ _SENTENCE: Final = re.compile(r"[^.!?\n]+")
 
 def object_for_prompt(texts: Sequence[str], budget: Budget) -> Any:
     """The object the first text that shows a shape asks for, or ``None`` when none does."""
+    texts = [text[:_MAX_TEXT_CHARS] for text in texts]
     for text in texts:
         for found in _objects(text):
             if not (_SCHEMA_KEYS & found.keys() or found.get("type") == "object"):
