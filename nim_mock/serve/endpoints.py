@@ -320,7 +320,7 @@ class _Endpoints:
             from nim_mock.synth.synthesize import synthesize
 
             route = note.route
-            answer = await to_thread.run_sync(lambda: synthesize(route, body, synth, chat=route == CHAT))
+            answer = await to_thread.run_sync(lambda: synthesize(body, synth, chat=route == CHAT))
             if isinstance(answer, Problem):
                 return self._problem(note, answer)
             note.answer = "synthesized"

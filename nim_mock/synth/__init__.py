@@ -2,6 +2,8 @@
 
 ``synthesize`` is the entry point and ``config`` its settings; ``request`` reads the fields that
 shape an answer, ``answer`` decides what it says (``rules``, ``schema``, ``scalars``, ``regex`` for
-text, tool calls and JSON), ``tokens`` counts and cuts, ``wire`` renders NIM bytes, ``models`` lists
-real model ids, ``cli`` holds the ``nim-mock serve`` options.
+text, tool calls and JSON; ``arguments`` draws tool arguments from the conversation,
+``reasoning`` decides whether and where the model reasons, ``json_prompt`` reads the shape JSON mode
+is asked for), ``tokens`` counts and cuts, ``wire`` renders NIM bytes, ``models`` lists real model
+ids, ``cli`` holds the ``nim-mock serve`` options.
 """

@@ -38,8 +38,8 @@ def add_synth_options(serve: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help='JSON rules for synthesized replies: {"rules": [{"match": REGEX, "reply": TEXT}], '
-        '"default": TEXT}; needs --on-miss synthesize',
+        help='JSON rules for synthesized replies: {"rules": [{"match": REGEX, "reply": TEXT} or '
+        '{"match": REGEX, "tool": NAME, "arguments": {...}}], "default": TEXT}; needs --on-miss synthesize',
     )
     group.add_argument(
         "--tokens-per-s",

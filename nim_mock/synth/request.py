@@ -16,7 +16,7 @@ from typing import Any
 from nim_mock.cassettes.canonical import MAX_JSON_DEPTH, json_depth, lone_surrogate_at
 from nim_mock.wire.errors import Problem, bad_request
 
-__all__ = ["Structured", "SynthRequest", "Tool", "read_request"]
+__all__ = ["Structured", "SynthRequest", "Tool", "ToolResult", "read_request"]
 
 _COMPLETIONS_DEFAULT_MAX_TOKENS = 16
 """vLLM's (and OpenAI's) default ``max_tokens`` for the legacy completions endpoint."""
@@ -27,6 +27,14 @@ _MAX_N = 128
 class Tool:
     name: str
     parameters: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """One tool message after the model's last call: the tool's name (from that call) and its text."""
+
+    name: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +64,15 @@ class SynthRequest:
     """``None`` (no tools offered), ``"none"``, ``"auto"``, ``"required"`` or ``"named"``."""
     named_tool: str | None
     structured: Structured | None
+    parallel_tool_calls: bool = True
+    """OpenAI's and vLLM's default: the model may answer with several calls at once."""
+    instructions: str = ""
+    """The system (and developer) messages' text, where prompts put switches, schemas and examples."""
+    thinking_param: bool | None = None
+    """A request parameter's reasoning switch (``chat_template_kwargs``, ``reasoning_effort``):
+    ``True`` on, ``False`` off, ``None`` when the request sets none."""
+    tool_results: tuple[ToolResult, ...] = ()
+    """The tool messages that end the conversation (empty unless the last message is a tool's)."""
 
 
 class _Refused(Exception):
@@ -104,8 +121,11 @@ def _read(body: dict[str, Any], *, chat: bool, default_model: str) -> SynthReque
         prompt_text = _text(last_user.get("content")) if last_user is not None else ""
         last_role = str(messages[-1].get("role"))
         prompt = ""
+        instructions = "\n".join(
+            _text(m.get("content")) for m in messages if m.get("role") in ("system", "developer")
+        )
     else:
-        messages, last_role = (), "user"
+        messages, last_role, instructions = (), "user", ""
         prompt = _prompt(body.get("prompt"))
         prompt_text = prompt
     tools = _tools(body.get("tools")) if chat else ()
@@ -126,6 +146,10 @@ def _read(body: dict[str, Any], *, chat: bool, default_model: str) -> SynthReque
         tool_choice=tool_choice,
         named_tool=named,
         structured=_structured(body),
+        parallel_tool_calls=_optional(body, "parallel_tool_calls", bool, True),
+        instructions=instructions,
+        thinking_param=_thinking_param(body),
+        tool_results=_tool_results(messages),
     )
 
 
@@ -167,6 +191,49 @@ def _text(content: Any) -> str:
             part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)
         )
     return ""
+
+
+def _thinking_param(body: dict[str, Any]) -> bool | None:
+    """The reasoning switch a request parameter carries, in the spellings NIM chat templates read:
+    ``chat_template_kwargs`` ``enable_thinking``/``thinking`` (booleans) or ``thinking_mode``
+    (``enabled``/``disabled``), and ``reasoning_effort`` (any level is on)."""
+    kwargs = body.get("chat_template_kwargs")
+    if isinstance(kwargs, dict):
+        for key in ("enable_thinking", "thinking"):
+            if isinstance(kwargs.get(key), bool):
+                return bool(kwargs[key])
+        mode = kwargs.get("thinking_mode")
+        if mode in ("enabled", "disabled"):
+            return bool(mode == "enabled")
+    effort = body.get("reasoning_effort")
+    if isinstance(effort, str):
+        return effort not in ("none", "")
+    return None
+
+
+def _tool_results(messages: tuple[dict[str, Any], ...]) -> tuple[ToolResult, ...]:
+    """The trailing tool messages, each named after the call it answers (its ``tool_call_id``)."""
+    trailing: list[dict[str, Any]] = []
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        trailing.append(message)
+    if not trailing:
+        return ()
+    names: dict[str, str] = {}
+    for message in messages:
+        calls = message.get("tool_calls") if message.get("role") == "assistant" else None
+        for call in calls if isinstance(calls, list) else ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("name"), str):
+                names[str(call.get("id"))] = function["name"]
+    return tuple(
+        ToolResult(
+            names.get(str(message.get("tool_call_id")), str(message.get("name") or "the tool")),
+            _text(message.get("content")),
+        )
+        for message in reversed(trailing)
+    )
 
 
 def _prompt(value: Any) -> str:

@@ -5,7 +5,8 @@ JSON, because YAML is not a dependency. The whole format::
     {
       "rules": [
         {"match": "weather in (\\\\w+)", "reply": "It is sunny in \\\\1.", "flags": "i"},
-        {"match": "^book", "tool": "book_flight"}
+        {"match": "^book", "tool": "book_flight"},
+        {"match": "weather in (\\w+)", "tool": "get_weather", "arguments": {"city": "\\1"}}
       ],
       "default": "This is a synthesized reply from {model}."
     }
@@ -18,6 +19,11 @@ JSON, because YAML is not a dependency. The whole format::
 - ``tool`` (instead of, or as well as, ``reply``): when the request offers a tool of that name and
   ``tool_choice`` allows one (``auto`` or absent), the answer calls it. ``reply`` is then used only
   when the tool is not offered.
+- ``arguments`` (only with ``tool``): the call's arguments, pinned, instead of those drawn from the
+  conversation; every string in it is expanded like ``reply`` (``{"city": "\\1"}``). They are
+  used whenever that tool is called for a message the rule matches (``tool_choice`` ``required`` or
+  naming the tool too), as they are, even where they do not fit the tool's schema: a test may want
+  exactly that.
 - ``default`` (optional) is the reply when no rule matches; ``{model}`` is replaced the same way.
 
 Every problem is a :class:`ReplyRulesError` naming the file, the spot (``rules[2].match``) and the fix,
@@ -37,7 +43,7 @@ __all__ = ["DEFAULT_REPLY", "ReplyRules", "ReplyRulesError", "Rule", "load_reply
 
 DEFAULT_REPLY = "This is a synthesized reply from {model}: no recording matched this request."
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
-_RULE_KEYS = frozenset({"match", "reply", "tool", "flags"})
+_RULE_KEYS = frozenset({"match", "reply", "tool", "flags", "arguments"})
 
 
 class ReplyRulesError(ValueError):
@@ -62,6 +68,7 @@ class Rule:
     pattern: re.Pattern[str]
     reply: str | None = None
     tool: str | None = None
+    arguments: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +89,37 @@ class ReplyRules:
             if rule.reply is not None:
                 return found.expand(rule.reply).replace("{model}", model), None
         return self.default.replace("{model}", model), None
+
+    def pinned_arguments(self, text: str, tool: str) -> dict[str, Any] | None:
+        """The arguments the first rule for ``tool`` that matches ``text`` pins, expanded; else ``None``."""
+        for rule in self.rules:
+            if rule.tool != tool or rule.arguments is None:
+                continue
+            found = rule.pattern.search(text)
+            if found is not None:
+                expanded: dict[str, Any] = _expand(rule.arguments, found)
+                return expanded
+        return None
+
+
+def _expand(value: Any, found: re.Match[str]) -> Any:
+    if isinstance(value, str):
+        return found.expand(value)
+    if isinstance(value, list):
+        return [_expand(item, found) for item in value]
+    if isinstance(value, dict):
+        return {key: _expand(item, found) for key, item in value.items()}
+    return value
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    return []
 
 
 def load_reply_rules(path: Path) -> ReplyRules:
@@ -148,12 +186,20 @@ def _rule(raw: Any, source: str, where: str) -> Rule:
         raise ReplyRulesError(source, f"{where}.reply", "must be a string")
     if tool is not None and (not isinstance(tool, str) or not tool):
         raise ReplyRulesError(source, f"{where}.tool", "must be a non-empty tool name")
-    if reply is not None:
+    arguments = raw.get("arguments")
+    if arguments is not None:
+        if tool is None:
+            raise ReplyRulesError(source, f"{where}.arguments", "needs a 'tool' whose call they pin")
+        if not isinstance(arguments, dict):
+            raise ReplyRulesError(source, f"{where}.arguments", 'must be an object like {"city": "Paris"}')
+    templates = [("reply", reply)] if reply is not None else []
+    templates += [("arguments", text) for text in _strings(arguments)]
+    for spot, template in templates:
         try:
-            _check_template(pattern, reply)
+            _check_template(pattern, template)
         except re.error as error:
-            raise ReplyRulesError(source, f"{where}.reply", f"bad group reference: {error}") from None
-    return Rule(pattern, reply, tool)
+            raise ReplyRulesError(source, f"{where}.{spot}", f"bad group reference: {error}") from None
+    return Rule(pattern, reply, tool, arguments)
 
 
 def _check_template(pattern: re.Pattern[str], reply: str) -> None:

@@ -5,15 +5,19 @@ The entry point for the endpoints: :class:`SynthConfig` (rules, pace; defined in
 :class:`RecordedResponse` (replayed by the same ``ReplayResponse`` as a recording, so pacing and
 disconnects behave identically) or the 400 :class:`Problem` a NIM gives for a field it cannot accept.
 
-Determinism: the response id and ``created`` derive from a SHA-256 of the route and the canonical
-body (keys sorted), so the same request always gets the same bytes, and a different one a
-different id. Every synthesized response carries ``x-nim-mock-synthesized: 1``.
+As from a real server, ``created`` is the time of the request (whole seconds) and every response
+and tool call has an id of its own (``chatcmpl-``/``cmpl-``/``chatcmpl-tool-`` and 32 hex digits,
+vLLM's ``uuid4().hex``); everything else is a function of the request, so the same request gets
+the same answer. ``now`` and ``new_id`` are the seams that make a test's bytes exact. Every
+synthesized response carries ``x-nim-mock-synthesized: 1``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import time
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 from nim_mock.cassette import RecordedResponse
@@ -26,28 +30,35 @@ from nim_mock.wire.errors import Problem, bad_request
 
 __all__ = ["SYNTH_HEADER", "SynthConfig", "synthesize"]
 
-_EPOCH = 1735689600  # 2025-01-01T00:00:00Z: synthesized ``created`` values fall within 2025
-_YEAR = 365 * 24 * 3600
+
+def _uuid_hex() -> str:
+    return uuid.uuid4().hex
 
 
 def synthesize(
-    route: str, body: dict[str, Any], config: SynthConfig, *, chat: bool
+    body: dict[str, Any],
+    config: SynthConfig,
+    *,
+    chat: bool,
+    now: Callable[[], float] = time.time,
+    new_id: Callable[[], str] = _uuid_hex,
 ) -> RecordedResponse | Problem:
-    """A NIM-shaped answer to ``body`` (already checked by the endpoint), or the 400 for a bad field."""
+    """A NIM-shaped answer to ``body`` (already checked by the endpoint), or the 400 for a bad field.
+
+    ``now`` gives ``created`` (seconds since the epoch) and ``new_id`` each id's 32 hex digits.
+    """
+    created = int(now())
     request = read_request(body, chat=chat, default_model=config.models[0])
     if isinstance(request, Problem):
         return request
-    digest = hashlib.sha256(
-        route.encode() + b"\n" + json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
     try:
-        answer = plan_answer(request, config.rules, digest)
+        answer = plan_answer(request, config.rules, new_id)
     except Unsatisfiable as error:
         return bad_request(f"nim-mock cannot synthesize this request: {error}")
     frame = Frame(
         chat=chat,
-        id=("chatcmpl-" if chat else "cmpl-") + digest[:32],
-        created=_EPOCH + int(digest[32:40], 16) % _YEAR,
+        id=("chatcmpl-" if chat else "cmpl-") + new_id(),
+        created=created,
         model=request.model,
         prompt_tokens=_prompt_tokens(request, body),
         include_usage=request.include_usage,

@@ -4,11 +4,12 @@ Layouts follow nim-wire-facts.md §3 and the bundled recordings: non-streamed bo
 field with its nulls in pydantic order (``reasoning_content`` before ``content``, ``stop_reason``
 after ``finish_reason``, usage ``prompt,total,completion``, then ``prompt_logprobs`` and
 ``kv_transfer_params``); stream chunks carry only the fields vLLM sets. A chat stream per choice:
-``{"role":"assistant","content":""}``, one event per token, a final chunk with ``finish_reason``
-and ``stop_reason``; then the usage chunk (``choices: []``) when ``stream_options.include_usage``,
-then ``data: [DONE]``. Tool calls stream as vLLM does: ``auto`` sends the name chunk
-(``id,type,index,function.name``) then argument fragments; a forced call sends name and first
-fragment together. Choices of ``n > 1`` interleave token by token.
+``{"role":"assistant","content":""}``, the reasoning (if any) one ``reasoning_content`` token per
+event as vLLM's reasoning parser sends it, then one event per content token, a final chunk with
+``finish_reason`` and ``stop_reason``; then the usage chunk (``choices: []``) when
+``stream_options.include_usage``, then ``data: [DONE]``. Tool calls stream as vLLM does: ``auto``
+sends the name chunk (``id,type,index,function.name``) then argument fragments; a forced call
+sends name and first fragment together. Choices of ``n > 1`` interleave token by token.
 
 Timing is data: event offsets from ``ttft_ms`` and ``tokens_per_s``, which ``ReplayResponse`` then
 scales by the server's speed (0 = no sleeping), exactly as it paces a recording.
@@ -87,7 +88,7 @@ def _chat_body(answer: Answer, frame: Frame) -> dict[str, Any]:
                 "index": index,
                 "message": {
                     "role": "assistant",
-                    "reasoning_content": None,
+                    "reasoning_content": choice.reasoning,
                     "content": choice.content,
                     "tool_calls": [
                         {
@@ -160,6 +161,8 @@ _Delta = tuple[dict[str, Any], str | None, str | None, bool]
 
 def _chat_deltas(choice: Choice, index: int) -> Iterator[_Delta]:
     yield {"role": "assistant", "content": ""}, None, None, False
+    for part in tokens(choice.reasoning or ""):
+        yield {"reasoning_content": part}, None, None, False
     if choice.tool_calls:
         yield from _tool_deltas(choice, index)
         return
@@ -171,9 +174,12 @@ def _chat_deltas(choice: Choice, index: int) -> Iterator[_Delta]:
 
 
 def _tool_deltas(choice: Choice, index: int) -> Iterator[_Delta]:
+    # one forced call streams under the choice's index, as vLLM's guided decoding does; several
+    # (``required`` with parallel calls) and chosen calls under their own
+    by_number = choice.auto_tool or len(choice.tool_calls) > 1
     for number, call in enumerate(choice.tool_calls):
         fragments = tokens(call.arguments)
-        position = number if choice.auto_tool else index
+        position = number if by_number else index
         head = {"id": call.id, "type": "function", "index": position}
         if choice.auto_tool:
             yield {"tool_calls": [{**head, "function": {"name": call.name}}]}, None, None, False
@@ -187,7 +193,7 @@ def _tool_deltas(choice: Choice, index: int) -> Iterator[_Delta]:
             )
         for fragment in fragments:
             yield _arguments(position, fragment), None, None, False
-    last = len(choice.tool_calls) - 1 if choice.auto_tool else index
+    last = len(choice.tool_calls) - 1 if by_number else index
     yield _arguments(last, ""), choice.finish_reason, choice.stop_reason, True
 
 

@@ -23,10 +23,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.load import dumpd, load
 from langchain_tests.unit_tests import ChatModelUnitTests
 from nim_harness import ChatNVIDIA
+from standard_capabilities import ToolsStructuredUsage
 from syrupy.assertion import SnapshotAssertion
 
 
-class TestChatNVIDIAStandard(ChatModelUnitTests):
+class TestChatNVIDIAStandard(ToolsStructuredUsage, ChatModelUnitTests):
     @property
     def chat_model_class(self) -> type[ChatNVIDIA]:
         return ChatNVIDIA
@@ -68,18 +69,6 @@ class TestChatNVIDIAStandard(ChatModelUnitTests):
         return True
 
     @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def has_structured_output(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
     def supports_image_inputs(self) -> bool:
         return True
 
@@ -89,10 +78,6 @@ class TestChatNVIDIAStandard(ChatModelUnitTests):
 
     @property
     def supports_image_tool_message(self) -> bool:
-        return True
-
-    @property
-    def returns_usage_metadata(self) -> bool:
         return True
 
     @property

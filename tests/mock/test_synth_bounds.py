@@ -52,7 +52,7 @@ def chat(**extra: Any) -> dict[str, Any]:
 
 
 def synthesized(body: dict[str, Any]) -> dict[str, Any] | Problem:
-    answer = bounded(lambda: synthesize("/v1/chat/completions", body, SynthConfig(), chat=True))
+    answer = bounded(lambda: synthesize(body, SynthConfig(), chat=True))
     if isinstance(answer, Problem):
         return answer
     parsed: dict[str, Any] = json.loads(answer.body)
@@ -273,15 +273,15 @@ def test_the_cut_content_is_the_start_of_the_whole_answer() -> None:
 def test_an_answer_past_the_token_limit_is_refused_naming_it() -> None:
     rules = parse_reply_rules({"rules": [{"match": ".", "reply": "a " * 40_000}]})
     body = chat(n=3)
-    answer = bounded(lambda: synthesize("/v1/chat/completions", body, SynthConfig(rules=rules), chat=True))
+    answer = bounded(lambda: synthesize(body, SynthConfig(rules=rules), chat=True))
     assert isinstance(answer, Problem)
     assert f"more than the {MAX_ANSWER_TOKENS} the mock synthesizes" in answer.message
     assert "(3 choices of 40001)" in answer.message
     long_reply = parse_reply_rules({"rules": [{"match": ".", "reply": "b" * (MAX_CONTENT_CHARS + 1)}]})
-    answer = synthesize("/v1/chat/completions", chat(), SynthConfig(rules=long_reply), chat=True)
+    answer = synthesize(chat(), SynthConfig(rules=long_reply), chat=True)
     assert isinstance(answer, Problem)
     assert "the rules' reply needs more than" in answer.message
-    cut = synthesize("/v1/chat/completions", chat(max_tokens=3), SynthConfig(rules=long_reply), chat=True)
+    cut = synthesize(chat(max_tokens=3), SynthConfig(rules=long_reply), chat=True)
     assert not isinstance(cut, Problem)
     assert json.loads(cut.body)["choices"][0]["message"]["content"] == "b" * 48
 

@@ -266,14 +266,27 @@ def test_log_line_says_synthesized(base_url: str, caplog: pytest.LogCaptureFixtu
     assert line == "POST /v1/chat/completions 200 synthesized"
 
 
-def test_same_request_same_bytes(base_url: str, build: Any) -> None:
+_ID = re.compile(rb'"id":"chatcmpl-[0-9a-f]{32}"')
+_CREATED = re.compile(rb'"created":(\d+)')
+
+
+def _stamps_masked(raw: bytes) -> bytes:
+    """``raw`` with its response id and ``created`` (new for every response) replaced by markers."""
+    return _CREATED.sub(b'"created":0', _ID.sub(b'"id":"chatcmpl-ID"', raw))
+
+
+def test_same_request_same_answer_with_its_own_id_and_time(base_url: str, build: Any) -> None:
     body = build.chat_body("repeat", stream=True, stream_options={"include_usage": True})
     with httpx.Client(timeout=10) as http:
+        before = int(time.time())
         first = http.post(base_url + "/v1/chat/completions", json=body).content
         second = http.post(base_url + "/v1/chat/completions", json=body).content
-        other = http.post(base_url + "/v1/chat/completions", json={**body, "temperature": 0.5}).content
-    assert first == second
-    assert first != other
+        after = int(time.time())
+    assert _stamps_masked(first) == _stamps_masked(second)
+    ids = {found.group() for raw in (first, second) for found in _ID.finditer(raw)}
+    assert len(ids) == 2  # one id per response, repeated in each of its chunks
+    stamps = {int(found.group(1)) for found in _CREATED.finditer(first + second)}
+    assert stamps <= set(range(before, after + 1))
 
 
 def test_stream_byte_layout(base_url: str, build: Any, snapshot: Any) -> None:
@@ -286,7 +299,7 @@ def test_stream_byte_layout(base_url: str, build: Any, snapshot: Any) -> None:
     ):
         assert r.headers["content-type"] == "text/event-stream; charset=utf-8"
         raw = b"".join(r.iter_bytes())
-    assert raw.decode("utf-8") == snapshot
+    assert _stamps_masked(raw).decode("utf-8") == snapshot
 
 
 def test_pacing_follows_rate_and_ttft(build: Any) -> None:
@@ -321,7 +334,8 @@ def test_cli_bad_rules_file_exits_2_naming_it(tmp_path: Path) -> None:
 
 def test_cli_serves_synthesized_answers_from_a_rules_file(tmp_path: Path) -> None:
     rules = tmp_path / "rules.json"
-    rules.write_text(json.dumps({"rules": [{"match": "ping", "reply": "pong"}]}))
+    pinned = {"match": r"weather in (\w+)", "tool": "get_weather", "arguments": {"city": "\\1", "days": 2}}
+    rules.write_text(json.dumps({"rules": [{"match": "ping", "reply": "pong"}, pinned]}))
     (tmp_path / "cassettes").mkdir()
     args = ["--cassettes", str(tmp_path / "cassettes"), "--on-miss", "synthesize", "--rules", str(rules)]
     with serve_process(args) as served:
@@ -331,6 +345,13 @@ def test_cli_serves_synthesized_answers_from_a_rules_file(tmp_path: Path) -> Non
                 served.base_url + "/chat/completions",
                 json={"messages": [{"role": "user", "content": "ping"}]},
             )
+            tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+            called = http.post(
+                served.base_url + "/chat/completions",
+                json={"messages": [{"role": "user", "content": "the weather in Oslo"}], "tools": [tool]},
+            )
         assert answer.json()["choices"][0]["message"]["content"] == "pong"
         assert answer.json()["model"] == MODEL
+        [call] = called.json()["choices"][0]["message"]["tool_calls"]
+        assert json.loads(call["function"]["arguments"]) == {"city": "Oslo", "days": 2}
     assert "POST /v1/chat/completions 200 synthesized" in served.err

@@ -201,8 +201,7 @@ def test_missing_rules_file() -> None:
 
 
 def _answer(body: dict[str, Any], config: SynthConfig | None = None, *, chat: bool = True) -> dict[str, Any]:
-    route = "/v1/chat/completions" if chat else "/v1/completions"
-    result = synthesize(route, body, config or SynthConfig(), chat=chat)
+    result = synthesize(body, config or SynthConfig(), chat=chat)
     assert isinstance(result, RecordedResponse)
     assert not result.streamed
     return json.loads(result.body)
@@ -333,29 +332,34 @@ def test_completions_default_to_sixteen_tokens() -> None:
     ],
 )
 def test_bad_fields_get_a_400_naming_them(body: dict[str, Any], message: str) -> None:
-    result = synthesize("/v1/chat/completions", body, SynthConfig(), chat=True)
+    result = synthesize(body, SynthConfig(), chat=True)
     assert isinstance(result, Problem)
     assert result.status == 400
     assert message in result.message
 
 
-def test_same_request_same_bytes_different_request_different_id() -> None:
-    first = synthesize("/v1/chat/completions", _chat(stream=True), SynthConfig(), chat=True)
-    again = synthesize("/v1/chat/completions", _chat(stream=True), SynthConfig(), chat=True)
-    other = synthesize("/v1/chat/completions", _chat(stream=True, seed=1), SynthConfig(), chat=True)
-    assert isinstance(first, RecordedResponse)
-    assert isinstance(again, RecordedResponse)
-    assert isinstance(other, RecordedResponse)
-    assert first.events == again.events
-    assert first.events is not None
-    assert other.events is not None
-    assert first.events[0].raw[:60] != other.events[0].raw[:60]
+def test_created_is_the_request_time_and_every_id_is_new() -> None:
+    ids = iter(f"{n:032x}" for n in range(1, 100))
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    body = _chat(tools=tools, n=2)
+    result = synthesize(body, SynthConfig(), chat=True, now=lambda: 1_800_000_000.7, new_id=lambda: next(ids))
+    assert isinstance(result, RecordedResponse)
+    answer = json.loads(result.body or b"")
+    assert answer["created"] == 1_800_000_000
+    call_ids = [c["message"]["tool_calls"][0]["id"] for c in answer["choices"]]
+    assert call_ids == [f"chatcmpl-tool-{1:032x}", f"chatcmpl-tool-{2:032x}"]
+    assert answer["id"] == f"chatcmpl-{3:032x}"
+
+
+def test_same_request_same_answer_but_new_ids() -> None:
+    first, again = (_answer(_chat()) for _ in range(2))
+    assert first["id"] != again["id"]
+    assert re.fullmatch(r"chatcmpl-[0-9a-f]{32}", first["id"])
+    assert {**first, "id": "", "created": 0} == {**again, "id": "", "created": 0}
 
 
 def test_stream_pace_comes_from_ttft_and_rate() -> None:
-    result = synthesize(
-        "/v1/chat/completions", _chat(stream=True), SynthConfig(tokens_per_s=10, ttft_ms=300), chat=True
-    )
+    result = synthesize(_chat(stream=True), SynthConfig(tokens_per_s=10, ttft_ms=300), chat=True)
     assert isinstance(result, RecordedResponse)
     assert result.events is not None
     times = [event.t_ms for event in result.events]
@@ -378,7 +382,7 @@ def test_create_app_checks_its_synth_settings() -> None:
 def test_completions_stream_interleaves_choices_then_usage() -> None:
     body = {"model": MODEL, "prompt": "hi", "n": 2, "max_tokens": 3, "stream": True}
     body["stream_options"] = {"include_usage": True}
-    result = synthesize("/v1/completions", body, SynthConfig(), chat=False)
+    result = synthesize(body, SynthConfig(), chat=False)
     assert isinstance(result, RecordedResponse)
     assert result.events is not None
     raws = [event.raw for event in result.events]
