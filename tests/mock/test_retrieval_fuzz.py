@@ -24,7 +24,11 @@ TEXT = st.one_of(
     st.builds(lambda word, n: (word + " ") * n, st.text(min_size=1, max_size=12), st.integers(0, 3000)),
 )
 ODD = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 5000), st.floats(allow_nan=False), st.text(max_size=8)
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5000),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
 )
 
 
