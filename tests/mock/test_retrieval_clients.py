@@ -9,14 +9,14 @@ a change in what the client sends shows up here as a miss rather than as silent 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from langchain_core.documents import Document
 from langchain_nvidia_ai_endpoints import NVIDIAEmbeddings, NVIDIARerank
 
-from conftest import Builders, ServeFactory
-from nim_mock import RunningServer, create_app
+from nim_mock import RunningServer, bundled_cassettes_dir, create_app, load_cassettes
 
 E5 = "nvidia/nv-embedqa-e5-v5"
 RERANK = "nvidia/llama-3.2-nv-rerankqa-1b-v2"
@@ -81,7 +81,7 @@ def test_published_rerank_works_against_the_stand_in(standin: str) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
-def test_published_clients_replay_a_recording(serve: ServeFactory, build: type[Builders]) -> None:
+def test_published_clients_replay_a_recording(serve: Callable[..., str], build: Any) -> None:
     embed_body = {
         "input": ["hello"],
         "model": E5,
@@ -108,3 +108,31 @@ def test_published_clients_replay_a_recording(serve: ServeFactory, build: type[B
         [Document(page_content="a"), Document(page_content="b")], "q"
     )
     assert [(d.page_content, d.metadata["relevance_score"]) for d in ranked] == [("b", 1.5), ("a", -2.0)]
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Iterator[str]:
+    retrieval = [c for c in load_cassettes([bundled_cassettes_dir()]) if c.name.startswith("retrieval/")]
+    server = RunningServer(create_app(retrieval))
+    yield server.start() + "/v1"
+    server.stop()
+
+
+BUNDLED_QUERY = "What is the memory bandwidth of the H100 GPU?"
+BUNDLED_PASSAGES = [
+    "The H100 SXM GPU delivers 3.35 TB/s of memory bandwidth from 80 GB of HBM3.",
+    "Paris is lovely in the spring, when the chestnut trees along the boulevards bloom.",
+    "The A100 80GB offers over 2 TB/s of memory bandwidth for the largest models.",
+]
+
+
+def test_the_bundled_cassettes_retrieve_the_right_passage_for_the_published_clients(bundled: str) -> None:
+    embedder = NVIDIAEmbeddings(base_url=bundled, model=E5)
+    query = embedder.embed_query(BUNDLED_QUERY)
+    passages = embedder.embed_documents(BUNDLED_PASSAGES)
+    by_similarity = sorted(range(3), key=lambda i: -cosine(query, passages[i]))
+    assert by_similarity == [0, 2, 1]
+    ranked = NVIDIARerank(base_url=bundled, model=RERANK).compress_documents(
+        [Document(page_content=text) for text in BUNDLED_PASSAGES], BUNDLED_QUERY
+    )
+    assert [d.page_content for d in ranked] == [BUNDLED_PASSAGES[i] for i in (0, 2, 1)]

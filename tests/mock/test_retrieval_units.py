@@ -67,7 +67,7 @@ def test_base64_carries_the_same_float32_values() -> None:
 
 
 @given(st.text(max_size=200), st.text(max_size=400))
-def test_a_logit_is_finite_and_a_query_word_never_lowers_it(query: str, passage: str) -> None:
+def test_a_logit_is_finite_and_a_query_from_the_passage_scores_above_none(query: str, passage: str) -> None:
     logit = relevance_logit(query, passage)
     assert math.isfinite(logit)
     assert -7.0 < logit < 7.0
