@@ -5,5 +5,6 @@ shape an answer, ``answer`` decides what it says (``rules``, ``schema``, ``scala
 text, tool calls and JSON; ``arguments`` draws tool arguments from the conversation,
 ``reasoning`` decides whether and where the model reasons, ``json_prompt`` reads the shape JSON mode
 is asked for), ``tokens`` counts and cuts, ``wire`` renders NIM bytes, ``models`` lists real model
-ids, ``cli`` holds the ``nim-mock serve`` options.
+ids, ``cli`` holds the ``nim-mock serve`` options. ``embed`` and ``rank`` answer the retrieval
+routes (``vectors`` makes the embeddings, ``retrieval_models`` knows each model's sizes).
 """
