@@ -23,8 +23,10 @@ from typing import Any
 
 import pytest
 
+from nim_mock.plugin.cassette_cache import CassetteCache
 from nim_mock.plugin.faults import nim_harness_faults
 from nim_mock.plugin.fixtures import (
+    CASSETTES_KEY,
     DRIFT_KEY,
     PREFIX_KEY,
     RECORDED_PATH_KEY,
@@ -103,6 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"nim-harness: {error}") from None
     config.stash[SETTINGS_KEY] = settings
     config.stash[SERVER_KEY] = SessionServer()
+    config.stash[CASSETTES_KEY] = CassetteCache()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -12,6 +12,7 @@ turn both into what a test needs. ``nim_harness_base_url`` is where the modes di
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from nim_mock.cassettes.naming import cassette_path, derive_cassette_name
+from nim_mock.plugin.cassette_cache import CassetteCache
 from nim_mock.plugin.faults import FAULTS_ONLY_IN_MOCK, MOCK_PLAN_KEY, marker_rules
 from nim_mock.plugin.marker import MarkerError, NimMarker, parse_marker
 from nim_mock.plugin.modes import (
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from nim_mock.record.proxy import Recording
 
 __all__ = [
+    "CASSETTES_KEY",
     "DRIFT_KEY",
     "PREFIX_KEY",
     "RECORDED_PATH_KEY",
@@ -63,6 +66,8 @@ __all__ = [
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 SERVER_KEY = pytest.StashKey[SessionServer]()
+CASSETTES_KEY = pytest.StashKey[CassetteCache]()
+"""The session's parsed cassettes (``cassette_cache``)."""
 REPORTS_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
 PREFIX_KEY = pytest.StashKey[str]()
 DRIFT_KEY = pytest.StashKey[tuple[str, list[str]]]()
@@ -80,12 +85,14 @@ _CLIENT_TIMEOUT_S = 60.0
 
 @dataclass(frozen=True, slots=True)
 class NimTest:
-    """The nim-harness view of one test: its cassette's name and path, and its marker's arguments."""
+    """The nim-harness view of one test: its cassette's name, path and folder, and its marker's arguments."""
 
     nodeid: str
     name: str
     path: Path
     marker: NimMarker
+    folder: Path
+    """The cassette folder ``name`` is relative to: the project's, or the bundled one."""
 
 
 @pytest.fixture(scope="session")
@@ -115,14 +122,16 @@ def nim_harness_test(request: pytest.FixtureRequest, nim_harness_settings: Setti
         pytest.fail(problem, pytrace=False)
     module, _, qualified = node.nodeid.partition("::")
     name = marker.cassette or derive_cassette_name(module, qualified or node.name)
-    return NimTest(node.nodeid, name, cassette_path(_folder(marker, nim_harness_settings), name), marker)
+    folder = _bundled_folder() if marker.bundled else nim_harness_settings.cassettes
+    return NimTest(node.nodeid, name, cassette_path(folder, name), marker, folder)
 
 
-def _folder(marker: NimMarker, settings: Settings) -> Path:
-    """The folder a test's cassette lives in: the project's, or the bundled one for ``bundled:`` names."""
+@functools.cache
+def _bundled_folder() -> Path:
+    """The folder of the cassettes shipped with nim-harness, looked up once per process."""
     from nim_mock.cassettes.persist import bundled_cassettes_dir
 
-    return bundled_cassettes_dir() if marker.bundled else settings.cassettes
+    return bundled_cassettes_dir()
 
 
 @pytest.fixture
@@ -131,20 +140,21 @@ def nim_harness_cassette(nim_harness_test: NimTest) -> Path:
     return nim_harness_test.path
 
 
-def _cassette_models(test: NimTest, settings: Settings) -> tuple[str, ...]:
+def _cassette_models(test: NimTest, settings: Settings, cache: CassetteCache) -> tuple[str, ...]:
     if settings.mode is not Mode.MOCK or not test.path.is_file():
         return ()
     from nim_mock.cassette import CassetteError
-    from nim_mock.cassettes.persist import load_cassette
 
     try:
-        return load_cassette(test.path, root=_folder(test.marker, settings)).models
+        return cache.load(test.path, root=test.folder).models
     except CassetteError:
         return ()  # nim_harness_base_url reports the broken file; the model is not the place to fail
 
 
 @pytest.fixture
-def nim_harness_model(nim_harness_test: NimTest, nim_harness_settings: Settings) -> str:
+def nim_harness_model(
+    pytestconfig: pytest.Config, nim_harness_test: NimTest, nim_harness_settings: Settings
+) -> str:
     """The model id to ask for: the marker's, else (mock) the cassette's, else the configured, else a default.
 
     The configured model comes from ``--nim-harness-model``, ``NIM_MODEL`` or ini ``nim_harness_model``.
@@ -152,14 +162,13 @@ def nim_harness_model(nim_harness_test: NimTest, nim_harness_settings: Settings)
     return choose_model(
         nim_harness_settings,
         nim_harness_test.marker.model,
-        _cassette_models(nim_harness_test, nim_harness_settings),
+        _cassette_models(nim_harness_test, nim_harness_settings, pytestconfig.stash[CASSETTES_KEY]),
     )
 
 
 def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
     from nim_mock.app import create_app
     from nim_mock.cassette import CassetteError
-    from nim_mock.cassettes.persist import load_cassette
 
     synthesize = test.marker.on_miss == "synthesize"
     faults = marker_rules(test.marker.faults, config.rootpath)
@@ -174,7 +183,7 @@ def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
             pytest.skip(message.replace("\n", " "))
         pytest.fail(message, pytrace=False)
     try:
-        cassette = load_cassette(test.path, root=_folder(test.marker, settings))
+        cassette = config.stash[CASSETTES_KEY].load(test.path, root=test.folder)
     except CassetteError as error:
         pytest.fail(f"nim-harness: cannot replay {test.path}: {error}", pytrace=False)
     return create_app(
@@ -261,13 +270,16 @@ def nim_harness_base_url(
 
 
 def _transports(
-    settings: Settings, copy: Recording
+    settings: Settings, copy: Recording, server: SessionServer
 ) -> tuple[httpx.BaseTransport, httpx.AsyncBaseTransport] | None:
-    """What the fixtures' clients send through: the guard (mock), a copying tee (live), or plain httpx."""
+    """What the fixtures' clients send through: the guard (mock), a copying tee (live), or plain httpx.
+
+    In mock mode sync requests travel on the session's shared pool (``SessionServer.pool``).
+    """
     if settings.mode is Mode.MOCK:
         from nim_mock.plugin.guard import GuardedAsyncTransport, GuardedTransport
 
-        return GuardedTransport(), GuardedAsyncTransport()
+        return GuardedTransport(server.pool(), owns_inner=False), GuardedAsyncTransport()
     if settings.mode is Mode.LIVE:
         from nim_mock.plugin.tee import TeeAsyncTransport, TeeTransport
 
@@ -287,13 +299,12 @@ def nim_harness_live_copy(
     if nim_harness_settings.mode is not Mode.LIVE or not nim_harness_test.path.is_file():
         return
     from nim_mock.cassette import CassetteError
-    from nim_mock.cassettes.persist import load_cassette
     from nim_mock.plugin.drift import describe_drift
 
     copy.wait_idle(_DRIFT_WAIT_S)
     try:
-        cassette = load_cassette(
-            nim_harness_test.path, root=_folder(nim_harness_test.marker, nim_harness_settings)
+        cassette = request.config.stash[CASSETTES_KEY].load(
+            nim_harness_test.path, root=nim_harness_test.folder
         )
     except CassetteError:
         return  # nothing trustworthy to compare with; mock mode reports the broken file
@@ -304,12 +315,15 @@ def nim_harness_live_copy(
 
 @pytest.fixture
 def nim_harness_http_client(
-    nim_harness_base_url: str, nim_harness_settings: Settings, nim_harness_live_copy: Recording
+    request: pytest.FixtureRequest,
+    nim_harness_base_url: str,
+    nim_harness_settings: Settings,
+    nim_harness_live_copy: Recording,
 ) -> Iterator[httpx.Client]:
     """An ``httpx.Client`` on ``nim_harness_base_url``; in mock mode it refuses every host but loopback."""
     import httpx
 
-    transports = _transports(nim_harness_settings, nim_harness_live_copy)
+    transports = _transports(nim_harness_settings, nim_harness_live_copy, request.config.stash[SERVER_KEY])
     with httpx.Client(
         base_url=nim_harness_base_url, transport=transports[0] if transports else None
     ) as client:
@@ -318,6 +332,7 @@ def nim_harness_http_client(
 
 @pytest.fixture
 def nim_harness_chat(
+    request: pytest.FixtureRequest,
     nim_harness_base_url: str,
     nim_harness_model: str,
     nim_harness_settings: Settings,
@@ -333,6 +348,7 @@ def nim_harness_chat(
     from nim_harness import ChatNVIDIA  # lazily: the plugin must load even where the client cannot
 
     made: list[httpx.Client | httpx.AsyncClient] = []
+    server = request.config.stash[SERVER_KEY]
 
     def build(**overrides: Any) -> ChatNVIDIA:
         options: dict[str, Any] = {"model": nim_harness_model, "base_url": nim_harness_base_url}
@@ -342,12 +358,14 @@ def nim_harness_chat(
             options["polling_base"] = nim_harness_base_url.removesuffix(_API_PATH) + NVCF_STATUS_PATH
         elif nim_harness_settings.api_key:
             options["api_key"] = nim_harness_settings.api_key
-        transports = _transports(nim_harness_settings, nim_harness_live_copy)
+        transports = _transports(nim_harness_settings, nim_harness_live_copy, server)
         if transports is not None:
             # An injected client keeps its own timeout: give it the one ChatNVIDIA would have used.
             timeout = httpx.Timeout(overrides.get("timeout", _CLIENT_TIMEOUT_S))
-            sync_client = httpx.Client(transport=transports[0], timeout=timeout)
-            async_client = httpx.AsyncClient(transport=transports[1], timeout=timeout)
+            # Mock traffic goes straight to loopback: a proxy from the environment must not carry it.
+            direct = nim_harness_settings.mode is not Mode.MOCK
+            sync_client = httpx.Client(transport=transports[0], timeout=timeout, trust_env=direct)
+            async_client = httpx.AsyncClient(transport=transports[1], timeout=timeout, trust_env=direct)
             made.extend((sync_client, async_client))
             options["http_client"] = sync_client
             options["http_async_client"] = async_client
