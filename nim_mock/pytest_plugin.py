@@ -44,7 +44,7 @@ from nim_mock.plugin.fixtures import (
     nim_harness_test,
 )
 from nim_mock.plugin.marker import MARKER_HELP
-from nim_mock.plugin.modes import record_command
+from nim_mock.plugin.modes import record_command, session_error
 from nim_mock.plugin.mounts import SessionServer
 from nim_mock.plugin.options import OPTIONS, REDACT_FLAG, REDACT_INI, SettingsError, resolve_settings
 
@@ -103,6 +103,9 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except SettingsError as error:
         raise pytest.UsageError(f"nim-harness: {error}") from None
+    problem = session_error(settings)
+    if problem is not None:
+        raise pytest.UsageError(f"nim-harness: {problem}")
     config.stash[SETTINGS_KEY] = settings
     config.stash[SERVER_KEY] = SessionServer()
     config.stash[CASSETTES_KEY] = CassetteCache()

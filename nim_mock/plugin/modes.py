@@ -24,6 +24,7 @@ __all__ = [
     "endpoint_parts",
     "missing_cassette_message",
     "record_command",
+    "session_error",
     "skip_reason",
 ]
 
@@ -47,6 +48,23 @@ def skip_reason(settings: Settings) -> str | None:
             f"{API_KEY_ENV}=nvapi-... or point NIM_ENDPOINT at a local NIM"
         )
     return None
+
+
+def session_error(settings: Settings) -> str | None:
+    """Why this session must stop before running anything, or ``None``.
+
+    A live or record mode asked for on the command line and unable to reach its endpoint would
+    skip every test and exit 0: a CI job that lost its variable would go green having run nothing.
+    So it fails, in one line naming the variable, unless ``--nim-harness-no-endpoint=skip`` asks
+    for the skips. A mode from the environment or the ini file keeps skipping: such suites often
+    mix modes, and the run did not ask for this one explicitly.
+    """
+    reason = skip_reason(settings)
+    if reason is None or settings.skip_without_endpoint:
+        return None
+    if settings.sources.get("mode") != "--nim-mode":
+        return None
+    return f"{reason} (or pass --nim-harness-no-endpoint=skip to skip the tests that need it)"
 
 
 def choose_model(settings: Settings, marker_model: str | None, cassette_models: tuple[str, ...]) -> str:
