@@ -33,6 +33,7 @@ from nim_mock.plugin.fixtures import (
     REPORTS_KEY,
     SERVER_KEY,
     SETTINGS_KEY,
+    UNPLAYED_KEY,
     nim_harness_base_url,
     nim_harness_cassette,
     nim_harness_chat,
@@ -135,6 +136,8 @@ def pytest_runtest_makereport(
             report.user_properties.append(("nim_harness_recorded", str(item.stash[RECORDED_PATH_KEY])))
         if DRIFT_KEY in item.stash:
             report.user_properties.append(("nim_harness_drift", item.stash[DRIFT_KEY]))
+        if UNPLAYED_KEY in item.stash:
+            report.user_properties.append(("nim_harness_unplayed", item.stash[UNPLAYED_KEY]))
     prefix = item.stash.get(PREFIX_KEY, None)
     if report.failed and prefix is not None:
         misses = item.config.stash[SERVER_KEY].mounts.misses(prefix)
@@ -167,12 +170,24 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("-", f"nim-harness recorded {len(recorded)} cassette(s)")
         for _, path in recorded:
             terminalreporter.write_line(path)
+    unplayed = _gathered(terminalreporter, "nim_harness_unplayed")
+    if unplayed:
+        count = sum(len(lines) for _, (_, lines) in unplayed)
+        heading = f"nim-harness: {count} recorded interaction(s) never played, in {len(unplayed)} test(s)"
+        _write_per_cassette(terminalreporter, heading, unplayed)
+        terminalreporter.write_line("(--nim-harness-unplayed=fail makes such a test fail)")
     drift = _gathered(terminalreporter, "nim_harness_drift")
     if drift:
-        terminalreporter.write_sep(
-            "-", f"nim-harness drift: {len(drift)} live answer(s) differ from their cassette"
-        )
-        for nodeid, (name, lines) in drift:
-            terminalreporter.write_line(f"{nodeid} (cassette {name}):")
-            for line in lines:
-                terminalreporter.write_line(f"    {line}")
+        heading = f"nim-harness drift: {len(drift)} live answer(s) differ from their cassette"
+        _write_per_cassette(terminalreporter, heading, drift)
+
+
+def _write_per_cassette(
+    terminalreporter: pytest.TerminalReporter, heading: str, found: list[tuple[str, Any]]
+) -> None:
+    """A section of the summary: per test, its cassette's name and the lines found for it."""
+    terminalreporter.write_sep("-", heading)
+    for nodeid, (name, lines) in found:
+        terminalreporter.write_line(f"{nodeid} (cassette {name}):")
+        for line in lines:
+            terminalreporter.write_line(f"    {line}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,8 @@ from nim_mock.plugin.modes import (
     skip_reason,
 )
 from nim_mock.plugin.mounts import SessionServer
-from nim_mock.plugin.options import Mode, Settings
+from nim_mock.plugin.options import RECORD_MODE_FLAG, Mode, RecordMode, Settings
+from nim_mock.plugin.record_modes import ReplayOrRecord, plan
 from nim_mock.wire.http import NVCF_STATUS_PATH
 
 # This module is loaded with the plugin in every pytest run, also in runs that never use a fixture
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     import httpx
     from nim_harness import ChatNVIDIA
 
+    from nim_mock.cassette import Interaction
     from nim_mock.record.proxy import Recording
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "REPORTS_KEY",
     "SERVER_KEY",
     "SETTINGS_KEY",
+    "UNPLAYED_KEY",
     "NimTest",
     "nim_harness_base_url",
     "nim_harness_cassette",
@@ -74,6 +77,10 @@ DRIFT_KEY = pytest.StashKey[tuple[str, list[str]]]()
 """Per test: its cassette's name and the drift lines found (live mode)."""
 RECORDED_PATH_KEY = pytest.StashKey[Path]()
 """Per test: the cassette record mode wrote."""
+RECORDS_KEY = pytest.StashKey[bool]()
+"""Per test: its requests (some or all) go to the real endpoint through the recorder."""
+UNPLAYED_KEY = pytest.StashKey[tuple[str, list[str]]]()
+"""Per test: its cassette's name and the interactions it never played (mock mode)."""
 
 _API_PATH = "/v1"
 """The API root under the mock: cassettes hold ``/v1/...`` paths, as every NIM serves them."""
@@ -166,6 +173,20 @@ def nim_harness_model(
     )
 
 
+def _test_record_mode(test: NimTest, settings: Settings) -> RecordMode:
+    """This test's record mode: the command line's, else the marker's, else the session's."""
+    if settings.mode is Mode.RECORD:
+        return RecordMode.REWRITE
+    if settings.record_mode is not None and settings.sources.get("record_mode") == RECORD_MODE_FLAG:
+        return settings.record_mode
+    return test.marker.record_mode or settings.effective_record_mode
+
+
+def _test_repeats(test: NimTest, settings: Settings) -> bool:
+    repeats = test.marker.allow_playback_repeats
+    return settings.allow_playback_repeats if repeats is None else repeats
+
+
 def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
     from nim_mock.app import create_app
     from nim_mock.cassette import CassetteError
@@ -192,10 +213,29 @@ def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
         ignore=test.marker.ignore,
         on_miss="synthesize" if synthesize else "error",
         faults=faults,
+        repeats=_test_repeats(test, settings),
     )
 
 
-def _save_recording(test: NimTest, settings: Settings, recording: Recording, node: pytest.Item) -> None:
+def _kept_interactions(test: NimTest, config: pytest.Config) -> tuple[Interaction, ...]:
+    """The interactions the test's cassette already holds (none when it is missing or unreadable)."""
+    from nim_mock.cassette import CassetteError
+
+    if not test.path.is_file():
+        return ()
+    try:
+        return config.stash[CASSETTES_KEY].load(test.path, root=test.folder).interactions
+    except CassetteError:
+        return ()
+
+
+def _save_recording(
+    test: NimTest,
+    settings: Settings,
+    recording: Recording,
+    node: pytest.Item,
+    kept: tuple[Interaction, ...] = (),
+) -> None:
     from nim_mock.cassette import Cassette, CassetteError
     from nim_mock.record.redact import redact_recording
 
@@ -209,7 +249,7 @@ def _save_recording(test: NimTest, settings: Settings, recording: Recording, nod
         return  # the test never reached the endpoint: nothing to record, and no empty file
     cassette = Cassette(
         name=test.name,
-        interactions=tuple(recording.interactions),
+        interactions=(*kept, *recording.interactions),
         description=f"Recorded by nim-harness from {settings.endpoint} for {test.nodeid}.",
         ignore=test.marker.ignore,
     )
@@ -225,16 +265,60 @@ def _test_passed(node: pytest.Item) -> bool:
     return all(phase in reports and reports[phase].passed for phase in ("setup", "call"))
 
 
+def _refuse_recording_bundled(test: NimTest) -> None:
+    if test.marker.bundled:
+        pytest.fail(
+            f"nim-harness: bundled:{test.name} is a cassette shipped with nim-harness and is "
+            "replayed only; to record this test, name a cassette of your own "
+            f"(@pytest.mark.nim(cassette={test.name!r}))",
+            pytrace=False,
+        )
+
+
+def _endpoint_for_recording(settings: Settings, mode: RecordMode) -> str:
+    """The endpoint a mock-mode test records from; without one, a skip or failure naming the variable."""
+    reason = skip_reason(replace(settings, mode=Mode.RECORD))
+    if reason is not None:
+        reason = reason.replace("--nim-mode=record", f"record mode {mode.value}", 1)
+        if settings.skip_without_endpoint:
+            pytest.skip(reason)
+        pytest.fail(f"nim-harness: {reason}", pytrace=False)
+    assert settings.endpoint is not None
+    return settings.endpoint
+
+
+def _check_unplayed(node: pytest.Item, test: NimTest, settings: Settings, app: Any) -> None:
+    """After a passing replay: report (or fail on) the cassette's interactions nothing asked for."""
+    from nim_mock.plugin.playback import unplayed_lines
+
+    lines = unplayed_lines(app.state.matcher)
+    if not lines:
+        return
+    if settings.fail_unplayed:
+        pytest.fail(
+            f"nim-harness: {len(lines)} interaction(s) of {test.path} were never played:\n    "
+            + "\n    ".join(lines)
+            + "\nRecord the test again, or report instead of failing with --nim-harness-unplayed=report.",
+            pytrace=False,
+        )
+    node.stash[UNPLAYED_KEY] = (test.name, lines)
+
+
 @pytest.fixture
 def nim_harness_base_url(
     request: pytest.FixtureRequest, nim_harness_test: NimTest, nim_harness_settings: Settings
 ) -> Iterator[str]:
-    """The API root this test talks to, ``.../v1``: the mock's, the recording proxy's, or the endpoint."""
+    """The API root this test talks to, ``.../v1``: the mock's, the recording proxy's, or the endpoint.
+
+    In mock mode the test's record mode (``record_modes``) decides whether its mock replays the
+    cassette, records from the endpoint, or both.
+    """
     settings = nim_harness_settings
+    test = nim_harness_test
     reason = skip_reason(settings)
     if reason is not None:
         pytest.skip(reason)
-    if nim_harness_test.marker.faults is not None and settings.mode is not Mode.MOCK:
+    if test.marker.faults is not None and settings.mode is not Mode.MOCK:
         pytest.skip(FAULTS_ONLY_IN_MOCK)
     if settings.mode is Mode.LIVE:
         assert settings.endpoint is not None  # skip_reason guarantees it
@@ -245,28 +329,35 @@ def nim_harness_base_url(
     config = request.config
     server = config.stash[SERVER_KEY]
     recording = Recording()
-    if settings.mode is Mode.MOCK:
-        app, api_path = _mock_app(nim_harness_test, settings, config), _API_PATH
-        request.node.stash[MOCK_PLAN_KEY] = app.state.faults
-    else:
-        if nim_harness_test.marker.bundled:
-            pytest.fail(
-                f"nim-harness: bundled:{nim_harness_test.name} is a cassette shipped with nim-harness and is "
-                "replayed only; to record this test, name a cassette of your own "
-                f"(@pytest.mark.nim(cassette={nim_harness_test.name!r}))",
-                pytrace=False,
-            )
-        assert settings.endpoint is not None
-        origin, api_path = endpoint_parts(settings.endpoint)
-        app = create_recording_app(origin, recording)
+    mode = _test_record_mode(test, settings)
+    steps = plan(mode, test.path.is_file())
+    replaying: Any = None
+    kept: tuple[Interaction, ...] = ()
+    if steps.replay:
+        replaying = _mock_app(test, settings, config)
+        request.node.stash[MOCK_PLAN_KEY] = replaying.state.faults
+    api_path = _API_PATH
+    app = replaying
+    if steps.record:
+        _refuse_recording_bundled(test)
+        origin, api_path = endpoint_parts(_endpoint_for_recording(settings, mode))
+        recorder = create_recording_app(origin, recording)
+        app = ReplayOrRecord(replaying, recorder) if replaying is not None else recorder
+        request.node.stash[RECORDS_KEY] = True
+        if steps.keep_recorded:
+            kept = _kept_interactions(test, config)
     prefix = server.mounts.mount(app)
     request.node.stash[PREFIX_KEY] = prefix
     try:
         yield server.url() + prefix + api_path
     finally:
         server.mounts.unmount(prefix)
-    if settings.mode is Mode.RECORD and _test_passed(request.node):
-        _save_recording(nim_harness_test, settings, recording, request.node)
+    if not _test_passed(request.node):
+        return
+    if steps.record:
+        _save_recording(test, settings, recording, request.node, kept)
+    if replaying is not None:
+        _check_unplayed(request.node, test, settings, replaying)
 
 
 def _transports(
@@ -352,7 +443,7 @@ def nim_harness_chat(
 
     def build(**overrides: Any) -> ChatNVIDIA:
         options: dict[str, Any] = {"model": nim_harness_model, "base_url": nim_harness_base_url}
-        if nim_harness_settings.mode is Mode.MOCK:
+        if nim_harness_settings.mode is Mode.MOCK and not request.node.stash.get(RECORDS_KEY, False):
             options["api_key"] = None  # a real NVIDIA_API_KEY has no business travelling to the mock
             # 202 faults are polled at the mock's NVCF status route, not at the hosted gateway.
             options["polling_base"] = nim_harness_base_url.removesuffix(_API_PATH) + NVCF_STATUS_PATH

@@ -28,6 +28,7 @@ from nim_mock._environment import API_KEY_ENV, REDACT_ENV
 __all__ = [
     "API_KEY_ENV",
     "OPTIONS",
+    "RECORD_MODE_FLAG",
     "Mode",
     "OptionSpec",
     "RecordMode",
@@ -82,6 +83,9 @@ class OptionSpec:
         return self.ini
 
 
+RECORD_MODE_FLAG: Final = "--nim-record-mode"
+"""Given on the command line, the record mode beats every test's marker (one flag re-records a suite)."""
+
 OPTIONS: Final[tuple[OptionSpec, ...]] = (
     OptionSpec(
         "mode",
@@ -93,7 +97,7 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     ),
     OptionSpec(
         "record_mode",
-        "--nim-record-mode",
+        RECORD_MODE_FLAG,
         "nim_harness_record_mode",
         ("NIM_RECORD_MODE",),
         "pytest-recording's record modes, in mock mode: none (replay only, the default), once (record "
@@ -146,9 +150,9 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         "--nim-harness-allow-playback-repeats",
         "nim_harness_allow_playback_repeats",
         ("NIM_ALLOW_PLAYBACK_REPEATS",),
-        "true: identical requests may replay a cassette's interactions again once each was played; "
-        "false (default, as vcrpy): each recorded interaction answers once, and one request more than "
-        "was recorded is a miss. Per test: @pytest.mark.nim(allow_playback_repeats=True).",
+        "true (default): once each of a cassette's matching interactions was played, identical requests "
+        "replay them again; false (vcrpy's default): each recorded interaction answers once, and one "
+        "request more than was recorded is a miss. Per test: @pytest.mark.nim(allow_playback_repeats=False).",
     ),
     OptionSpec(
         "unplayed",
@@ -179,7 +183,7 @@ class Settings:
     mode: Mode = Mode.MOCK
     record_mode: RecordMode | None = None
     """As configured; ``None``: not set (``effective_record_mode`` says what applies)."""
-    allow_playback_repeats: bool = False
+    allow_playback_repeats: bool = True
     fail_unplayed: bool = False
     endpoint: str | None = None
     cassettes: Path = Path("cassettes")
@@ -343,7 +347,7 @@ def resolve_settings(
             f"cassette (rewrite); for record mode {record_mode.value!r} run in mock mode: "
             f"--nim-mode=mock --nim-record-mode={record_mode.value}"
         )
-    repeats = _parse_bool(*picked["allow_playback_repeats"]) if "allow_playback_repeats" in picked else False
+    repeats = _parse_bool(*picked["allow_playback_repeats"]) if "allow_playback_repeats" in picked else True
     fail_unplayed = _parse_report_or_fail(*picked["unplayed"]) if "unplayed" in picked else False
     endpoint = _parse_endpoint(*picked["endpoint"]) if "endpoint" in picked else None
     speed = _parse_speed(*picked["speed"]) if "speed" in picked else 0.0

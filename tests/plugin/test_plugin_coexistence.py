@@ -26,8 +26,9 @@ from nim_mock.plugin.options import OPTIONS, REDACT_FLAG, REDACT_INI
 
 FLAG_PREFIX = "--nim-harness-"
 NAME_PREFIX = "nim_harness_"
-KEPT_FLAGS = frozenset({"--nim-mode"})
-"""The design's name for the one switch every user types; no known plugin or conftest uses it."""
+KEPT_FLAGS = frozenset({"--nim-mode", "--nim-record-mode"})
+"""The design's names for the switches every user types (the second is pytest-recording's
+``--record-mode`` under the plugin's name); no known plugin or conftest uses them."""
 KEPT_MARKERS = frozenset({"nim"})
 
 PROJECT_CLIENT = '''
