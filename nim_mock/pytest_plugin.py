@@ -3,11 +3,13 @@
 Installing the package is enough: pytest loads this module, which adds the ``nim-harness`` option
 group, the ``nim`` marker and the fixtures (``nim_harness_chat``, ``nim_harness_base_url``,
 ``nim_harness_http_client``, ``nim_harness_mode``, ``nim_harness_model``, ``nim_harness_cassette``,
-``nim_harness_settings``, ``nim_harness_faults``, ``nim_harness_test``, ``nim_harness_live_copy``).
+``nim_harness_settings``, ``nim_harness_faults``, ``nim_harness_test``, ``nim_harness_live_copy``,
+and ``nim_config``, which a conftest overrides as pytest-recording's ``vcr_config``).
 The work lives in ``nim_mock.plugin``; this file only wires pytest hooks to it.
 
 Every name this plugin adds to pytest's shared namespaces starts with ``nim_harness_`` (options
-``--nim-harness-...``), except ``--nim-mode`` and the ``nim`` marker: a project's own conftest or
+``--nim-harness-...``), except ``--nim-mode``, ``--nim-record-mode``, the ``nim`` marker and the
+``nim_config`` fixture (named after the ``vcr_config`` habit it serves): a project's own conftest or
 another plugin (langchain-nvidia-ai-endpoints' suite registers ``--nim-endpoint``) must be able to
 run beside it, and argparse refuses a second option of the same name or destination.
 
@@ -34,6 +36,7 @@ from nim_mock.plugin.fixtures import (
     SERVER_KEY,
     SETTINGS_KEY,
     UNPLAYED_KEY,
+    nim_config,
     nim_harness_base_url,
     nim_harness_cassette,
     nim_harness_chat,
@@ -50,6 +53,7 @@ from nim_mock.plugin.mounts import SessionServer
 from nim_mock.plugin.options import OPTIONS, REDACT_FLAG, REDACT_INI, SettingsError, resolve_settings
 
 __all__ = [
+    "nim_config",
     "nim_harness_base_url",
     "nim_harness_cassette",
     "nim_harness_chat",

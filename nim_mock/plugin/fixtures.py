@@ -23,6 +23,7 @@ import pytest
 from nim_mock.cassettes.naming import cassette_path, derive_cassette_name
 from nim_mock.plugin.cassette_cache import CassetteCache
 from nim_mock.plugin.faults import FAULTS_ONLY_IN_MOCK, MOCK_PLAN_KEY, marker_rules
+from nim_mock.plugin.hooks import ConfigError, NimConfig, parse_nim_config
 from nim_mock.plugin.marker import MarkerError, NimMarker, parse_marker
 from nim_mock.plugin.modes import (
     choose_model,
@@ -56,6 +57,7 @@ __all__ = [
     "SETTINGS_KEY",
     "UNPLAYED_KEY",
     "NimTest",
+    "nim_config",
     "nim_harness_base_url",
     "nim_harness_cassette",
     "nim_harness_chat",
@@ -100,6 +102,13 @@ class NimTest:
     marker: NimMarker
     folder: Path
     """The cassette folder ``name`` is relative to: the project's, or the bundled one."""
+    config: NimConfig
+    """What the ``nim_config`` fixture returned, checked (``hooks``)."""
+
+    @property
+    def ignore(self) -> tuple[str, ...]:
+        """Body paths left out of matching: ``nim_config``'s, then the marker's."""
+        return (*self.config.ignore, *self.marker.ignore)
 
 
 @pytest.fixture(scope="session")
@@ -115,13 +124,27 @@ def nim_harness_mode(nim_harness_settings: Settings) -> Mode:
 
 
 @pytest.fixture
-def nim_harness_test(request: pytest.FixtureRequest, nim_harness_settings: Settings) -> NimTest:
-    """This test's cassette name and path and its ``nim`` marker, checked."""
+def nim_config() -> dict[str, Any]:
+    """Override in a ``conftest.py`` (like pytest-recording's ``vcr_config``): settings for these tests.
+
+    Keys: ``record_mode``, ``allow_playback_repeats``, ``ignore``, ``filter_headers``,
+    ``filter_query_parameters``, ``filter_post_data_parameters``, ``before_record_request``,
+    ``before_record_response``, ``match_on`` (see ``nim_mock.plugin.hooks``).
+    """
+    return {}
+
+
+@pytest.fixture
+def nim_harness_test(
+    request: pytest.FixtureRequest, nim_harness_settings: Settings, nim_config: Any
+) -> NimTest:
+    """This test's cassette name and path, its ``nim`` marker and ``nim_config``, checked."""
     node = request.node
     found = node.get_closest_marker("nim")
     try:
         marker = parse_marker(found.args, found.kwargs) if found is not None else NimMarker()
-    except MarkerError as error:
+        config = parse_nim_config(nim_config)
+    except (MarkerError, ConfigError) as error:
         problem = str(error)
     else:
         problem = ""
@@ -130,7 +153,7 @@ def nim_harness_test(request: pytest.FixtureRequest, nim_harness_settings: Setti
     module, _, qualified = node.nodeid.partition("::")
     name = marker.cassette or derive_cassette_name(module, qualified or node.name)
     folder = _bundled_folder() if marker.bundled else nim_harness_settings.cassettes
-    return NimTest(node.nodeid, name, cassette_path(folder, name), marker, folder)
+    return NimTest(node.nodeid, name, cassette_path(folder, name), marker, folder, config)
 
 
 @functools.cache
@@ -179,12 +202,14 @@ def _test_record_mode(test: NimTest, settings: Settings) -> RecordMode:
         return RecordMode.REWRITE
     if settings.record_mode is not None and settings.sources.get("record_mode") == RECORD_MODE_FLAG:
         return settings.record_mode
-    return test.marker.record_mode or settings.effective_record_mode
+    return test.marker.record_mode or test.config.record_mode or settings.effective_record_mode
 
 
 def _test_repeats(test: NimTest, settings: Settings) -> bool:
-    repeats = test.marker.allow_playback_repeats
-    return settings.allow_playback_repeats if repeats is None else repeats
+    for repeats in (test.marker.allow_playback_repeats, test.config.allow_playback_repeats):
+        if repeats is not None:
+            return repeats
+    return settings.allow_playback_repeats
 
 
 def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
@@ -210,10 +235,11 @@ def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
     return create_app(
         [cassette],
         speed=settings.speed,
-        ignore=test.marker.ignore,
+        ignore=test.ignore,
         on_miss="synthesize" if synthesize else "error",
         faults=faults,
         repeats=_test_repeats(test, settings),
+        match_on=test.config.match_on,
     )
 
 
@@ -237,7 +263,8 @@ def _save_recording(
     kept: tuple[Interaction, ...] = (),
 ) -> None:
     from nim_mock.cassette import Cassette, CassetteError
-    from nim_mock.record.redact import redact_recording
+    from nim_mock.plugin.hooks import apply_recording_hooks
+    from nim_mock.record.redact import recorded_credentials, redact_recording
 
     if not recording.wait_idle(_RECORD_WAIT_S):
         pytest.fail(
@@ -245,16 +272,22 @@ def _save_recording(
         )
     if recording.failures:
         pytest.fail(f"nim-harness did not write {test.path}: " + "; ".join(recording.failures), pytrace=False)
-    if not recording.interactions:
-        return  # the test never reached the endpoint: nothing to record, and no empty file
+    fresh = tuple(recording.interactions)
+    # Credentials are found in the exchanges as sent, so a hook that drops a header still has
+    # every echo of its value scrubbed.
+    sent_credentials = tuple(recorded_credentials(fresh))
+    if test.config.changes_recordings:
+        fresh = apply_recording_hooks(fresh, test.config)
+    if not fresh:
+        return  # nothing reached the endpoint (or the hooks kept nothing): no empty file
     cassette = Cassette(
         name=test.name,
-        interactions=(*kept, *recording.interactions),
+        interactions=(*kept, *fresh),
         description=f"Recorded by nim-harness from {settings.endpoint} for {test.nodeid}.",
-        ignore=test.marker.ignore,
+        ignore=test.ignore,
     )
     try:
-        redact_recording(cassette, settings.redact).save(test.path)
+        redact_recording(cassette, (*settings.redact, *sent_credentials)).save(test.path)
     except CassetteError as error:
         pytest.fail(f"nim-harness did not write {test.path}: {error}", pytrace=False)
     node.stash[RECORDED_PATH_KEY] = test.path

@@ -11,6 +11,8 @@ a recorded 429 sees the 429 and then the 200, and a third identical request sees
 With ``repeats=False`` (vcrpy's default; the pytest plugin's ``allow_playback_repeats=False``) each
 interaction answers once and the request after the last is a miss saying so. ``Matcher.reset``
 starts the counts over; ``Matcher.unplayed`` lists the interactions no request was answered with.
+``match_on`` adds matchers ``(recorded, sent) -> bool`` an interaction must also satisfy (the
+plugin's ``nim_config``).
 
 Scope. Without a scope the first cassette (in the order given, which ``load_cassettes`` sorts by name)
 that holds a match answers; with ``scope="chat/plain"`` only that cassette may answer.
@@ -172,10 +174,16 @@ class Matcher:
     """
 
     def __init__(
-        self, cassettes: Sequence[Cassette], *, ignore: Sequence[str] = (), repeats: bool = True
+        self,
+        cassettes: Sequence[Cassette],
+        *,
+        ignore: Sequence[str] = (),
+        repeats: bool = True,
+        match_on: Sequence[Callable[[RecordedRequest, RecordedRequest], bool]] = (),
     ) -> None:
         self._cassettes = tuple(cassettes)
         self._repeats = repeats
+        self._match_on = tuple(match_on)
         self._position: dict[str, int] = {}
         for position, cassette in enumerate(self._cassettes):
             if cassette.name in self._position:
@@ -227,6 +235,14 @@ class Matcher:
             return Miss(lambda: self._miss(method, request, scope))
         position, key, indices = found
         cassette = self._cassettes[position]
+        if self._match_on:
+            indices = [
+                index
+                for index in indices
+                if all(agrees(cassette.interactions[index].request, request) for agrees in self._match_on)
+            ]
+            if not indices:
+                return Miss(lambda: self._refused(method, request.path, cassette.name))
         with self._lock:
             counts = self._plays.setdefault(cassette.name, {})
             played = counts.get(key, 0)
@@ -293,6 +309,14 @@ class Matcher:
             if best is None or position < best[0]:
                 best = (position, key, by_cassette[position])
         return best
+
+    def _refused(self, method: str, path: str, name: str) -> MissReport:
+        names = ", ".join(getattr(agrees, "__name__", repr(agrees)) for agrees in self._match_on)
+        message = (
+            f"no recorded interaction matches {method} {path}: cassette {name} holds one with the same "
+            f"method, path and body, but an extra matcher ({names}) refused every such interaction."
+        )
+        return MissReport(message, name, ())
 
     @staticmethod
     def _exhausted(method: str, path: str, name: str, recorded: int) -> MissReport:
