@@ -8,7 +8,7 @@
     nim-mock record --upstream URL [--cassettes DIR] [--test NODEID] [--host 127.0.0.1] [--port 8001]
                     [--redact VALUE ...]
                     [--description TEXT]
-    nim-mock list [DIR ...]
+    nim-mock list [DIR ...] [--long]
     nim-mock check [DIR ...] [--tests PATH ...] [--rootdir DIR]
     nim-mock --version
 
@@ -142,6 +142,12 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
 
     listing = commands.add_parser("list", help="show what cassette folders hold")
     _add_dirs(listing)
+    listing.add_argument(
+        "--long",
+        "-l",
+        action="store_true",
+        help="full descriptions and model lists, not cut to fit a terminal",
+    )
     _add_record(commands)
     _add_check(commands)
     return parser
@@ -240,7 +246,7 @@ def main(
             from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassettes
 
             cassettes = load_cassettes(args.dirs or [bundled_cassettes_dir()])
-            stdout.write(format_listing(cassettes))
+            stdout.write(format_listing(cassettes, full=args.long))
             return EXIT_OK
         if args.command == "check":
             return _check(args, stdout, stderr)

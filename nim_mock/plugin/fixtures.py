@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from nim_mock.cassettes.naming import cassette_path, derive_cassette_name
+from nim_mock.plugin.block_network import loopback_blocked_reason
 from nim_mock.plugin.cassette_cache import CassetteCache
 from nim_mock.plugin.faults import FAULTS_ONLY_IN_MOCK, MOCK_PLAN_KEY, marker_rules
 from nim_mock.plugin.hooks import ConfigError, NimConfig, parse_nim_config
@@ -357,6 +358,9 @@ def nim_harness_base_url(
         assert settings.endpoint is not None  # skip_reason guarantees it
         yield settings.endpoint
         return
+    blocked = loopback_blocked_reason(request)
+    if blocked is not None:
+        pytest.fail(f"nim-harness: {blocked}", pytrace=False)
     from nim_mock.record.proxy import Recording, create_recording_app
 
     config = request.config

@@ -70,13 +70,16 @@ def session_error(settings: Settings) -> str | None:
 def choose_model(settings: Settings, marker_model: str | None, cassette_models: tuple[str, ...]) -> str:
     """The model a test asks for.
 
-    The marker wins. In mock mode the cassette's own model comes next, because the mock can only
-    answer what was recorded (a ``NIM_MODEL`` left in the shell for live runs must not break mock
-    runs); elsewhere the configured model does. Last comes ``DEFAULT_MODEL``.
+    The marker wins, then a model given on the command line (``--nim-harness-model``: asked for
+    explicitly, so it is used, and a cassette recorded for another model misses saying so). In mock
+    mode the cassette's own model comes next, because the mock can only answer what was recorded (a
+    ``NIM_MODEL`` left in the shell for live runs must not break mock runs); elsewhere the
+    configured model does. Last comes ``DEFAULT_MODEL``.
     """
     if marker_model:
         return marker_model
-    if settings.mode is Mode.MOCK and cassette_models:
+    explicit = settings.sources.get("model", "").startswith("--")
+    if settings.mode is Mode.MOCK and cassette_models and not (explicit and settings.model):
         return cassette_models[0]
     return settings.model or DEFAULT_MODEL
 

@@ -168,7 +168,7 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         "nim_harness_model",
         ("NIM_MODEL",),
         "model id the nim_harness_chat fixture asks for (default: the cassette's model, else "
-        "meta/llama-3.1-8b-instruct).",
+        "meta/llama-3.1-8b-instruct; given on the command line it beats the cassette's in mock mode too).",
     ),
 )
 

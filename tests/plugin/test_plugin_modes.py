@@ -63,6 +63,11 @@ def test_model_choice_order() -> None:
     assert choose_model(mock, None, ()) == "org/configured"
     assert choose_model(live, None, ("org/cassette",)) == "org/configured"
     assert choose_model(Settings(mode=Mode.LIVE), None, ()) == DEFAULT_MODEL
+    # Asked for on the command line, the model is used in mock mode too (the report header says so).
+    explicit = Settings(mode=Mode.MOCK, model="org/configured", sources={"model": "--nim-harness-model"})
+    assert choose_model(explicit, None, ("org/cassette",)) == "org/configured"
+    from_env = Settings(mode=Mode.MOCK, model="org/configured", sources={"model": "$NIM_MODEL"})
+    assert choose_model(from_env, None, ("org/cassette",)) == "org/cassette"
 
 
 def test_endpoint_parts() -> None:
