@@ -1,10 +1,12 @@
 """The fixtures a user's tests take: mode, model, cassette, base URL, and a ready ChatNVIDIA factory.
 
 Layering (pytest-recording's idea): session-wide settings come from the command line, environment
-and ini file (``options``); the ``nim`` marker overrides them per test; the fixtures below
-turn both into what a test needs. ``nim_harness_base_url`` is where the modes differ:
+and ini file (``options``); the ``nim_config`` fixture (``hooks``) and the ``nim`` marker override
+them per test; the fixtures below turn all three into what a test needs. ``nim_harness_base_url``
+is where the modes differ:
 
-- mock:   a fresh mock app for this test's cassette, mounted on the session's loopback server;
+- mock:   a fresh mock app for this test's cassette, mounted on the session's loopback server; the
+          test's record mode (``record_modes``) may put a recorder behind it or in its place;
 - record: a fresh recording proxy to the endpoint, mounted the same way; the cassette is written
           at teardown, only if the test passed;
 - live:   the endpoint itself (or a skip naming the variable to set).
