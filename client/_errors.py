@@ -209,6 +209,12 @@ def _reason(status: int) -> str:
 
 def _specific_hint(status: int, parsed: object, message: str) -> str | None:
     """A hint sharper than the class's, where the body tells which 404 this is."""
+    if status == 404 and message.startswith("no recorded interaction "):
+        # nim-mock's miss: the model id and base_url are fine, the recording is what is missing.
+        return (
+            "A mock NIM answered: it holds no recording for this request. The message names the closest "
+            "recording and what differs; change the request to match it, or record the cassette again."
+        )
     if status == 404 and "not found for account" in message.lower():
         return (
             "The model is in the catalogue but this key's account cannot call it (or it was retired): "

@@ -7,6 +7,7 @@ Its own module because both the I/O shells (``_http``) and the pure retry/poll d
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import random
 import re
@@ -88,11 +89,38 @@ class HTTPSettings:
             )
 
 
-def tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
-    """What httpx takes for ``verify``: a path becomes a context trusting exactly those CAs
-    (httpx no longer reads paths itself)."""
-    if isinstance(verify, bool):
-        return verify
+def tls_verification(verify: bool | str) -> ssl.SSLContext:
+    """The TLS context for ``verify``, built once per process and shared by every client.
+
+    Why shared: building a context loads a CA bundle (certifi's takes ~18-30 ms), and httpx builds
+    a new one for every client it makes, so each ChatNVIDIA (and each test that builds one) paid
+    it again on its first call. A context holds only trust settings, is safe to use from many
+    threads, and nothing here changes it after it is built. ``True`` trusts what httpx trusts
+    (``$SSL_CERT_FILE`` / ``$SSL_CERT_DIR`` when set, else certifi's bundle), ``False`` checks
+    nothing, and a path trusts exactly the CA file or folder it names (httpx no longer reads
+    paths itself). A bundle changed on disk is read again by the next process, not this one.
+    """
+    if verify is True:
+        return _shared_context(True, os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
+    return _shared_context(verify, "", "")
+
+
+@functools.cache
+def _shared_context(verify: bool | str, cert_file: str, cert_dir: str) -> ssl.SSLContext:
+    """One context per distinct trust setting (the environment's CA variables are part of the key)."""
+    if verify is False:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if verify is True:
+        if cert_file:
+            return ssl.create_default_context(cafile=cert_file)
+        if cert_dir:
+            return ssl.create_default_context(capath=cert_dir)
+        import certifi  # httpx's own dependency, and the bundle httpx would have loaded
+
+        return ssl.create_default_context(cafile=certifi.where())
     if os.path.isdir(verify):
         return ssl.create_default_context(capath=verify)
     return ssl.create_default_context(cafile=verify)

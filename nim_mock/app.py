@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nim_mock.cassette import Cassette
+from nim_mock.cassette import Cassette, RecordedRequest
 from nim_mock.faults.kinds import FaultRules
 from nim_mock.faults.middleware import FaultMiddleware
 from nim_mock.faults.plan import FaultPlan
@@ -61,6 +61,8 @@ def create_app(
     faults: FaultRules | None = None,
     worker: WorkerLabel | None = None,
     request_log: Callable[[RequestEntry], None] | None = None,
+    repeats: bool = True,
+    match_on: Sequence[Callable[[RecordedRequest, RecordedRequest], bool]] = (),
 ) -> Starlette:
     """A Starlette app replaying ``cassettes`` the way a NIM serves.
 
@@ -77,7 +79,9 @@ def create_app(
     of several processes sharing a port this app runs in, for the ``worker`` label of its metrics
     (each process counts only its own requests). ``request_log`` receives each finished request's
     entry (``nim_mock.serve.request_log``); without it the entry goes to the ``nim_mock`` logger
-    at INFO. Bad settings raise ``ValueError`` saying what to pass.
+    at INFO. ``repeats=False`` answers each recorded interaction once and ``match_on`` adds
+    matchers an interaction must also satisfy (``serve.match``). Bad
+    settings raise ``ValueError`` saying what to pass.
     """
     if not math.isfinite(speed) or speed < 0:
         raise ValueError(f"speed must be a finite number >= 0 (0 = no delays, 1 = real time), got {speed!r}")
@@ -88,7 +92,7 @@ def create_app(
         raise ValueError(f"on_miss must be 'error' or 'synthesize', got {on_miss!r}")
     if synth is not None and on_miss != "synthesize":
         raise ValueError("synth settings only apply with on_miss='synthesize'; pass both or neither")
-    matcher = Matcher(cassettes, ignore=ignore)
+    matcher = Matcher(cassettes, ignore=ignore, repeats=repeats, match_on=match_on)
     metrics = Metrics(worker)
     the_clock: Clock = clock or MonotonicClock()
     settings = MockSettings(

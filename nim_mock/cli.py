@@ -5,9 +5,10 @@
                    [--on-miss error|synthesize] [--rules FILE] [--tokens-per-s N] [--ttft-ms MS]
                    [--faults FILE] [--seed N]
                    [--log-level LEVEL] [--quiet] [--log-format text|json] [--workers N]
-    nim-mock record --upstream URL [--cassettes DIR] [--host 127.0.0.1] [--port 8000] [--redact VALUE ...]
+    nim-mock record --upstream URL [--cassettes DIR] [--test NODEID] [--host 127.0.0.1] [--port 8001]
+                    [--redact VALUE ...]
                     [--description TEXT]
-    nim-mock list [DIR ...]
+    nim-mock list [DIR ...] [--long]
     nim-mock check [DIR ...] [--tests PATH ...] [--rootdir DIR]
     nim-mock --version
 
@@ -55,9 +56,16 @@ EXIT_USAGE = 2
 _speed = finite_number(note=" (0 = no delays, 1 = real time)")
 
 
-def _add_listen(command: argparse.ArgumentParser) -> None:
+SERVE_PORT = 8000
+RECORD_PORT = 8001
+"""Not serve's: the README's walk-through records next to a running mock."""
+
+
+def _add_listen(command: argparse.ArgumentParser, default_port: int = SERVE_PORT) -> None:
     command.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    command.add_argument("--port", type=port, default=8000, help="port (default: 8000; 0 = any free port)")
+    command.add_argument(
+        "--port", type=port, default=default_port, help=f"port (default: {default_port}; 0 = any free port)"
+    )
 
 
 def _add_dirs(command: argparse.ArgumentParser) -> None:
@@ -134,6 +142,12 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
 
     listing = commands.add_parser("list", help="show what cassette folders hold")
     _add_dirs(listing)
+    listing.add_argument(
+        "--long",
+        "-l",
+        action="store_true",
+        help="full descriptions and model lists, not cut to fit a terminal",
+    )
     _add_record(commands)
     _add_check(commands)
     return parser
@@ -160,7 +174,13 @@ def _add_record(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="DIR",
         help="where to write (default: cassettes)",
     )
-    _add_listen(record)
+    _add_listen(record, RECORD_PORT)
+    record.add_argument(
+        "--test",
+        metavar="NODEID",
+        help="write every exchange into the one cassette the pytest plugin replays for this test "
+        "(e.g. tests/test_chat.py::test_hello), under --cassettes; without it, one file per exchange",
+    )
     record.add_argument(
         "--redact",
         action="extend",
@@ -226,7 +246,7 @@ def main(
             from nim_mock.cassettes.persist import bundled_cassettes_dir, load_cassettes
 
             cassettes = load_cassettes(args.dirs or [bundled_cassettes_dir()])
-            stdout.write(format_listing(cassettes))
+            stdout.write(format_listing(cassettes, full=args.long))
             return EXIT_OK
         if args.command == "check":
             return _check(args, stdout, stderr)
@@ -292,18 +312,29 @@ def _record(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, env: Mappi
     origin, api_path = parts
     redact = [*args.redact, *env.get(REDACT_ENV, "").split(","), env.get(API_KEY_ENV, "")]
     from nim_mock.record.proxy import create_recording_app
-    from nim_mock.record.writer import CassetteWriter
+    from nim_mock.record.writer import CassetteWriter, TestCassetteWriter
 
     def log(line: str) -> None:
         print(f"nim-mock: {line}", file=stderr, flush=True)
 
-    writer = CassetteWriter(
-        args.cassettes,
-        args.upstream,
-        log,
-        tuple(v.strip() for v in redact if v.strip()),
-        note=args.description.strip(),
-    )
+    values = tuple(v.strip() for v in redact if v.strip())
+    writer: CassetteWriter | TestCassetteWriter
+    if args.test is not None:
+        from nim_mock.cassettes.naming import derive_cassette_name
+
+        module, _, qualified = args.test.partition("::")
+        if not module.endswith(".py") or not qualified:
+            stderr.write(
+                f"nim-mock: --test {args.test!r} is not a pytest node id; give one as pytest prints it, "
+                "e.g. tests/test_chat.py::test_hello (run from the folder pytest runs in)\n"
+            )
+            return EXIT_USAGE
+        name = derive_cassette_name(module, qualified)
+        writer = TestCassetteWriter(
+            args.cassettes, args.upstream, log, values, args.description.strip(), name=name
+        )
+    else:
+        writer = CassetteWriter(args.cassettes, args.upstream, log, values, note=args.description.strip())
     app = create_recording_app(origin, writer)
     sock = _bind(args, stderr)
     if sock is None:

@@ -3,11 +3,13 @@
 Installing the package is enough: pytest loads this module, which adds the ``nim-harness`` option
 group, the ``nim`` marker and the fixtures (``nim_harness_chat``, ``nim_harness_base_url``,
 ``nim_harness_http_client``, ``nim_harness_mode``, ``nim_harness_model``, ``nim_harness_cassette``,
-``nim_harness_settings``, ``nim_harness_faults``, ``nim_harness_test``, ``nim_harness_live_copy``).
+``nim_harness_settings``, ``nim_harness_faults``, ``nim_harness_test``, ``nim_harness_live_copy``,
+and ``nim_config``, which a conftest overrides as pytest-recording's ``vcr_config``).
 The work lives in ``nim_mock.plugin``; this file only wires pytest hooks to it.
 
 Every name this plugin adds to pytest's shared namespaces starts with ``nim_harness_`` (options
-``--nim-harness-...``), except ``--nim-mode`` and the ``nim`` marker: a project's own conftest or
+``--nim-harness-...``), except ``--nim-mode``, ``--nim-record-mode``, the ``nim`` marker and the
+``nim_config`` fixture (named after the ``vcr_config`` habit it serves): a project's own conftest or
 another plugin (langchain-nvidia-ai-endpoints' suite registers ``--nim-endpoint``) must be able to
 run beside it, and argparse refuses a second option of the same name or destination.
 
@@ -23,14 +25,18 @@ from typing import Any
 
 import pytest
 
+from nim_mock.plugin.cassette_cache import CassetteCache
 from nim_mock.plugin.faults import nim_harness_faults
 from nim_mock.plugin.fixtures import (
+    CASSETTES_KEY,
     DRIFT_KEY,
     PREFIX_KEY,
     RECORDED_PATH_KEY,
     REPORTS_KEY,
     SERVER_KEY,
     SETTINGS_KEY,
+    UNPLAYED_KEY,
+    nim_config,
     nim_harness_base_url,
     nim_harness_cassette,
     nim_harness_chat,
@@ -42,11 +48,12 @@ from nim_mock.plugin.fixtures import (
     nim_harness_test,
 )
 from nim_mock.plugin.marker import MARKER_HELP
-from nim_mock.plugin.modes import record_command
+from nim_mock.plugin.modes import record_command, session_error
 from nim_mock.plugin.mounts import SessionServer
 from nim_mock.plugin.options import OPTIONS, REDACT_FLAG, REDACT_INI, SettingsError, resolve_settings
 
 __all__ = [
+    "nim_config",
     "nim_harness_base_url",
     "nim_harness_cassette",
     "nim_harness_chat",
@@ -101,8 +108,12 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except SettingsError as error:
         raise pytest.UsageError(f"nim-harness: {error}") from None
+    problem = session_error(settings)
+    if problem is not None:
+        raise pytest.UsageError(f"nim-harness: {problem}")
     config.stash[SETTINGS_KEY] = settings
     config.stash[SERVER_KEY] = SessionServer()
+    config.stash[CASSETTES_KEY] = CassetteCache()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -129,6 +140,8 @@ def pytest_runtest_makereport(
             report.user_properties.append(("nim_harness_recorded", str(item.stash[RECORDED_PATH_KEY])))
         if DRIFT_KEY in item.stash:
             report.user_properties.append(("nim_harness_drift", item.stash[DRIFT_KEY]))
+        if UNPLAYED_KEY in item.stash:
+            report.user_properties.append(("nim_harness_unplayed", item.stash[UNPLAYED_KEY]))
     prefix = item.stash.get(PREFIX_KEY, None)
     if report.failed and prefix is not None:
         misses = item.config.stash[SERVER_KEY].mounts.misses(prefix)
@@ -161,12 +174,24 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("-", f"nim-harness recorded {len(recorded)} cassette(s)")
         for _, path in recorded:
             terminalreporter.write_line(path)
+    unplayed = _gathered(terminalreporter, "nim_harness_unplayed")
+    if unplayed:
+        count = sum(len(lines) for _, (_, lines) in unplayed)
+        heading = f"nim-harness: {count} recorded interaction(s) never played, in {len(unplayed)} test(s)"
+        _write_per_cassette(terminalreporter, heading, unplayed)
+        terminalreporter.write_line("(--nim-harness-unplayed=fail makes such a test fail)")
     drift = _gathered(terminalreporter, "nim_harness_drift")
     if drift:
-        terminalreporter.write_sep(
-            "-", f"nim-harness drift: {len(drift)} live answer(s) differ from their cassette"
-        )
-        for nodeid, (name, lines) in drift:
-            terminalreporter.write_line(f"{nodeid} (cassette {name}):")
-            for line in lines:
-                terminalreporter.write_line(f"    {line}")
+        heading = f"nim-harness drift: {len(drift)} live answer(s) differ from their cassette"
+        _write_per_cassette(terminalreporter, heading, drift)
+
+
+def _write_per_cassette(
+    terminalreporter: pytest.TerminalReporter, heading: str, found: list[tuple[str, Any]]
+) -> None:
+    """A section of the summary: per test, its cassette's name and the lines found for it."""
+    terminalreporter.write_sep("-", heading)
+    for nodeid, (name, lines) in found:
+        terminalreporter.write_line(f"{nodeid} (cassette {name}):")
+        for line in lines:
+            terminalreporter.write_line(f"    {line}")

@@ -16,28 +16,31 @@ _DESCRIPTION_WIDTH = 60
 _MODELS_WIDTH = 40
 
 
-def _shorten(text: str, width: int) -> str:
+def _shorten(text: str, width: int | None) -> str:
     line = " ".join(text.split())  # one line: descriptions may wrap in the file
-    return line if len(line) <= width else line[: width - 1] + "…"
+    return line if width is None or len(line) <= width else line[: width - 1] + "…"
 
 
-def _row(cassette: Cassette) -> tuple[str, ...]:
+def _row(cassette: Cassette, *, full: bool) -> tuple[str, ...]:
     statuses = sorted({interaction.response.status for interaction in cassette.interactions})
     return (
         cassette.name,
         str(len(cassette.interactions)),
-        _shorten(", ".join(cassette.models), _MODELS_WIDTH) or "-",
+        _shorten(", ".join(cassette.models), None if full else _MODELS_WIDTH) or "-",
         "yes" if cassette.streamed else "no",
         ",".join(str(status) for status in statuses),
-        _shorten(cassette.description, _DESCRIPTION_WIDTH),
+        _shorten(cassette.description, None if full else _DESCRIPTION_WIDTH),
     )
 
 
-def format_listing(cassettes: Sequence[Cassette]) -> str:
-    """A table of scenarios (name, interactions, models, streamed, statuses, description) plus totals."""
+def format_listing(cassettes: Sequence[Cassette], *, full: bool = False) -> str:
+    """A table of scenarios (name, interactions, models, streamed, statuses, description) plus totals.
+
+    Descriptions and model lists are cut to fit a terminal, unless ``full`` (``nim-mock list --long``).
+    """
     if not cassettes:
         return "no cassettes found (a cassette is a *.json file in format v1; see cassettes/README.md)\n"
-    rows = [_HEADINGS, *(_row(cassette) for cassette in cassettes)]
+    rows = [_HEADINGS, *(_row(cassette, full=full) for cassette in cassettes)]
     widths = [max(len(row[column]) for row in rows) for column in range(len(_HEADINGS) - 1)]
     lines = [
         "  ".join(

@@ -10,12 +10,17 @@ builds itself without it; the plugin's ``nim_harness_http_client`` and ``nim_har
 hand out guarded clients for exactly that case.
 
 The decision is one pure function (``blocked_reason``); the sync and async transports are shells
-around it.
+around it. Their inner httpx transports are built on the first request, with one TLS context for
+the whole process that loads no CA bundle (``loopback_tls_context``): the mock speaks plain HTTP on
+loopback, so a test that never makes an async call builds no async transport, and none of them
+pays the ~20 ms an httpx default transport spends loading certifi's bundle.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import ssl
 from collections.abc import Iterable
 
 import httpx
@@ -26,6 +31,7 @@ __all__ = [
     "GuardedTransport",
     "NetworkBlockedError",
     "blocked_reason",
+    "loopback_tls_context",
 ]
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -62,35 +68,59 @@ def blocked_reason(url: httpx.URL, extra_allowed: Iterable[str] = ()) -> str | N
     )
 
 
-class GuardedTransport(httpx.BaseTransport):
-    """Sync transport: refuses non-loopback hosts, passes everything else to ``inner``."""
+@functools.cache
+def loopback_tls_context() -> ssl.SSLContext:
+    """The TLS context of the guard's own transports: certificates checked, no CA trusted.
 
-    def __init__(self, inner: httpx.BaseTransport | None = None, *, allow: Iterable[str] = ()) -> None:
-        self._inner = inner or httpx.HTTPTransport()
+    Traffic the guard lets through goes to the mock on loopback over plain HTTP, which needs no
+    context at all; httpx wants one anyway. Trusting nothing costs nothing to build, and an https
+    request to a loopback server fails its certificate check instead of being trusted blindly.
+    """
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+class GuardedTransport(httpx.BaseTransport):
+    """Sync transport: refuses non-loopback hosts, passes everything else to ``inner``.
+
+    Without ``inner``, a plain httpx transport is built on the first request that passes.
+    ``owns_inner=False``: ``inner`` is shared (the plugin's session pool) and ``close`` leaves it open.
+    """
+
+    def __init__(
+        self, inner: httpx.BaseTransport | None = None, *, allow: Iterable[str] = (), owns_inner: bool = True
+    ) -> None:
+        self._inner = inner
         self._allow = tuple(allow)
+        self._owns_inner = owns_inner or inner is None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         reason = blocked_reason(request.url, self._allow)
         if reason is not None:
             raise NetworkBlockedError(reason)
+        if self._inner is None:
+            self._inner = httpx.HTTPTransport(verify=loopback_tls_context())
         return self._inner.handle_request(request)
 
     def close(self) -> None:
-        self._inner.close()
+        if self._inner is not None and self._owns_inner:
+            self._inner.close()
 
 
 class GuardedAsyncTransport(httpx.AsyncBaseTransport):
     """Async transport: the same rule as ``GuardedTransport``."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport | None = None, *, allow: Iterable[str] = ()) -> None:
-        self._inner = inner or httpx.AsyncHTTPTransport()
+        self._inner = inner
         self._allow = tuple(allow)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         reason = blocked_reason(request.url, self._allow)
         if reason is not None:
             raise NetworkBlockedError(reason)
+        if self._inner is None:
+            self._inner = httpx.AsyncHTTPTransport(verify=loopback_tls_context())
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        if self._inner is not None:
+            await self._inner.aclose()

@@ -15,15 +15,18 @@ from typing import Any, Final
 
 from nim_mock.cassettes.naming import BUNDLED_PREFIX
 from nim_mock.plugin.faults import check_faults_value
+from nim_mock.plugin.options import RecordMode
 
-__all__ = ["MARKER_HELP", "MarkerError", "NimMarker", "parse_marker"]
+__all__ = ["MARKER_HELP", "MarkerError", "NimMarker", "check_record_mode", "parse_marker"]
 
 MARKER_HELP: Final = (
     "nim(cassette=None, model=None, ignore=()): name the cassette this test replays or records "
     "(a path under the cassette folder, without .json; tests may share one; 'bundled:chat/plain' "
     "replays one shipped with nim-harness), the model it asks for, and extra request-body paths left "
-    "out of matching; in mock mode also faults=None, faults the mock injects (docs/faults.md), and "
-    "on_miss='error', or 'synthesize' for a made-up answer to a request no recording matches."
+    "out of matching; in mock mode also faults=None, faults the mock injects (docs/faults.md), "
+    "on_miss='error', or 'synthesize' for a made-up answer to a request no recording matches, "
+    "record_mode=None (none, once, new_episodes, all, rewrite: pytest-recording's) and "
+    "allow_playback_repeats=None (True: identical requests may replay interactions again)."
 )
 
 
@@ -44,6 +47,10 @@ class NimMarker:
     """Faults for this test's mock, in any form ``_plugin_faults.rules_from_value`` reads."""
     on_miss: str = "error"
     """``"synthesize"``: a request no recording matches gets a made-up NIM answer (mock mode)."""
+    record_mode: RecordMode | None = None
+    """This test's record mode (``record_modes``); ``None``: the session's."""
+    allow_playback_repeats: bool | None = None
+    """Whether identical requests may replay interactions again; ``None``: the session's."""
 
 
 def _check_name(name: str) -> str:
@@ -59,6 +66,19 @@ def _check_name(name: str) -> str:
     return "/".join(path.parts)
 
 
+def check_record_mode(value: object, where: str) -> RecordMode | None:
+    """``value`` as a record mode (``None`` stays ``None``); anything else fails naming the valid ones."""
+    if value is None or isinstance(value, RecordMode):
+        return value
+    names = ", ".join(repr(mode.value) for mode in RecordMode)
+    if not isinstance(value, str):
+        raise MarkerError(f"{where} must be one of {names}, got {value!r}")
+    try:
+        return RecordMode(value.strip().lower().replace("-", "_"))
+    except ValueError:
+        raise MarkerError(f"{where} must be one of {names}, got {value!r}") from None
+
+
 def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> NimMarker:
     """Check the ``nim`` marker's arguments; unknown ones fail with the list of those it takes."""
     if args:
@@ -66,7 +86,7 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> NimMarker:
             f"nim marker takes keyword arguments only, got positional {list(args)!r}; "
             "write @pytest.mark.nim(cassette='chat/plain')"
         )
-    valid = ("cassette", "model", "ignore", "faults", "on_miss")
+    valid = ("cassette", "model", "ignore", "faults", "on_miss", "record_mode", "allow_playback_repeats")
     unknown = sorted(set(kwargs) - set(valid))
     if unknown:
         raise MarkerError(
@@ -95,8 +115,13 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> NimMarker:
     on_miss = kwargs.get("on_miss", "error")
     if on_miss not in ("error", "synthesize"):
         raise MarkerError(f"nim(on_miss=...) must be 'error' or 'synthesize', got {on_miss!r}")
+    repeats = kwargs.get("allow_playback_repeats")
+    if repeats is not None and not isinstance(repeats, bool):
+        raise MarkerError(f"nim(allow_playback_repeats=...) must be True or False, got {repeats!r}")
     return NimMarker(
         cassette=_check_name(cassette) if cassette is not None else None,
+        record_mode=check_record_mode(kwargs.get("record_mode"), "nim(record_mode=...)"),
+        allow_playback_repeats=repeats,
         model=model,
         ignore=tuple(ignore),
         bundled=bundled,

@@ -24,6 +24,7 @@ __all__ = [
     "endpoint_parts",
     "missing_cassette_message",
     "record_command",
+    "session_error",
     "skip_reason",
 ]
 
@@ -49,16 +50,36 @@ def skip_reason(settings: Settings) -> str | None:
     return None
 
 
+def session_error(settings: Settings) -> str | None:
+    """Why this session must stop before running anything, or ``None``.
+
+    A live or record mode asked for on the command line and unable to reach its endpoint would
+    skip every test and exit 0: a CI job that lost its variable would go green having run nothing.
+    So it fails, in one line naming the variable, unless ``--nim-harness-no-endpoint=skip`` asks
+    for the skips. A mode from the environment or the ini file keeps skipping: such suites often
+    mix modes, and the run did not ask for this one explicitly.
+    """
+    reason = skip_reason(settings)
+    if reason is None or settings.skip_without_endpoint:
+        return None
+    if settings.sources.get("mode") != "--nim-mode":
+        return None
+    return f"{reason} (or pass --nim-harness-no-endpoint=skip to skip the tests that need it)"
+
+
 def choose_model(settings: Settings, marker_model: str | None, cassette_models: tuple[str, ...]) -> str:
     """The model a test asks for.
 
-    The marker wins. In mock mode the cassette's own model comes next, because the mock can only
-    answer what was recorded (a ``NIM_MODEL`` left in the shell for live runs must not break mock
-    runs); elsewhere the configured model does. Last comes ``DEFAULT_MODEL``.
+    The marker wins, then a model given on the command line (``--nim-harness-model``: asked for
+    explicitly, so it is used, and a cassette recorded for another model misses saying so). In mock
+    mode the cassette's own model comes next, because the mock can only answer what was recorded (a
+    ``NIM_MODEL`` left in the shell for live runs must not break mock runs); elsewhere the
+    configured model does. Last comes ``DEFAULT_MODEL``.
     """
     if marker_model:
         return marker_model
-    if settings.mode is Mode.MOCK and cassette_models:
+    explicit = settings.sources.get("model", "").startswith("--")
+    if settings.mode is Mode.MOCK and cassette_models and not (explicit and settings.model):
         return cassette_models[0]
     return settings.model or DEFAULT_MODEL
 

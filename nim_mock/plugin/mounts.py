@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from nim_mock.wire.http import MISS_HEADER
 
 if TYPE_CHECKING:  # the plugin creates a SessionServer in every run; uvicorn loads once a test mounts
+    import httpx
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from nim_mock.serve.runner import RunningServer
@@ -143,14 +144,38 @@ class Mounts:
                 return
 
 
+_POOL_IDLE_S = 2.0
+"""How long the session pool keeps an idle connection: less than uvicorn's keep-alive (5 s), so the
+client lets go of a connection before the server closes it, never while a request is on its way."""
+
+
 class SessionServer:
-    """The session's uvicorn server, started on first use and stopped at session end."""
+    """The session's uvicorn server, started on first use and stopped at session end.
+
+    It also owns the connection pool the fixtures' sync clients share (``pool``): every test talks
+    to this one server, so a test reuses the connection the previous one left open instead of
+    paying a new TCP connection and a new uvicorn protocol per test. Async clients keep their own
+    pools, since a pool belongs to one event loop and pytest-asyncio gives each test its own.
+    """
 
     def __init__(self) -> None:
         self.mounts = Mounts()
         self._server: RunningServer | None = None
         self._url = ""
         self._lock = threading.Lock()
+        self._pool: httpx.HTTPTransport | None = None
+
+    def pool(self) -> httpx.HTTPTransport:
+        """The session's sync connection pool to this server (unbounded: a leaked stream never blocks)."""
+        with self._lock:
+            if self._pool is None:
+                import httpx
+
+                from nim_mock.plugin.guard import loopback_tls_context
+
+                limits = httpx.Limits(max_connections=None, keepalive_expiry=_POOL_IDLE_S)
+                self._pool = httpx.HTTPTransport(verify=loopback_tls_context(), limits=limits)
+            return self._pool
 
     def url(self) -> str:
         """The server's origin (``http://127.0.0.1:PORT``), starting it the first time."""
@@ -165,6 +190,9 @@ class SessionServer:
 
     def stop(self) -> None:
         with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
             if self._server is not None:
                 self._server.stop()
                 self._server = None

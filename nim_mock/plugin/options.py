@@ -28,8 +28,10 @@ from nim_mock._environment import API_KEY_ENV, REDACT_ENV
 __all__ = [
     "API_KEY_ENV",
     "OPTIONS",
+    "RECORD_MODE_FLAG",
     "Mode",
     "OptionSpec",
+    "RecordMode",
     "Settings",
     "SettingsError",
     "resolve_settings",
@@ -45,6 +47,16 @@ class Mode(StrEnum):
     MOCK = "mock"
     RECORD = "record"
     LIVE = "live"
+
+
+class RecordMode(StrEnum):
+    """pytest-recording's record modes, with its meanings (see ``record_modes``)."""
+
+    NONE = "none"
+    ONCE = "once"
+    NEW_EPISODES = "new_episodes"
+    ALL = "all"
+    REWRITE = "rewrite"
 
 
 class SettingsError(ValueError):
@@ -71,6 +83,9 @@ class OptionSpec:
         return self.ini
 
 
+RECORD_MODE_FLAG: Final = "--nim-record-mode"
+"""Given on the command line, the record mode beats every test's marker (one flag re-records a suite)."""
+
 OPTIONS: Final[tuple[OptionSpec, ...]] = (
     OptionSpec(
         "mode",
@@ -79,6 +94,17 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         ("NIM_MODE",),
         "mock (replay cassettes, the default), record (talk to the endpoint through a recorder and "
         "write cassettes) or live (talk to the endpoint).",
+    ),
+    OptionSpec(
+        "record_mode",
+        RECORD_MODE_FLAG,
+        "nim_harness_record_mode",
+        ("NIM_RECORD_MODE",),
+        "pytest-recording's record modes, in mock mode: none (replay only, the default), once (record "
+        "a test whose cassette is missing), new_episodes (replay what is recorded, record what is not), "
+        "all (record every request, keeping the cassette's old interactions) or rewrite (record every "
+        "request into a fresh cassette); --nim-mode=record is rewrite. Per test: "
+        "@pytest.mark.nim(record_mode=...).",
     ),
     OptionSpec(
         "endpoint",
@@ -110,12 +136,39 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         "freshly recorded from a server that could not answer every test).",
     ),
     OptionSpec(
+        "no_endpoint",
+        "--nim-harness-no-endpoint",
+        "nim_harness_no_endpoint",
+        ("NIM_NO_ENDPOINT",),
+        "what --nim-mode=live or record given on the command line does without an endpoint (or "
+        "without the key a hosted one needs): fail (default: the session stops, naming the variable "
+        "to set) or skip (each test that needs it is skipped, for suites that mix modes). A mode set "
+        "in the environment or the ini file always skips.",
+    ),
+    OptionSpec(
+        "allow_playback_repeats",
+        "--nim-harness-allow-playback-repeats",
+        "nim_harness_allow_playback_repeats",
+        ("NIM_ALLOW_PLAYBACK_REPEATS",),
+        "true (default): once each of a cassette's matching interactions was played, identical requests "
+        "replay them again; false (vcrpy's default): each recorded interaction answers once, and one "
+        "request more than was recorded is a miss. Per test: @pytest.mark.nim(allow_playback_repeats=False).",
+    ),
+    OptionSpec(
+        "unplayed",
+        "--nim-harness-unplayed",
+        "nim_harness_unplayed",
+        ("NIM_UNPLAYED",),
+        "what a mock-mode test whose cassette holds interactions it never requested does: report "
+        "(default: listed at the end of the session) or fail (the test fails at teardown).",
+    ),
+    OptionSpec(
         "model",
         "--nim-harness-model",
         "nim_harness_model",
         ("NIM_MODEL",),
         "model id the nim_harness_chat fixture asks for (default: the cassette's model, else "
-        "meta/llama-3.1-8b-instruct).",
+        "meta/llama-3.1-8b-instruct; given on the command line it beats the cassette's in mock mode too).",
     ),
 )
 
@@ -128,14 +181,27 @@ class Settings:
     """The plugin's resolved settings, plus where each one came from (shown in the report header)."""
 
     mode: Mode = Mode.MOCK
+    record_mode: RecordMode | None = None
+    """As configured; ``None``: not set (``effective_record_mode`` says what applies)."""
+    allow_playback_repeats: bool = True
+    fail_unplayed: bool = False
     endpoint: str | None = None
     cassettes: Path = Path("cassettes")
     speed: float = 0.0
     model: str | None = None
     skip_missing: bool = False
+    skip_without_endpoint: bool = False
+    """``--nim-harness-no-endpoint=skip``: a command-line live/record run without an endpoint skips."""
     api_key: str | None = None
     redact: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def effective_record_mode(self) -> RecordMode:
+        """What the session records: ``rewrite`` in record mode, else the configured mode (``none``)."""
+        if self.mode is Mode.RECORD:
+            return RecordMode.REWRITE
+        return self.record_mode or RecordMode.NONE
 
     @property
     def endpoint_is_hosted(self) -> bool:
@@ -151,6 +217,11 @@ class Settings:
         if self.mode is Mode.MOCK:
             parts.append(f"cassettes={self.cassettes} ({self.sources.get('cassettes', 'default')})")
             parts.append(f"speed={self.speed:g}")
+            if self.record_mode not in (None, RecordMode.NONE):
+                parts.append(
+                    f"record_mode={self.effective_record_mode.value} ({self.sources['record_mode']})"
+                )
+                parts.append(f"endpoint={self.endpoint or '<not set>'}")
         else:
             parts.append(
                 f"endpoint={self.endpoint or '<not set>'} ({self.sources.get('endpoint', 'default')})"
@@ -187,11 +258,37 @@ def _parse_mode(value: str, origin: str) -> Mode:
         raise SettingsError(f"{origin}: unknown mode {value!r}; use one of: {valid}") from None
 
 
-def _parse_missing(value: str, origin: str) -> bool:
+def _parse_fail_or_skip(value: str, origin: str) -> bool:
+    """``True`` for skip, ``False`` for fail."""
     choice = value.strip().lower()
     if choice not in ("fail", "skip"):
         raise SettingsError(f"{origin}: {value!r} is not a choice; use fail or skip")
     return choice == "skip"
+
+
+def _parse_record_mode(value: str, origin: str) -> RecordMode:
+    try:
+        return RecordMode(value.strip().lower().replace("-", "_"))
+    except ValueError:
+        valid = ", ".join(m.value for m in RecordMode)
+        raise SettingsError(f"{origin}: unknown record mode {value!r}; use one of: {valid}") from None
+
+
+def _parse_bool(value: str, origin: str) -> bool:
+    choice = value.strip().lower()
+    if choice in ("true", "1", "yes", "on"):
+        return True
+    if choice in ("false", "0", "no", "off"):
+        return False
+    raise SettingsError(f"{origin}: {value!r} is not a choice; use true or false")
+
+
+def _parse_report_or_fail(value: str, origin: str) -> bool:
+    """``True`` for fail, ``False`` for report."""
+    choice = value.strip().lower()
+    if choice not in ("report", "fail"):
+        raise SettingsError(f"{origin}: {value!r} is not a choice; use report or fail")
+    return choice == "fail"
 
 
 def _parse_speed(value: str, origin: str) -> float:
@@ -243,10 +340,20 @@ def resolve_settings(
             sources[key] = found[1]
 
     mode = _parse_mode(*picked["mode"]) if "mode" in picked else Mode.MOCK
+    record_mode = _parse_record_mode(*picked["record_mode"]) if "record_mode" in picked else None
+    if mode is Mode.RECORD and record_mode not in (None, RecordMode.REWRITE):
+        raise SettingsError(
+            f"{picked['record_mode'][1]}: --nim-mode=record always records every request into a fresh "
+            f"cassette (rewrite); for record mode {record_mode.value!r} run in mock mode: "
+            f"--nim-mode=mock --nim-record-mode={record_mode.value}"
+        )
+    repeats = _parse_bool(*picked["allow_playback_repeats"]) if "allow_playback_repeats" in picked else True
+    fail_unplayed = _parse_report_or_fail(*picked["unplayed"]) if "unplayed" in picked else False
     endpoint = _parse_endpoint(*picked["endpoint"]) if "endpoint" in picked else None
     speed = _parse_speed(*picked["speed"]) if "speed" in picked else 0.0
     model = picked["model"][0].strip() if "model" in picked else None
-    skip_missing = _parse_missing(*picked["missing"]) if "missing" in picked else False
+    skip_missing = _parse_fail_or_skip(*picked["missing"]) if "missing" in picked else False
+    skip_without_endpoint = _parse_fail_or_skip(*picked["no_endpoint"]) if "no_endpoint" in picked else False
 
     if "cassettes" in picked:
         raw, origin = picked["cassettes"]
@@ -263,11 +370,15 @@ def resolve_settings(
         redact.append(api_key)
     return Settings(
         mode=mode,
+        record_mode=record_mode,
+        allow_playback_repeats=repeats,
+        fail_unplayed=fail_unplayed,
         endpoint=endpoint,
         cassettes=cassettes,
         speed=speed,
         model=model or None,
         skip_missing=skip_missing,
+        skip_without_endpoint=skip_without_endpoint,
         api_key=api_key,
         redact=tuple(dict.fromkeys(redact)),
         sources=sources,

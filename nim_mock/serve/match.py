@@ -8,7 +8,11 @@ Order. Identical requests replay their matching interactions in recorded order: 
 request gets the Nth matching interaction of that cassette. Once all were played, it starts again from
 the first, so a long test run never runs dry. Consequence worth knowing: a client that retries after
 a recorded 429 sees the 429 and then the 200, and a third identical request sees the 429 again.
-``Matcher.reset`` starts the counts over (the pytest plugin does it per test).
+With ``repeats=False`` (vcrpy's default; the pytest plugin's ``allow_playback_repeats=False``) each
+interaction answers once and the request after the last is a miss saying so. ``Matcher.reset``
+starts the counts over; ``Matcher.unplayed`` lists the interactions no request was answered with.
+``match_on`` adds matchers ``(recorded, sent) -> bool`` an interaction must also satisfy (the
+plugin's ``nim_config``).
 
 Scope. Without a scope the first cassette (in the order given, which ``load_cassettes`` sorts by name)
 that holds a match answers; with ``scope="chat/plain"`` only that cassette may answer.
@@ -169,8 +173,17 @@ class Matcher:
     one matcher.
     """
 
-    def __init__(self, cassettes: Sequence[Cassette], *, ignore: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        cassettes: Sequence[Cassette],
+        *,
+        ignore: Sequence[str] = (),
+        repeats: bool = True,
+        match_on: Sequence[Callable[[RecordedRequest, RecordedRequest], bool]] = (),
+    ) -> None:
         self._cassettes = tuple(cassettes)
+        self._repeats = repeats
+        self._match_on = tuple(match_on)
         self._position: dict[str, int] = {}
         for position, cassette in enumerate(self._cassettes):
             if cassette.name in self._position:
@@ -196,6 +209,7 @@ class Matcher:
                 self._routes.setdefault((method, request.path), []).append((position, index))
         self._groups = tuple(groups.values())
         self._plays: dict[str, dict[_Key, int]] = {}
+        self._played: set[tuple[int, int]] = set()
         self._memo: dict[tuple[str, str, str | None, bytes], tuple[int, _Key, list[int]] | None] = {}
         self._lock = threading.Lock()
 
@@ -221,20 +235,45 @@ class Matcher:
             return Miss(lambda: self._miss(method, request, scope))
         position, key, indices = found
         cassette = self._cassettes[position]
+        if self._match_on:
+            indices = [
+                index
+                for index in indices
+                if all(agrees(cassette.interactions[index].request, request) for agrees in self._match_on)
+            ]
+            if not indices:
+                return Miss(lambda: self._refused(method, request.path, cassette.name))
         with self._lock:
             counts = self._plays.setdefault(cassette.name, {})
             played = counts.get(key, 0)
+            if not self._repeats and played >= len(indices):
+                return Miss(lambda: self._exhausted(method, request.path, cassette.name, len(indices)))
             counts[key] = played + 1
-        index = indices[played % len(indices)]
+            index = indices[played % len(indices)]
+            self._played.add((position, index))
         return Hit(cassette, index, cassette.interactions[index])
+
+    def unplayed(self) -> list[tuple[Cassette, int]]:
+        """Each (cassette, 0-based index) no request has been answered with since the last reset."""
+        with self._lock:
+            played = set(self._played)
+        return [
+            (cassette, index)
+            for position, cassette in enumerate(self._cassettes)
+            for index in range(len(cassette.interactions))
+            if (position, index) not in played
+        ]
 
     def reset(self, scope: str | None = None) -> None:
         """Forget play counts: of every cassette, or only of cassette ``scope``."""
         with self._lock:
             if scope is None:
                 self._plays.clear()
+                self._played.clear()
             else:
                 self._plays.pop(scope, None)
+                position = self._position.get(scope)
+                self._played = {pair for pair in self._played if pair[0] != position}
 
     def _find_by_source(
         self, method: str, request: RecordedRequest, scope: str | None, source: bytes
@@ -270,6 +309,24 @@ class Matcher:
             if best is None or position < best[0]:
                 best = (position, key, by_cassette[position])
         return best
+
+    def _refused(self, method: str, path: str, name: str) -> MissReport:
+        names = ", ".join(getattr(agrees, "__name__", repr(agrees)) for agrees in self._match_on)
+        message = (
+            f"no recorded interaction matches {method} {path}: cassette {name} holds one with the same "
+            f"method, path and body, but an extra matcher ({names}) refused every such interaction."
+        )
+        return MissReport(message, name, ())
+
+    @staticmethod
+    def _exhausted(method: str, path: str, name: str, recorded: int) -> MissReport:
+        message = (
+            f"no recorded interaction is left for {method} {path}: cassette {name} holds {recorded} "
+            f"matching interaction(s) and each was already played once; this request is one more than "
+            "was recorded. Record the test again (--nim-record-mode=new_episodes records the extra one), "
+            "or allow replaying (@pytest.mark.nim(allow_playback_repeats=True))."
+        )
+        return MissReport(message, name, ())
 
     def _unknown_scope(self, method: str, path: str, scope: str) -> MissReport:
         names = _cap(sorted(self._position), _MAX_ROUTES)

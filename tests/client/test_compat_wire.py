@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import warnings
 from typing import Any
 
@@ -121,13 +122,31 @@ def test_stream_options_are_sent_as_given_and_none_sends_none() -> None:
 
 
 def test_verify_ssl_takes_a_bool_or_a_ca_bundle() -> None:
-    assert tls_verification(False) is False
+    assert tls_verification(False).verify_mode == ssl.CERT_NONE
     context = tls_verification(certifi.where())
-    assert not isinstance(context, bool)
+    assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.get_ca_certs()
     assert ChatNVIDIA(model=MODEL, base_url=BASE, verify_ssl=certifi.where()).verify_ssl == certifi.where()
     with pytest.raises(ValueError, match=re.escape("verify_ssl='/no/such/ca.pem'")):
         ChatNVIDIA(model=MODEL, base_url=BASE, verify_ssl="/no/such/ca.pem")
+
+
+def test_one_tls_context_per_trust_setting_serves_the_whole_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Building a context loads a CA bundle (~20 ms); every client of a setting shares the one built.
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    system = tls_verification(True)
+    assert tls_verification(True) is system
+    assert system.get_ca_certs()
+    assert system.verify_mode == ssl.CERT_REQUIRED
+    assert tls_verification(certifi.where()) is tls_verification(certifi.where())
+    assert tls_verification(False) is tls_verification(False)
+    assert tls_verification(False) is not system
+    # httpx honours $SSL_CERT_FILE for verify=True; so does the shared context, keyed by its value.
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())
+    from_env = tls_verification(True)
+    assert from_env is not system
+    assert from_env is tls_verification(True)
 
 
 @pytest.mark.parametrize(

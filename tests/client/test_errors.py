@@ -188,6 +188,15 @@ def test_message_states_what_to_do_and_carries_facts() -> None:
     assert "retries" in str(error_from_response(429, {}, b""))
 
 
+def test_a_mock_miss_says_the_recording_is_missing_not_the_model() -> None:
+    message = "no recorded interaction matches POST /v1/chat/completions. Closest: chat/plain (...)"
+    body = json.dumps({"object": "error", "message": message, "type": "NotFoundError", "code": 404})
+    text = str(error_from_response(404, {"x-nim-mock-miss": "1"}, body.encode()))
+    assert message in text
+    assert "A mock NIM answered: it holds no recording for this request" in text
+    assert "get_available_models" not in text
+
+
 def test_rate_limit_retry_after_is_parsed() -> None:
     error = error_from_response(429, {"Retry-After": "2.5"}, b"")
     assert isinstance(error, errors.RateLimitError)

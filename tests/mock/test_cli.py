@@ -57,6 +57,18 @@ def test_list_without_folders_shows_the_bundled_cassettes() -> None:
         assert cassette.name in out
 
 
+def test_list_long_shows_each_description_in_full() -> None:
+    cassettes = load_cassettes([bundled_cassettes_dir()])
+    longest = max(cassettes, key=lambda cassette: len(cassette.description))
+    full = " ".join(longest.description.split())
+    assert len(full) > 60  # the short listing cuts it
+    _, short, _ = run_cli(["list"])
+    assert full not in short
+    code, out, _ = run_cli(["list", "--long"])
+    assert code == 0
+    assert full in out
+
+
 def test_a_bad_cassette_is_reported_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text('{"format": "nim-harness.cassette", "version": 1}')
     for argv in (["serve", "--cassettes", str(tmp_path), "--port", "0"], ["list", str(tmp_path)]):

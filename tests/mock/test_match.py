@@ -444,3 +444,30 @@ def test_an_explicit_stream_false_matches_a_recording_without_stream() -> None:
         "POST", "/v1/chat/completions", body={"model": "m", "messages": [], "stream": True}
     )
     assert isinstance(matcher.match(streamed), Miss)
+
+
+# --- playback without repeats, and what was never played ----------------------------------------
+
+
+def test_without_repeats_each_interaction_answers_once_then_a_miss_says_so() -> None:
+    first, second = interaction(post(chat_body()), 429), interaction(post(chat_body()), 200)
+    matcher = Matcher([cassette("chat/retry", first, second)], repeats=False)
+    assert [hit(matcher.match(post(chat_body()))).index for _ in range(2)] == [0, 1]
+    message = miss(matcher.match(post(chat_body()))).message
+    assert message.startswith(
+        f"no recorded interaction is left for POST {CHAT}: cassette chat/retry holds 2 matching "
+        "interaction(s) and each was already played once"
+    )
+    matcher.reset()
+    assert hit(matcher.match(post(chat_body()))).index == 0
+
+
+def test_unplayed_lists_what_no_request_was_answered_with() -> None:
+    hello, other = interaction(post(chat_body())), interaction(post(chat_body("Bye")))
+    recorded = cassette("chat/two", hello, other)
+    matcher = Matcher([recorded])
+    assert matcher.unplayed() == [(recorded, 0), (recorded, 1)]
+    hit(matcher.match(post(chat_body("Bye"))))
+    assert matcher.unplayed() == [(recorded, 0)]
+    matcher.reset("chat/two")
+    assert matcher.unplayed() == [(recorded, 0), (recorded, 1)]

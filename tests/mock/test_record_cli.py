@@ -38,9 +38,10 @@ from starlette.routing import Route
 
 from nim_mock import create_app, load_cassettes, serve_in_thread
 from nim_mock.cassettes.check import check_folders
-from nim_mock.cli import main
+from nim_mock.cassettes.naming import cassette_path, derive_cassette_name
+from nim_mock.cli import build_parser, main
 from nim_mock.record.proxy import create_recording_app
-from nim_mock.record.writer import CassetteWriter
+from nim_mock.record.writer import CassetteWriter, TestCassetteWriter
 
 MODEL = "local/tiny-qwen2"
 LISTED = "hunter2-listed-value"  # passed with --redact: a secret of no recognisable shape
@@ -524,6 +525,48 @@ def test_the_written_cassettes_pass_check(proxy: Proxy, http: httpx.Client) -> N
 
 
 # -- usage errors ----------------------------------------------------------------------------------
+
+
+def test_a_second_session_numbers_after_the_first(
+    upstream: Upstream, tmp_path: Path, http: httpx.Client
+) -> None:
+    # Different models give different names, so skipping taken names alone would reuse 0001.
+    (tmp_path / "0007-post-v1-chat-completions-other-model.json").write_text("earlier session")
+    with _in_process(upstream.url + "/v1", tmp_path) as (url, writer, _):
+        assert http.get(url + "/models").status_code == 200
+    assert writer.written == [tmp_path / "0008-get-v1-models.json"]
+
+
+def test_test_mode_writes_the_one_cassette_the_plugin_replays(
+    upstream: Upstream, tmp_path: Path, http: httpx.Client
+) -> None:
+    name = derive_cassette_name("tests/test_chat.py", "TestChat::test_hello[a]")
+    path = cassette_path(tmp_path, name)
+    lines: list[str] = []
+    writer = TestCassetteWriter(tmp_path, upstream.url + "/v1", lines.append, name=name)
+    with serve_in_thread(create_recording_app(upstream.url, writer)) as base:
+        first = http.post(base + "/v1/chat/completions", json=_chat(stream=False, content="one"))
+        second = http.get(base + "/v1/models")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert writer.written == [path]
+    assert path == tmp_path / "tests" / "test_chat" / "TestChat.test_hello[a].json"
+    assert lines[-1].endswith(f"interaction #2 of {path}")
+    [loaded] = load_cassettes([tmp_path])
+    assert loaded.name == name
+    assert [i.request.path for i in loaded.interactions] == ["/v1/chat/completions", "/v1/models"]
+
+
+def test_a_test_that_is_not_a_node_id_exits_2(tmp_path: Path) -> None:
+    err = _refused(
+        ["record", "--upstream", "http://127.0.0.1:9/v1", "--cassettes", str(tmp_path), "--test", "hello"]
+    )
+    assert "is not a pytest node id; give one as pytest prints it, e.g. tests/test_chat.py::test_hello" in err
+
+
+def test_record_listens_on_another_port_than_serve() -> None:
+    record = build_parser().parse_args(["record", "--upstream", "http://127.0.0.1:9/v1"])
+    serve = build_parser().parse_args(["serve"])
+    assert (serve.port, record.port) == (8000, 8001)
 
 
 def _refused(argv: list[str]) -> str:

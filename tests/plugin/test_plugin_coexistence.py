@@ -26,9 +26,12 @@ from nim_mock.plugin.options import OPTIONS, REDACT_FLAG, REDACT_INI
 
 FLAG_PREFIX = "--nim-harness-"
 NAME_PREFIX = "nim_harness_"
-KEPT_FLAGS = frozenset({"--nim-mode"})
-"""The design's name for the one switch every user types; no known plugin or conftest uses it."""
+KEPT_FLAGS = frozenset({"--nim-mode", "--nim-record-mode"})
+"""The design's names for the switches every user types (the second is pytest-recording's
+``--record-mode`` under the plugin's name); no known plugin or conftest uses them."""
 KEPT_MARKERS = frozenset({"nim"})
+KEPT_FIXTURES = frozenset({"nim_config"})
+"""Named after pytest-recording's ``vcr_config``, the habit it serves: a project overrides it."""
 
 PROJECT_CLIENT = '''
 """This project's own client package, named like the one nim-harness must not install."""
@@ -312,5 +315,5 @@ def test_every_name_the_plugin_registers_carries_the_prefix(ours: Registered) ->
     assert sorted(f for f in ours.flags if not f.startswith(FLAG_PREFIX) and f not in KEPT_FLAGS) == []
     assert sorted(k for k in ours.ini_keys if not k.startswith(NAME_PREFIX)) == []
     assert sorted(d for d in ours.dests if not d.startswith(NAME_PREFIX)) == []
-    assert sorted(f for f in ours.fixtures if not f.startswith(NAME_PREFIX)) == []
+    assert sorted(f for f in ours.fixtures if not f.startswith(NAME_PREFIX) and f not in KEPT_FIXTURES) == []
     assert ours.markers == KEPT_MARKERS

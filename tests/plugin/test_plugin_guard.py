@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
+from typing import Any
+
 import httpx
 import pytest
 
@@ -10,7 +13,9 @@ from nim_mock.plugin.guard import (
     GuardedTransport,
     NetworkBlockedError,
     blocked_reason,
+    loopback_tls_context,
 )
+from nim_mock.plugin.mounts import SessionServer
 
 
 @pytest.mark.parametrize(
@@ -51,3 +56,43 @@ async def test_async_transport() -> None:
         assert (await client.get("http://localhost/ok")).status_code == 200
         with pytest.raises(NetworkBlockedError, match=r"example\.com"):
             await client.get("https://example.com/")
+
+
+def test_a_shared_inner_transport_outlives_the_guard() -> None:
+    shared = httpx.MockTransport(echo)
+    with httpx.Client(transport=GuardedTransport(shared, owns_inner=False)) as client:
+        client.get("http://127.0.0.1:9/first")
+    with httpx.Client(transport=GuardedTransport(shared, owns_inner=False)) as client:
+        assert client.get("http://127.0.0.1:9/second").text == "http://127.0.0.1:9/second"
+
+
+def test_the_guards_own_tls_context_trusts_no_ca_but_still_checks() -> None:
+    context = loopback_tls_context()
+    assert context is loopback_tls_context()
+    assert context.get_ca_certs() == []
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+
+
+def test_the_session_pool_carries_every_tests_requests_on_one_connection() -> None:
+    server = SessionServer()
+    try:
+        prefixes = [server.mounts.mount(_peer_app()) for _ in range(3)]
+        peers = set()
+        for prefix in prefixes:
+            with httpx.Client(transport=GuardedTransport(server.pool(), owns_inner=False)) as client:
+                response = client.get(server.url() + prefix + "/peer")
+                peers.add(response.text)
+        assert len(peers) == 1  # the second and third test reused the first one's connection
+    finally:
+        server.stop()
+
+
+def _peer_app() -> Any:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        host, port = scope["client"]
+        peer = f"{host}:{port}"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": peer.encode()})
+
+    return app

@@ -12,6 +12,7 @@ from nim_mock.plugin.modes import (
     endpoint_parts,
     missing_cassette_message,
     record_command,
+    session_error,
     skip_reason,
 )
 from nim_mock.plugin.options import Mode, Settings
@@ -40,6 +41,20 @@ def test_hosted_endpoint_without_a_key_skips_naming_nvidia_api_key() -> None:
     assert skip_reason(Settings(mode=Mode.LIVE, endpoint="http://localhost:8000/v1")) is None
 
 
+def test_only_a_command_line_mode_without_endpoint_stops_the_session() -> None:
+    asked = Settings(mode=Mode.LIVE, sources={"mode": "--nim-mode"})
+    assert session_error(asked) == (
+        f"{skip_reason(asked)} (or pass --nim-harness-no-endpoint=skip to skip the tests that need it)"
+    )
+    assert session_error(Settings(mode=Mode.LIVE, sources={"mode": "$NIM_MODE"})) is None
+    assert session_error(Settings(mode=Mode.RECORD, sources={"mode": "ini nim_harness_mode"})) is None
+    opted_out = Settings(mode=Mode.LIVE, sources={"mode": "--nim-mode"}, skip_without_endpoint=True)
+    assert session_error(opted_out) is None
+    reachable = Settings(mode=Mode.LIVE, endpoint="http://gpu:8000/v1", sources={"mode": "--nim-mode"})
+    assert session_error(reachable) is None
+    assert session_error(Settings(mode=Mode.MOCK, sources={"mode": "--nim-mode"})) is None
+
+
 def test_model_choice_order() -> None:
     mock = Settings(mode=Mode.MOCK, model="org/configured")
     live = Settings(mode=Mode.LIVE, model="org/configured")
@@ -48,6 +63,11 @@ def test_model_choice_order() -> None:
     assert choose_model(mock, None, ()) == "org/configured"
     assert choose_model(live, None, ("org/cassette",)) == "org/configured"
     assert choose_model(Settings(mode=Mode.LIVE), None, ()) == DEFAULT_MODEL
+    # Asked for on the command line, the model is used in mock mode too (the report header says so).
+    explicit = Settings(mode=Mode.MOCK, model="org/configured", sources={"model": "--nim-harness-model"})
+    assert choose_model(explicit, None, ("org/cassette",)) == "org/configured"
+    from_env = Settings(mode=Mode.MOCK, model="org/configured", sources={"model": "$NIM_MODEL"})
+    assert choose_model(from_env, None, ("org/cassette",)) == "org/cassette"
 
 
 def test_endpoint_parts() -> None:

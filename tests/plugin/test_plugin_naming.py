@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from nim_mock.cassettes.naming import cassette_path, derive_cassette_name, safe_component
 from nim_mock.plugin.marker import MarkerError, NimMarker, parse_marker
+from nim_mock.plugin.options import RecordMode
 
 SAFE = re.compile(r"[A-Za-z0-9._\-\[\]=+,@]+")
 
@@ -54,6 +55,8 @@ def test_marker_arguments() -> None:
     assert parse_marker((), {"cassette": "bundled:errors/gateway_429_retry"}) == NimMarker(
         cassette="errors/gateway_429_retry", bundled=True
     )
+    playback = parse_marker((), {"record_mode": "new-episodes", "allow_playback_repeats": False})
+    assert playback == NimMarker(record_mode=RecordMode.NEW_EPISODES, allow_playback_repeats=False)
 
 
 @pytest.mark.parametrize(
@@ -68,6 +71,9 @@ def test_marker_arguments() -> None:
         ((), {"cassette": 3}, "must be a string"),
         ((), {"model": ""}, "non-empty string"),
         ((), {"ignore": [1]}, "list of body paths"),
+        ((), {"record_mode": "sometimes"}, "nim(record_mode=...) must be one of 'none', 'once', "),
+        ((), {"record_mode": 1}, "nim(record_mode=...) must be one of"),
+        ((), {"allow_playback_repeats": "no"}, "must be True or False, got 'no'"),
     ],
 )
 def test_bad_marker_arguments_say_what_to_write(args: tuple, kwargs: dict, message: str) -> None:

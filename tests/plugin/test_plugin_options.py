@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nim_mock.plugin.options import OPTIONS, Mode, Settings, SettingsError, resolve_settings
+from nim_mock.plugin.options import OPTIONS, Mode, RecordMode, Settings, SettingsError, resolve_settings
 
 HERE = Path("/work/run")
 INI = Path("/work/project")
@@ -20,8 +20,16 @@ VALUES = {
     "speed": ["0", "0.5", "2"],
     "model": ["org/a", "org/b", "org/c"],
     "missing": ["fail", "skip", "SKIP"],
+    "no_endpoint": ["fail", "skip"],
+    "record_mode": ["none", "once", "new_episodes", "all"],
+    "allow_playback_repeats": ["true", "false", "1", "No"],
+    "unplayed": ["report", "fail"],
 }
-FIELDS = {"missing": "skip_missing"}
+FIELDS = {
+    "missing": "skip_missing",
+    "no_endpoint": "skip_without_endpoint",
+    "unplayed": "fail_unplayed",
+}
 
 
 def resolve(cli=None, env=None, ini=None, **kw) -> Settings:
@@ -30,14 +38,18 @@ def resolve(cli=None, env=None, ini=None, **kw) -> Settings:
 
 def field_value(settings: Settings, key: str) -> object:
     value = getattr(settings, FIELDS.get(key, key))
-    return value.value if isinstance(value, Mode) else value
+    return value.value if isinstance(value, Mode | RecordMode) else value
 
 
 def expected(key: str, raw: str, layer: str) -> object:
     if key == "speed":
         return float(raw)
-    if key == "missing":
+    if key in ("missing", "no_endpoint"):
         return raw.lower() == "skip"
+    if key == "unplayed":
+        return raw == "fail"
+    if key == "allow_playback_repeats":
+        return raw.lower() in ("true", "1")
     if key == "cassettes":
         return (INI if layer == "ini" else HERE) / raw
     return raw
@@ -152,3 +164,32 @@ def test_describe_live_names_the_endpoint_source() -> None:
 def test_bad_missing_choice() -> None:
     with pytest.raises(SettingsError, match=r"\$NIM_MISSING: 'ignore' is not a choice; use fail or skip"):
         resolve(env={"NIM_MISSING": "ignore"})
+
+
+def test_record_mode_defaults_and_names() -> None:
+    assert resolve().effective_record_mode is RecordMode.NONE
+    assert resolve(cli={"mode": "record"}).effective_record_mode is RecordMode.REWRITE
+    assert (
+        resolve(cli={"mode": "record", "record_mode": "rewrite"}).effective_record_mode is RecordMode.REWRITE
+    )
+    assert resolve(cli={"record_mode": "new-episodes"}).record_mode is RecordMode.NEW_EPISODES
+    with pytest.raises(SettingsError, match=r"unknown record mode 'sometimes'; use one of: none, once, "):
+        resolve(cli={"record_mode": "sometimes"})
+
+
+def test_record_mode_other_than_rewrite_in_record_mode_says_to_use_mock_mode() -> None:
+    with pytest.raises(SettingsError, match=r"--nim-mode=mock --nim-record-mode=once"):
+        resolve(cli={"mode": "record", "record_mode": "once"})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fragment"),
+    [
+        ("allow_playback_repeats", "perhaps", "use true or false"),
+        ("unplayed", "ignore", "use report or fail"),
+        ("no_endpoint", "later", "use fail or skip"),
+    ],
+)
+def test_bad_choices_name_the_valid_ones(key: str, value: str, fragment: str) -> None:
+    with pytest.raises(SettingsError, match=fragment):
+        resolve(cli={key: value})

@@ -73,6 +73,13 @@ CASES = {
         "without a key*",
     ),
     "cli_beats_env": ("", {"NIM_MODE": "live"}, ["--nim-mode=mock"], "1 passed", "*mode=mock (--nim-mode)*"),
+    "cli_live_without_endpoint_may_skip_when_asked": (
+        "",
+        {},
+        ["--nim-mode=live", "--nim-harness-no-endpoint=skip"],
+        "1 skipped",
+        "SKIPPED [[]1] *: --nim-mode=live needs an endpoint: set NIM_ENDPOINT*",
+    ),
 }
 
 
@@ -103,6 +110,36 @@ def test_environment_and_ini_layers_in_fresh_processes(tmp_path: Path) -> None:
         _, _, _, summary, line = CASES[name]
         assert summary in output.splitlines()[-1], f"{name}:\n{output}"
         pytest.LineMatcher(output.splitlines()).fnmatch_lines([line])
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "variable"),
+    [
+        (["--nim-mode=live"], {}, "NIM_ENDPOINT"),
+        (["--nim-mode=record"], {}, "NIM_ENDPOINT"),
+        (["--nim-mode=live"], {"NIM_ENDPOINT": "https://integrate.api.nvidia.com/v1"}, "NVIDIA_API_KEY"),
+    ],
+)
+def test_a_command_line_mode_that_cannot_reach_its_endpoint_fails_the_session(
+    tmp_path: Path, args: list[str], env: dict[str, str], variable: str
+) -> None:
+    root = project(tmp_path / "p")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "nim_mock.pytest_plugin", *args],
+        cwd=root,
+        env=clean_environment(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, done.stderr
+    assert errors[0].startswith("ERROR: nim-harness: ")
+    assert variable in errors[0]
+    assert "--nim-harness-no-endpoint=skip" in errors[0]
+    assert "passed" not in done.stdout
 
 
 def test_the_entry_point_loads_in_a_project_that_only_installed_the_package(
