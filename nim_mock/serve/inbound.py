@@ -24,6 +24,7 @@ from typing import Any, Final
 from starlette.types import Receive
 
 from nim_mock.cassettes.canonical import MAX_JSON_DEPTH, a_json_type, json_depth, lone_surrogate_at
+from nim_mock.synth.pydantic_errors import FieldError, validation_problem
 from nim_mock.wire.errors import ErrorLayout, Problem, bad_request
 from nim_mock.wire.http import JSON_CONTENT_TYPE, media_type
 
@@ -38,6 +39,7 @@ __all__ = [
     "parse_json",
     "read_body",
     "too_large",
+    "vllm_json",
 ]
 
 _SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -100,15 +102,24 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 
 
 def check_content_type(content_type: str | None, layout: ErrorLayout) -> Problem | None:
-    """NIM 1.x answers 415 unless the body is declared JSON; vLLM answers a plain 400.
+    """NIM 1.x answers 415 unless the header is exactly ``application/json``; vLLM answers a 400.
 
-    The media type is compared without its parameters (``application/json; charset=utf-8`` is
-    fine); a missing header is reported as the empty string, as NIM's ``verify_headers`` does.
+    NIM 1.x's ``verify_headers`` compares the whole header, so ``application/json; charset=utf-8``
+    is refused too (nim-wire-facts.md §1.2); a missing header is reported as the empty string, as it
+    does. vLLM compares the media type without its parameters, and words the refusal as one of
+    its validation errors.
     """
-    if media_type(content_type) == JSON_CONTENT_TYPE:
+    if layout == "nim":
+        if (content_type or "").strip().lower() == JSON_CONTENT_TYPE:
+            return None
+    elif media_type(content_type) == JSON_CONTENT_TYPE:
         return None
-    if layout == "vllm":
-        return Problem(400, "Bad Request", "Unsupported Media Type: Only 'application/json' is allowed")
+    if layout != "nim":
+        return Problem(
+            400,
+            "Bad Request",
+            "1 validation error:\n  Unsupported Media Type: Only 'application/json' is allowed",
+        )
     return Problem(
         415, "BadRequestError", f"Unsupported media type: {content_type or ''}. It must be application/json"
     )
@@ -172,6 +183,30 @@ def check_json(body: bytes) -> tuple[Any, Problem | None]:
                 "escape without its pair), which UTF-8 cannot carry. Send the whole pair, or the "
                 "character itself."
             )
+    return value, None
+
+
+def vllm_json(raw: bytes) -> tuple[Any, Problem | None]:
+    """The JSON of a body as vLLM 0.32 reads it, or its refusal in vLLM's words: pydantic's
+    ``json_invalid`` at the character where parsing stopped, ``missing`` for no body at all, and
+    ``model_attributes_type`` for JSON that is not an object. Past what the mock reads (deep nesting,
+    lone surrogates, bad UTF-8) the mock's own 400 says why."""
+    if not raw.strip():
+        return None, validation_problem([FieldError("missing", ("body",), "Field required", None)])
+    try:
+        text = raw.decode("utf-8")
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        error = FieldError("json_invalid", ("body", exc.pos), "JSON decode error", {}, {"error": exc.msg})
+        return None, validation_problem([error])
+    except (UnicodeDecodeError, RecursionError, ValueError):
+        pass
+    value, problem = check_json(raw)
+    if problem is not None:
+        return None, problem
+    if not isinstance(value, dict):
+        message = "Input should be a valid dictionary or object to extract fields from"
+        return None, validation_problem([FieldError("model_attributes_type", ("body",), message, value)])
     return value, None
 
 
