@@ -94,7 +94,8 @@ def create_app(
         raise ValueError("synth settings only apply with on_miss='synthesize'; pass both or neither")
     matcher = Matcher(cassettes, ignore=ignore)
     engine = {"nim1": NIM1_NAMES, "nim2": VLLM_NAMES}.get(the_identity.name)
-    metrics = Metrics(worker, engine)
+    served = (synth or SynthConfig()).models if on_miss == "synthesize" else ()
+    metrics = Metrics(worker, engine, served)
     the_clock: Clock = clock or MonotonicClock()
     settings = MockSettings(
         speed=speed,
@@ -203,11 +204,14 @@ class _Observe:
         note = start_note(scope, arrived=self._clock.now())
         inference = scope["path"] in _INFERENCE
         first_byte = [note.arrived]
+        sent = [0]
 
         async def observed_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 note.status = message["status"]
                 first_byte[0] = self._clock.now()
+            elif message["type"] == "http.response.body":
+                sent[0] += len(message.get("body", b""))
             await send(message)
 
         if inference:
@@ -217,11 +221,18 @@ class _Observe:
         finally:
             if inference:
                 self._metrics.request_finished()
-            self._finish(scope, note, first_byte[0])
+            self._finish(scope, note, first_byte[0], sent[0])
 
-    def _finish(self, scope: Scope, note: RequestNote, first_byte: float) -> None:
+    def _finish(self, scope: Scope, note: RequestNote, first_byte: float, sent: int) -> None:
         method = scope["method"]
-        self._metrics.request_done(method, note.route, note.status)
+        self._metrics.request_done(
+            method,
+            note.route,
+            note.status,
+            request_bytes=_declared_length(scope),
+            response_bytes=sent,
+            seconds=max(self._clock.now() - note.arrived, 0.0),
+        )
         usage = note.usage
         if usage is not None and note.status == 200:
             self._metrics.inference_done(
@@ -245,3 +256,11 @@ class _Observe:
             sink(entry)
         else:
             self._logger.info("%s", entry)
+
+
+def _declared_length(scope: Scope) -> int:
+    """The request's ``content-length`` (what vLLM's request-size metric counts), 0 when absent."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0

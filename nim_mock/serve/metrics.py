@@ -31,7 +31,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -41,6 +41,8 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
+
+from nim_mock.serve.vllm_metrics import EngineCounts, HttpCounts, vllm_families
 
 __all__ = [
     "LAG_BUCKETS_S",
@@ -129,9 +131,16 @@ class Metrics:
     ``engine`` names the engine metrics of the server the app answers as (``None``: none).
     """
 
-    def __init__(self, worker: WorkerLabel | None = None, engine: EngineNames | None = None) -> None:
+    def __init__(
+        self, worker: WorkerLabel | None = None, engine: EngineNames | None = None, models: Sequence[str] = ()
+    ) -> None:
         self._worker = worker
         self._engine_names = engine
+        self._models = tuple(models)
+        self._http: Counter[tuple[str, str, str]] = Counter()
+        self._http_in: dict[str, tuple[int, int]] = {}
+        self._http_out: dict[str, tuple[int, int]] = {}
+        self._http_s: dict[tuple[str, str], list[float]] = {}
         self._engine = _Engine()
         self._started = time.time()
         self._lock = threading.Lock()
@@ -143,11 +152,13 @@ class Metrics:
         self._lag_sum = 0.0
         self._faults: Counter[str] = Counter()
         self._registry = CollectorRegistry(auto_describe=False)
+        self._server_registry = CollectorRegistry(auto_describe=False)
         self._registry.register(_Collected(self._mock_families))
         if engine is not None:  # both servers run prometheus-client's default collectors
-            for collector in (ProcessCollector, PlatformCollector, GCCollector):
-                collector(registry=self._registry)
-            self._registry.register(_Collected(self._engine_families))
+            for registry in (self._registry, self._server_registry):
+                for collector in (ProcessCollector, PlatformCollector, GCCollector):
+                    collector(registry=registry)
+                registry.register(_Collected(self._engine_families))
 
     def request_started(self) -> None:
         """An inference request arrived (the engine's running-requests gauge)."""
@@ -179,9 +190,25 @@ class Metrics:
             engine.first_token_s.setdefault(model, []).append(first_token_s)
             engine.e2e_s.setdefault(model, []).append(e2e_s)
 
-    def request_done(self, method: str, route: str, status: int) -> None:
+    def request_done(
+        self,
+        method: str,
+        route: str,
+        status: int,
+        *,
+        request_bytes: int = 0,
+        response_bytes: int = 0,
+        seconds: float = 0.0,
+    ) -> None:
+        """Count one finished request: by route and status, and its sizes and duration by handler."""
+        handler = "none" if route == "unknown" else route
         with self._lock:
             self._requests[(method, route, status)] += 1
+            self._http[(handler, method, f"{status // 100}xx")] += 1
+            for sizes, size in ((self._http_in, request_bytes), (self._http_out, response_bytes)):
+                count, total = sizes.get(handler, (0, 0))
+                sizes[handler] = (count + 1, total + size)
+            self._http_s.setdefault((handler, method), []).append(seconds)
 
     def matched(self) -> None:
         with self._lock:
@@ -218,8 +245,11 @@ class Metrics:
                 "lag_observations": sum(self._lag_counts),
             }
 
-    def render(self) -> str:
-        """The exposition text of every family, as prometheus-client writes it."""
+    def render(self, *, mock: bool = True) -> str:
+        """The exposition text of every family, as prometheus-client writes it; without ``mock``,
+        only the server's own (vLLM's ``/metrics`` has no ``nim_mock_*``), when it has any."""
+        if not mock and self._engine_names is not None:
+            return generate_latest(self._server_registry).decode("utf-8")
         return generate_latest(self._registry).decode("utf-8")
 
     def _mock_families(self) -> Iterator[Metric]:
@@ -289,7 +319,10 @@ class Metrics:
                 "time_to_first_token_seconds": {m: list(v) for m, v in engine.first_token_s.items()},
                 "e2e_request_latency_seconds": {m: list(v) for m, v in engine.e2e_s.items()},
             }
-        models = sorted({*prompt, *(model for model, _ in success)}) or []
+        models = list(dict.fromkeys((*self._models, *sorted({*prompt, *(model for model, _ in success)}))))
+        if names is VLLM_NAMES:
+            yield from self._vllm(models)
+            return
         base = ["engine"] if names.engine_label else []
         engine_value = (
             [str(self._worker.index if self._worker is not None else 0)] if names.engine_label else []
@@ -335,6 +368,28 @@ class Metrics:
                 buckets.append(("+Inf", len(observed)))
                 histogram.add_metric([*engine_value, model], buckets, float(sum(observed)))
             yield histogram
+
+    def _vllm(self, models: Sequence[str]) -> Iterator[Metric]:
+        engine = self._engine
+        with self._lock:
+            counts = EngineCounts(
+                running=engine.running,
+                prompt_tokens=dict(engine.prompt_tokens),
+                generation_tokens=dict(engine.generation_tokens),
+                success=dict(engine.success),
+                prompt_sizes={m: list(v) for m, v in engine.prompt_sizes.items()},
+                generation_sizes={m: list(v) for m, v in engine.generation_sizes.items()},
+                first_token_s={m: list(v) for m, v in engine.first_token_s.items()},
+                e2e_s={m: list(v) for m, v in engine.e2e_s.items()},
+            )
+            http = HttpCounts(
+                dict(self._http),
+                dict(self._http_in),
+                dict(self._http_out),
+                {key: list(values) for key, values in self._http_s.items()},
+            )
+        index = str(self._worker.index if self._worker is not None else 0)
+        yield from vllm_families(counts, http, models, engine_index=index, started=self._started)
 
 
 _HISTOGRAM_HELP: Final = {

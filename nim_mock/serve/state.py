@@ -3,7 +3,8 @@
 - ``nim1`` (NIM 1.x): ``/v1/health/ready`` and ``/v1/health/live`` (``System-Health: True``),
   ``/v1/version`` ``{"release", "api"}``, and the metrics on ``/v1/metrics`` and ``/metrics``;
 - ``nim2`` (NIM 2.x): NIM's ``/v1/health/*`` and ``/v1/version`` beside vLLM's own ``/health``
-  (200, no body), ``/version`` (``{"version": "0.32.0"}``) and ``/metrics`` (also ``/v1/metrics``);
+  (200, no body), ``/version`` (``{"version": "0.32.0"}``) and ``/metrics``, which holds vLLM's
+  families only, as vLLM's does; NIM's ``/v1/metrics`` adds the mock's ``nim_mock_*``;
 - ``hosted``: the gateway has no health or version route (a client probing one gets its plain 404);
   the mock still serves its own counters on ``/v1/metrics`` and ``/metrics``.
 
@@ -53,6 +54,9 @@ def state_routes(identity: Identity, metrics: Metrics) -> dict[str, StateAnswer]
     def scrape() -> Built:
         return 200, (("content-type", media),), metrics.render().encode("utf-8")
 
+    def engine_scrape() -> Built:  # vLLM's own route: its families only, none of the mock's
+        return 200, (("content-type", media),), metrics.render(mock=False).encode("utf-8")
+
     routes: dict[str, StateAnswer] = {}
     if identity.name != "hosted":
         routes["/v1/health/ready"] = _fixed(
@@ -68,5 +72,5 @@ def state_routes(identity: Identity, metrics: Metrics) -> dict[str, StateAnswer]
         routes["/health"] = _fixed("health", (), b"")
         routes["/version"] = _fixed("version", _JSON, compact_json({"version": VLLM_VERSION}))
     routes["/v1/metrics"] = StateAnswer("metrics", scrape)
-    routes["/metrics"] = StateAnswer("metrics", scrape)
+    routes["/metrics"] = StateAnswer("metrics", engine_scrape if identity.name == "nim2" else scrape)
     return routes

@@ -6,6 +6,7 @@
 --ttft-ms MS                 time to the first synthesized token (default 200; scaled by --speed)
 --served-model-name NAME...  the models the stand-in serves (default: the catalogue's); others get 404
 --max-model-len N            their context length in the mock's tokens (default 131072)
+--vocab-size N               their vocabulary, for top_logprobs -1 (default 128256)
 """
 
 from __future__ import annotations
@@ -77,6 +78,13 @@ def _add_served_options(group: argparse._ArgumentGroup) -> None:
         help=f"their context length in the mock's tokens (default {_DEFAULTS.max_model_len}); a longer "
         "prompt or max_tokens gets vLLM's 400",
     )
+    group.add_argument(
+        "--vocab-size",
+        type=positive_tokens,
+        default=_DEFAULTS.vocab_size,
+        metavar="N",
+        help=f"their vocabulary (default {_DEFAULTS.vocab_size}, Llama 3's): what top_logprobs -1 asks for",
+    )
 
 
 def synth_from_args(args: argparse.Namespace) -> tuple[Literal["error", "synthesize"], SynthConfig | None]:
@@ -97,4 +105,5 @@ def synth_from_args(args: argparse.Namespace) -> tuple[Literal["error", "synthes
         ttft_ms=args.ttft_ms,
         models=served,
         max_model_len=args.max_model_len,
+        vocab_size=args.vocab_size,
     )

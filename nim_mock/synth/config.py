@@ -31,12 +31,16 @@ class SynthConfig:
     models: tuple[str, ...] = CATALOGUE
     max_model_len: int = 131072
     """Llama 3.1's context length; ``--max-model-len`` sets another, as for vLLM."""
+    vocab_size: int = 128256
+    """Llama 3's vocabulary: what ``top_logprobs: -1`` (every token) asks for."""
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.tokens_per_s) or self.tokens_per_s <= 0:
             raise ValueError(f"tokens_per_s must be a finite number > 0, got {self.tokens_per_s!r}")
         if not math.isfinite(self.ttft_ms) or self.ttft_ms < 0:
             raise ValueError(f"ttft_ms must be a finite number >= 0, got {self.ttft_ms!r}")
+        if self.vocab_size < 1:
+            raise ValueError(f"vocab_size must be a positive number of tokens, got {self.vocab_size!r}")
         if self.max_model_len < 1:
             raise ValueError(f"max_model_len must be a positive number of tokens, got {self.max_model_len!r}")
         if not self.models:

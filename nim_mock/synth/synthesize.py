@@ -54,6 +54,7 @@ def synthesize(
             served=config.models,
             max_model_len=config.max_model_len,
             prompt_tokens=lambda b: _body_prompt_tokens(b, chat=chat),
+            vocab_size=config.vocab_size,
         )
         if isinstance(checked, Problem):
             return checked

@@ -32,8 +32,6 @@ __all__ = ["MAX_LOGPROBS", "MAX_N", "check_request", "unknown_model"]
 MAX_LOGPROBS: Final = 20
 MAX_N: Final = 16384
 """vLLM's default ``VLLM_MAX_N_SEQUENCES``."""
-VOCAB_SIZE: Final = 128256
-"""What ``top_logprobs: -1`` ("the whole vocabulary") stands for: Llama 3's vocabulary."""
 _INT64: Final = 2**63
 
 _FLOATS: Final = (
@@ -94,11 +92,13 @@ def check_request(
     served: Sequence[str],
     max_model_len: int,
     prompt_tokens: Callable[[dict[str, Any]], int],
+    vocab_size: int,
 ) -> dict[str, Any] | Problem:
     """``body`` with its scalars coerced, or vLLM's answer to the first thing wrong with it.
 
     ``prompt_tokens`` counts the prompt of a body that passed the earlier checks (it is called at
-    most once, only when the context has to be checked).
+    most once, only when the context has to be checked). ``vocab_size`` is what ``top_logprobs: -1``
+    ("every token") asks for.
     """
     coerced = dict(body)
     errors = _field_errors(coerced, chat=chat)
@@ -113,7 +113,7 @@ def check_request(
     problem = _template(coerced, chat=chat, model=str(model or served[0]))
     if problem is None:
         problem = _context(coerced, max_model_len, prompt_tokens)
-    return problem or _sampling(coerced, chat=chat) or coerced
+    return problem or _sampling(coerced, chat=chat, vocab_size=vocab_size) or coerced
 
 
 # -- 1. the request model --------------------------------------------------------------------
@@ -506,7 +506,7 @@ def _context(
 # -- 5. the sampling parameters ------------------------------------------------------------------
 
 
-def _sampling(body: dict[str, Any], *, chat: bool) -> Problem | None:
+def _sampling(body: dict[str, Any], *, chat: bool, vocab_size: int) -> Problem | None:
     n = body.get("n")
     if n is not None:
         if n < 1:
@@ -550,7 +550,7 @@ def _sampling(body: dict[str, Any], *, chat: bool) -> Problem | None:
         return _refusal("stop cannot contain an empty string.")
     requested = body.get("top_logprobs") if chat else body.get("logprobs")
     if requested is not None:
-        wanted = VOCAB_SIZE if requested == -1 else requested
+        wanted = vocab_size if requested == -1 else requested
         if wanted > MAX_LOGPROBS:
             return _refusal(
                 f"Requested sample logprobs of {wanted}, which is greater than max allowed: {MAX_LOGPROBS}",
