@@ -163,8 +163,9 @@ def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
 
     synthesize = test.marker.on_miss == "synthesize"
     faults = marker_rules(test.marker.faults, config.rootpath)
+    identity = test.marker.identity or settings.identity
     if synthesize and not test.path.is_file():  # every request is made up: no recording needed
-        return create_app([], speed=settings.speed, on_miss="synthesize", faults=faults)
+        return create_app([], speed=settings.speed, on_miss="synthesize", faults=faults, identity=identity)
     if not test.path.is_file():
         command = record_command(
             test.nodeid, settings, rootdir=config.rootpath, invocation_dir=config.invocation_params.dir
@@ -183,6 +184,7 @@ def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
         ignore=test.marker.ignore,
         on_miss="synthesize" if synthesize else "error",
         faults=faults,
+        identity=identity,
     )
 
 

@@ -23,7 +23,8 @@ MARKER_HELP: Final = (
     "(a path under the cassette folder, without .json; tests may share one; 'bundled:chat/plain' "
     "replays one shipped with nim-harness), the model it asks for, and extra request-body paths left "
     "out of matching; in mock mode also faults=None, faults the mock injects (docs/faults.md), and "
-    "on_miss='error', or 'synthesize' for a made-up answer to a request no recording matches."
+    "on_miss='error', or 'synthesize' for a made-up answer to a request no recording matches, and "
+    "identity=None, the server the mock answers as (nim1, nim2 or hosted; default: the plugin's)."
 )
 
 
@@ -44,6 +45,8 @@ class NimMarker:
     """Faults for this test's mock, in any form ``_plugin_faults.rules_from_value`` reads."""
     on_miss: str = "error"
     """``"synthesize"``: a request no recording matches gets a made-up NIM answer (mock mode)."""
+    identity: str | None = None
+    """The server the test's mock answers as; ``None``: the plugin's setting."""
 
 
 def _check_name(name: str) -> str:
@@ -66,7 +69,7 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> NimMarker:
             f"nim marker takes keyword arguments only, got positional {list(args)!r}; "
             "write @pytest.mark.nim(cassette='chat/plain')"
         )
-    valid = ("cassette", "model", "ignore", "faults", "on_miss")
+    valid = ("cassette", "model", "ignore", "faults", "on_miss", "identity")
     unknown = sorted(set(kwargs) - set(valid))
     if unknown:
         raise MarkerError(
@@ -95,7 +98,14 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> NimMarker:
     on_miss = kwargs.get("on_miss", "error")
     if on_miss not in ("error", "synthesize"):
         raise MarkerError(f"nim(on_miss=...) must be 'error' or 'synthesize', got {on_miss!r}")
+    identity = kwargs.get("identity")
+    if identity is not None:
+        from nim_mock.wire.identity import IDENTITIES
+
+        if identity not in IDENTITIES:
+            raise MarkerError(f"nim(identity=...) must be one of {', '.join(IDENTITIES)}, got {identity!r}")
     return NimMarker(
+        identity=identity,
         cassette=_check_name(cassette) if cassette is not None else None,
         model=model,
         ignore=tuple(ignore),

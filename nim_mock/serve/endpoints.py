@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from nim_mock.cassette import Cassette, Interaction, RecordedRequest, RecordedResponse, compact_json
 from nim_mock.serve.inbound import (
     BodyTooLarge,
+    check_assistant_turns,
     check_chat_shape,
     check_content_length,
     check_content_type,
@@ -212,6 +213,8 @@ class _Endpoints:
         problem = problem or check_object(body)
         if problem is None and chat:
             problem = check_chat_shape(body)
+        if problem is None and chat and self._identity.name == "hosted":
+            problem = check_assistant_turns(body)
         return (body if problem is None else {}), problem
 
     # -- server state ----------------------------------------------------------------------

@@ -30,6 +30,7 @@ from nim_mock.wire.http import JSON_CONTENT_TYPE, media_type
 
 __all__ = [
     "BodyTooLarge",
+    "check_assistant_turns",
     "check_chat_shape",
     "check_content_length",
     "check_content_type",
@@ -208,6 +209,26 @@ def vllm_json(raw: bytes) -> tuple[Any, Problem | None]:
         message = "Input should be a valid dictionary or object to extract fields from"
         return None, validation_problem([FieldError("model_attributes_type", ("body",), message, value)])
     return value, None
+
+
+def check_assistant_turns(body: dict[str, Any]) -> Problem | None:
+    """The hosted gateway's rule: an assistant turn with tool calls may have ``content`` null, never
+    ``""`` (what a client forwarding an empty AIMessage sends); its 400 comes from the model side,
+    worded as the bundled ``errors/gateway_empty_assistant_content`` recording shows."""
+    messages = body.get("messages")
+    for message in messages if isinstance(messages, list) else ():
+        if (
+            isinstance(message, dict)
+            and message.get("role") == "assistant"
+            and message.get("content") == ""
+            and message.get("tool_calls")
+        ):
+            return Problem(
+                400,
+                "BadRequestError",
+                "request: Value error, Empty content is not allowed for assistant messages",
+            )
+    return None
 
 
 def check_object(body: Any) -> Problem | None:

@@ -18,6 +18,7 @@ completions request has. Pure functions.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -36,6 +37,8 @@ __all__ = [
 _SHOWN: Final = 10
 """vLLM lists the first ten errors and counts the rest."""
 
+_INT64: Final = 2**63
+_INTEGER: Final = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
 _TRUE: Final = frozenset({"1", "on", "t", "true", "y", "yes"})
 _FALSE: Final = frozenset({"0", "off", "f", "false", "n", "no"})
 
@@ -91,6 +94,9 @@ def as_int(value: Any, loc: tuple[str | int, ...]) -> int | FieldError:
         return value
     if isinstance(value, float):
         if math.isfinite(value) and value.is_integer():
+            if abs(value) >= _INT64:
+                message = "Unable to parse input string as an integer, exceeded maximum size"
+                return FieldError("int_parsing_size", loc, message, value)
             return int(value)
         return FieldError(
             "int_from_float",
@@ -99,15 +105,11 @@ def as_int(value: Any, loc: tuple[str | int, ...]) -> int | FieldError:
             value,
         )
     if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return FieldError(
-                "int_parsing",
-                loc,
-                "Input should be a valid integer, unable to parse string as an integer",
-                value,
-            )
+        if _INTEGER.fullmatch(value):
+            return int(value)
+        return FieldError(
+            "int_parsing", loc, "Input should be a valid integer, unable to parse string as an integer", value
+        )
     return FieldError("int_type", loc, "Input should be a valid integer", value)
 
 
@@ -132,8 +134,15 @@ def as_bool(value: Any, loc: tuple[str | int, ...]) -> bool | FieldError:
     """``value`` read as pydantic reads a ``bool`` field in lax mode (``"yes"``, ``1``, ``"off"``...)."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, int | float) and value in (0, 1):
+    whole = isinstance(value, int) or (
+        isinstance(value, float) and value.is_integer() and abs(value) < _INT64
+    )
+    if whole and value in (0, 1):
         return bool(value)
+    if whole:  # a number, but neither 0 nor 1
+        return FieldError(
+            "bool_parsing", loc, "Input should be a valid boolean, unable to interpret input", value
+        )
     if isinstance(value, str):
         text = value.strip().lower()
         if text in _TRUE:

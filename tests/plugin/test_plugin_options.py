@@ -20,6 +20,7 @@ VALUES = {
     "speed": ["0", "0.5", "2"],
     "model": ["org/a", "org/b", "org/c"],
     "missing": ["fail", "skip", "SKIP"],
+    "identity": ["nim1", "nim2", "HOSTED"],
 }
 FIELDS = {"missing": "skip_missing"}
 
@@ -40,7 +41,15 @@ def expected(key: str, raw: str, layer: str) -> object:
         return raw.lower() == "skip"
     if key == "cassettes":
         return (INI if layer == "ini" else HERE) / raw
+    if key == "identity":
+        return raw.lower()
     return raw
+
+
+@pytest.mark.parametrize("identity", ["nim3", "vllm"])
+def test_an_unknown_identity_names_the_valid_ones(identity: str) -> None:
+    with pytest.raises(SettingsError, match=r"NIM_IDENTITY: identity .* is not one of nim1, nim2, hosted"):
+        resolve(env={"NIM_IDENTITY": identity})
 
 
 @given(data=st.data())
