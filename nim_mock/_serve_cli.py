@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
-from nim_mock._cli_args import port, positive_tokens
+from nim_mock._cli_args import at_least_one, port, positive_tokens
 
 if TYPE_CHECKING:  # `nim-mock --help` builds these options: the server loads only when serve runs
     from starlette.types import ASGIApp
@@ -62,14 +62,7 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
 
 
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of worker processes") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give at least 1 worker process")
-    return value
+_workers = at_least_one("worker processes", "worker process")
 
 
 def add_process_options(serve: argparse.ArgumentParser, env: Mapping[str, str]) -> None:

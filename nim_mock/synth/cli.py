@@ -70,21 +70,15 @@ def _add_served_options(group: argparse._ArgumentGroup) -> None:
         help="the models the stand-in serves, as vLLM's option names them: listed by /v1/models, the "
         "first answers a request without a model, any other gets 404 (default: NVIDIA's catalogue)",
     )
-    group.add_argument(
-        "--max-model-len",
-        type=positive_tokens,
-        default=_DEFAULTS.max_model_len,
-        metavar="N",
-        help=f"their context length in the mock's tokens (default {_DEFAULTS.max_model_len}); a longer "
-        "prompt or max_tokens gets vLLM's 400",
-    )
-    group.add_argument(
-        "--vocab-size",
-        type=positive_tokens,
-        default=_DEFAULTS.vocab_size,
-        metavar="N",
-        help=f"their vocabulary (default {_DEFAULTS.vocab_size}, Llama 3's): what top_logprobs -1 asks for",
-    )
+    for flag, default, text in (
+        ("--max-model-len", _DEFAULTS.max_model_len, "their context length in the mock's tokens; a longer "
+         "prompt or max_tokens gets vLLM's 400"),
+        ("--vocab-size", _DEFAULTS.vocab_size, "their vocabulary (Llama 3's by default): what "
+         "top_logprobs -1 asks for"),
+    ):  # fmt: skip
+        group.add_argument(
+            flag, type=positive_tokens, default=default, metavar="N", help=f"{text} (default {default})"
+        )
 
 
 def synth_from_args(args: argparse.Namespace) -> tuple[Literal["error", "synthesize"], SynthConfig | None]:

@@ -216,22 +216,8 @@ def _chat_body_032(answer: Answer, frame: Frame) -> dict[str, Any]:
                 "routed_experts": None,
             }
         )
-    return {
-        "id": frame.id,
-        "object": "chat.completion",
-        "created": frame.created,
-        "model": frame.model,
-        "choices": choices,
-        "service_tier": None,
-        "system_fingerprint": SYSTEM_FINGERPRINT,
-        "usage": _usage(answer, frame, details=True),
-        "prompt_logprobs": None,
-        "prompt_token_ids": None,
-        "prompt_text": None,
-        "kv_transfer_params": None,
-        "ec_transfer_params": None,
-        "metrics": None,
-    }
+    prompt = {"prompt_logprobs": None, "prompt_token_ids": None, "prompt_text": None}
+    return _body_032(answer, frame, "chat.completion", choices, prompt)
 
 
 def _completion_body(answer: Answer, frame: Frame) -> dict[str, Any]:
@@ -242,54 +228,48 @@ def _completion_body(answer: Answer, frame: Frame) -> dict[str, Any]:
         "object": "text_completion",
         "created": frame.created,
         "model": frame.model,
-        "choices": [
-            {
-                "index": index,
-                "text": choice.content or "",
-                "logprobs": (
-                    _completion_logprobs(choice.content or "", frame.logprobs)
-                    if frame.logprobs is not None
-                    else None
-                ),
-                "finish_reason": choice.finish_reason,
-                "stop_reason": choice.stop_reason,
-                "prompt_logprobs": None,
-            }
-            for index, choice in enumerate(answer.choices)
-        ],
+        "choices": [_completion_choice(index, choice, frame) for index, choice in enumerate(answer.choices)],
         "usage": _usage(answer, frame, details=True),
         "kv_transfer_params": None,
     }
 
 
+def _completion_choice(index: int, choice: Choice, frame: Frame) -> dict[str, Any]:
+    text = choice.content or ""
+    entry: dict[str, Any] = {
+        "index": index,
+        "text": text,
+        "logprobs": _completion_logprobs(text, frame.logprobs) if frame.logprobs is not None else None,
+        "finish_reason": choice.finish_reason,
+        "stop_reason": choice.stop_reason,
+    }
+    if frame.vllm_032:
+        entry["token_ids"] = None
+    entry["prompt_logprobs"] = None
+    if frame.vllm_032:
+        entry.update(prompt_token_ids=None, routed_experts=None)
+    return entry
+
+
 def _completion_body_032(answer: Answer, frame: Frame) -> dict[str, Any]:
-    choices = [
-        {
-            "index": index,
-            "text": choice.content or "",
-            "logprobs": (
-                _completion_logprobs(choice.content or "", frame.logprobs)
-                if frame.logprobs is not None
-                else None
-            ),
-            "finish_reason": choice.finish_reason,
-            "stop_reason": choice.stop_reason,
-            "token_ids": None,
-            "prompt_logprobs": None,
-            "prompt_token_ids": None,
-            "routed_experts": None,
-        }
-        for index, choice in enumerate(answer.choices)
-    ]
+    choices = [_completion_choice(index, choice, frame) for index, choice in enumerate(answer.choices)]
+    return _body_032(answer, frame, "text_completion", choices, {})
+
+
+def _body_032(
+    answer: Answer, frame: Frame, kind: str, choices: list[dict[str, Any]], prompt: dict[str, Any]
+) -> dict[str, Any]:
+    """vLLM 0.32's top level: the fingerprint before usage, then the prompt fields (chat) and nulls."""
     return {
         "id": frame.id,
-        "object": "text_completion",
+        "object": kind,
         "created": frame.created,
         "model": frame.model,
         "choices": choices,
         "service_tier": None,
         "system_fingerprint": SYSTEM_FINGERPRINT,
         "usage": _usage(answer, frame, details=True),
+        **prompt,
         "kv_transfer_params": None,
         "ec_transfer_params": None,
         "metrics": None,
