@@ -10,10 +10,9 @@ Kept apart from ``cli`` (which only wires these in) because it is what a deploym
 A NIM container is configured through its environment, so ``serve`` reads the variables a NIM
 reads, where they mean the same thing, as the defaults of its options (an option given on the
 command line wins): ``NIM_SERVER_PORT`` (--port), ``NIM_LOG_LEVEL`` (--log-level),
-``NIM_JSONL_LOGGING`` (--log-format json), ``NIM_SERVED_MODEL_NAME`` (--served-model-name, comma
-separated), ``NIM_MAX_MODEL_LEN`` (--max-model-len), ``WEB_CONCURRENCY`` (--workers, the variable
-uvicorn and gunicorn read), and the mock's own ``NIM_IDENTITY`` (--identity). A value that cannot be
-used stops ``serve`` with a message naming the variable.
+``NIM_JSONL_LOGGING`` (--log-format json), ``WEB_CONCURRENCY`` (--workers, the variable uvicorn and
+gunicorn read), and the mock's own ``NIM_IDENTITY`` (--identity). A value that cannot be used stops
+``serve`` with a message naming the variable.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
-from nim_mock._cli_args import at_least_one, port, positive_tokens
+from nim_mock._cli_args import at_least_one, port
 
 if TYPE_CHECKING:  # `nim-mock --help` builds these options: the server loads only when serve runs
     from starlette.types import ASGIApp
@@ -53,8 +52,6 @@ ENV_DEFAULTS: dict[str, str] = {
     "NIM_JSONL_LOGGING": "--log-format json",
     "WEB_CONCURRENCY": "--workers",
     "NIM_IDENTITY": "--identity",
-    "NIM_SERVED_MODEL_NAME": "--served-model-name",
-    "NIM_MAX_MODEL_LEN": "--max-model-len",
 }
 """Each environment variable ``serve`` reads, and the option it gives the default of."""
 
@@ -130,8 +127,6 @@ def _env_defaults(env: Mapping[str, str]) -> dict[str, object]:
     take("NIM_JSONL_LOGGING", "log_format", _jsonl)
     take("WEB_CONCURRENCY", "workers", _workers)
     take("NIM_IDENTITY", "identity", _identity)
-    take("NIM_SERVED_MODEL_NAME", "served_model_name", _model_names)
-    take("NIM_MAX_MODEL_LEN", "max_model_len", positive_tokens)
     return defaults
 
 
@@ -141,13 +136,6 @@ def _identity(text: str) -> str:
     if text not in IDENTITIES:
         raise ValueError(f"not an identity (one of {', '.join(IDENTITIES)})")
     return text
-
-
-def _model_names(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise ValueError("names no model")
-    return names
 
 
 def _log_level(text: str) -> str:

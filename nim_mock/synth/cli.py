@@ -98,6 +98,7 @@ def synth_from_args(args: argparse.Namespace) -> tuple[Literal["error", "synthes
         tokens_per_s=args.tokens_per_s,
         ttft_ms=args.ttft_ms,
         models=served,
+        served_only=args.served_model_name is not None,
         max_model_len=args.max_model_len,
         vocab_size=args.vocab_size,
     )

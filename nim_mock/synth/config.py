@@ -31,6 +31,9 @@ class SynthConfig:
     models: tuple[str, ...] = CATALOGUE
     max_model_len: int = 131072
     """Llama 3.1's context length; ``--max-model-len`` sets another, as for vLLM."""
+    served_only: bool = False
+    """Answer a model not in ``models`` with a 404 (``--served-model-name`` sets it; ``nim2`` always
+    does, as vLLM does). Otherwise ``nim1`` and ``hosted`` stand in for any model asked for."""
     vocab_size: int = 128256
     """Llama 3's vocabulary: what ``top_logprobs: -1`` (every token) asks for."""
 

@@ -9,7 +9,8 @@ In the ``nim2`` identity the request is first checked as vLLM 0.32 checks it
 (:mod:`~nim_mock.synth.vllm_request`: its status, type, param and wording, a 404 for a model the
 server does not serve, ``max_model_len``), top-level ``guided_*`` fields are ignored as that vLLM
 ignores them, and the answer is rendered in its bytes. Every identity answers a model it does not
-serve with a 404 and renders logprobs when asked.
+serve with a 404 once the served models are given (``SynthConfig.served_only``), and renders
+logprobs when asked.
 
 Determinism: the response id and ``created`` derive from a SHA-256 of the route and the canonical
 body (keys sorted), so the same request always gets the same bytes, and a different one a
@@ -62,7 +63,7 @@ def synthesize(
         body["model"] = body.get("model") or config.models[0]  # vLLM answers "" and null as its model
     else:
         model = body.get("model")
-        if isinstance(model, str) and model and model not in config.models:
+        if config.served_only and isinstance(model, str) and model and model not in config.models:
             return Problem(404, "NotFoundError", f"The model `{model}` does not exist.", param="model")
     request = read_request(body, chat=chat, default_model=config.models[0])
     if isinstance(request, Problem):

@@ -31,7 +31,7 @@ FAMILY = re.compile(r"^# TYPE (\S+) ", re.MULTILINE)
 @pytest.fixture(scope="module")
 def servers() -> Iterator[dict[str, str]]:
     """A stand-in per identity serving two models, for the whole module (the tests only read state)."""
-    config = SynthConfig(models=(MODEL, "nvidia/llama-3.3-nemotron-super-49b-v1"), max_model_len=4096)
+    config = SynthConfig(models=(MODEL, SECOND), max_model_len=4096, served_only=True)
     with ExitStack() as stack:
         yield {
             name: stack.enter_context(
@@ -240,7 +240,7 @@ def test_the_hosted_identity_refuses_empty_assistant_content_beside_tool_calls(
     recorded = load_cassettes([bundled_cassettes_dir() / "errors"])
     (cassette,) = [c for c in recorded if c.name == "gateway_empty_assistant_content"]
     interaction = cassette.interactions[0]
-    config = SynthConfig(models=(str(interaction.request.model),))
+    config = SynthConfig(models=(str(interaction.request.model),), served_only=True)
     base_url = serve([], on_miss="synthesize", synth=config, identity="hosted")
     answer = http.post(base_url + CHAT, json=interaction.request.body)
     assert answer.status_code == interaction.response.status == 400
@@ -266,3 +266,13 @@ def test_error_layout_is_a_deprecated_name_for_an_identity() -> None:
 def test_the_stand_in_rules_for_the_battery_exist() -> None:
     rules = Path(__file__).resolve().parents[1] / "conformance" / "stand_in_rules.json"
     assert json.loads(rules.read_text(encoding="utf-8")) == {"default": "Hello from the tiny test model."}
+
+
+def test_nim1_stands_in_for_any_model_until_the_served_ones_are_named(serve: Any, http: httpx.Client) -> None:
+    body = {"model": "someone/new-model", "messages": [{"role": "user", "content": "Hi"}]}
+    anything = serve([], on_miss="synthesize")
+    assert http.post(anything + CHAT, json=body).json()["model"] == "someone/new-model"
+    named = serve([], on_miss="synthesize", synth=SynthConfig(models=(MODEL,), served_only=True))
+    assert http.post(named + CHAT, json=body).status_code == 404
+    nim2 = serve([], on_miss="synthesize", identity="nim2")  # vLLM serves only what it loaded
+    assert http.post(nim2 + CHAT, json=body).status_code == 404
