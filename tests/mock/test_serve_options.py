@@ -132,3 +132,15 @@ def test_json_log_format_writes_one_object_per_request() -> None:
     ]
     assert {line["level"] for line in lines} == {"INFO"}
     assert all("worker" not in line for line in lines)
+
+
+def test_an_identity_that_contradicts_the_deprecated_error_layout_stops_serve() -> None:
+    run = run_cli(["serve", "--identity", "nim2", "--error-layout", "nim", "--port", "0"], env={})
+    assert run.code == 2
+    assert "error_layout 'nim' contradicts identity 'nim2'" in run.err
+
+
+def test_an_unknown_identity_in_the_environment_names_the_valid_ones() -> None:
+    run = run_cli(["serve", "--port", "0"], env={"NIM_IDENTITY": "nim3"})
+    assert run.code == 2
+    assert "NIM_IDENTITY='nim3': not an identity (one of nim1, nim2, hosted)" in run.err
