@@ -41,3 +41,22 @@ def port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535; 0 = any free port)")
     return value
+
+
+def at_least_one(what: str, unit: str) -> Callable[[str], int]:
+    """An argparse type: a whole number of ``what`` (plural), at least one ``unit``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of {what}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{text!r}: give at least 1 {unit}")
+        return value
+
+    return parse
+
+
+positive_tokens = at_least_one("tokens", "token")
+"""A context length or vocabulary size."""

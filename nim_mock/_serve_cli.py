@@ -10,8 +10,9 @@ Kept apart from ``cli`` (which only wires these in) because it is what a deploym
 A NIM container is configured through its environment, so ``serve`` reads the variables a NIM
 reads, where they mean the same thing, as the defaults of its options (an option given on the
 command line wins): ``NIM_SERVER_PORT`` (--port), ``NIM_LOG_LEVEL`` (--log-level),
-``NIM_JSONL_LOGGING`` (--log-format json), and ``WEB_CONCURRENCY`` (--workers, the variable uvicorn
-and gunicorn read). A value that cannot be used stops ``serve`` with a message naming the variable.
+``NIM_JSONL_LOGGING`` (--log-format json), ``WEB_CONCURRENCY`` (--workers, the variable uvicorn and
+gunicorn read), and the mock's own ``NIM_IDENTITY`` (--identity). A value that cannot be used stops
+``serve`` with a message naming the variable.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
-from nim_mock._cli_args import port
+from nim_mock._cli_args import at_least_one, port
 
 if TYPE_CHECKING:  # `nim-mock --help` builds these options: the server loads only when serve runs
     from starlette.types import ASGIApp
@@ -50,6 +51,7 @@ ENV_DEFAULTS: dict[str, str] = {
     "NIM_LOG_LEVEL": "--log-level",
     "NIM_JSONL_LOGGING": "--log-format json",
     "WEB_CONCURRENCY": "--workers",
+    "NIM_IDENTITY": "--identity",
 }
 """Each environment variable ``serve`` reads, and the option it gives the default of."""
 
@@ -57,14 +59,7 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
 
 
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of worker processes") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give at least 1 worker process")
-    return value
+_workers = at_least_one("worker processes", "worker process")
 
 
 def add_process_options(serve: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
@@ -131,7 +126,16 @@ def _env_defaults(env: Mapping[str, str]) -> dict[str, object]:
     take("NIM_LOG_LEVEL", "log_level", _log_level)
     take("NIM_JSONL_LOGGING", "log_format", _jsonl)
     take("WEB_CONCURRENCY", "workers", _workers)
+    take("NIM_IDENTITY", "identity", _identity)
     return defaults
+
+
+def _identity(text: str) -> str:
+    from nim_mock.wire.identity import IDENTITIES
+
+    if text not in IDENTITIES:
+        raise ValueError(f"not an identity (one of {', '.join(IDENTITIES)})")
+    return text
 
 
 def _log_level(text: str) -> str:

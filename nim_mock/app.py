@@ -28,14 +28,15 @@ from nim_mock.cassette import Cassette, RecordedRequest
 from nim_mock.faults.kinds import FaultRules
 from nim_mock.faults.middleware import FaultMiddleware
 from nim_mock.faults.plan import FaultPlan
-from nim_mock.serve.endpoints import MockSettings, build_endpoints
+from nim_mock.serve.endpoints import CHAT, COMPLETIONS, MockSettings, build_endpoints
 from nim_mock.serve.match import Matcher
-from nim_mock.serve.metrics import Metrics, WorkerLabel
+from nim_mock.serve.metrics import NIM1_NAMES, VLLM_NAMES, Metrics, WorkerLabel
 from nim_mock.serve.note import RequestNote, start_note
 from nim_mock.serve.replay import Clock, MonotonicClock
 from nim_mock.serve.request_log import RequestEntry
 from nim_mock.synth.config import SynthConfig
-from nim_mock.wire.errors import ErrorLayout, Problem, check_error_layout, render_problem
+from nim_mock.wire.errors import Problem, render_problem
+from nim_mock.wire.identity import Identity, check_identity, identity_for_layout
 
 __all__ = ["LOGGER_NAME", "create_app", "harness_version"]
 
@@ -44,7 +45,7 @@ ON_MISS: tuple[str, ...] = ("error", "synthesize")
 
 
 def harness_version() -> str:
-    """The installed nim-harness version (what ``GET /v1/version`` reports as ``release``)."""
+    """The installed nim-harness version (``nim-mock --version``; the servers report their own)."""
     return nim_harness.__version__
 
 
@@ -53,7 +54,8 @@ def create_app(
     *,
     speed: float = 0.0,
     ignore: Sequence[str] = (),
-    error_layout: ErrorLayout = "nim",
+    identity: str | None = None,
+    error_layout: str | None = None,
     max_body_bytes: int = 8 * 1024 * 1024,
     clock: Clock | None = None,
     on_miss: Literal["error", "synthesize"] = "error",
@@ -67,25 +69,28 @@ def create_app(
     """A Starlette app replaying ``cassettes`` the way a NIM serves.
 
     ``speed`` scales recorded timing (0: as fast as possible, 1: real time); ``ignore`` adds body
-    paths left out of matching for every cassette; ``error_layout`` picks NIM 1.x flat or vLLM >= 0.10
-    nested error bodies for the errors the mock itself produces; ``max_body_bytes`` caps a request
-    body. ``clock`` is the time seam for tests. ``on_miss`` decides what a chat, completions,
-    embeddings or ranking request no cassette matches gets: ``"error"`` (a 404 naming the nearest
-    recording) or ``"synthesize"`` (a made-up NIM answer, chat shaped by ``synth``, default rules and
-    pace when ``None``; vectors and rankings by ``nim_mock.synth.embed`` and ``rank``; marked by the
-    ``x-nim-mock-synthesized: 1`` header and ``synthesized`` in the log line). ``faults`` are rules
-    for injected failures (``rules``); a request's ``x-nim-mock-fault`` header adds its own
-    either way, and ``app.state.faults`` is the live plan (what was applied). ``worker`` says which
-    of several processes sharing a port this app runs in, for the ``worker`` label of its metrics
-    (each process counts only its own requests). ``request_log`` receives each finished request's
-    entry (``nim_mock.serve.request_log``); without it the entry goes to the ``nim_mock`` logger
-    at INFO. ``repeats=False`` answers each recorded interaction once and ``match_on`` adds
-    matchers an interaction must also satisfy (``serve.match``). Bad
-    settings raise ``ValueError`` saying what to pass.
+    paths left out of matching for every cassette; ``identity`` (``nim1``, the default, ``nim2`` or
+    ``hosted``; ``nim_mock.wire.identity``) is the server the mock answers as wherever it builds an
+    answer itself: headers, state endpoints, listing, errors, validation and synthesized bodies.
+    ``error_layout`` is its deprecated predecessor: ``"nim"`` means ``nim1`` and ``"vllm"`` ``nim2``.
+    ``max_body_bytes`` caps a request body. ``clock`` is the time seam for tests. ``on_miss`` decides
+    what a chat, completions, embeddings or ranking request no cassette matches gets: ``"error"`` (a
+    404 naming the nearest recording) or ``"synthesize"`` (a made-up NIM answer, chat shaped by
+    ``synth``, default rules and pace when ``None``; vectors and rankings by ``nim_mock.synth.embed``
+    and ``rank``; marked by the ``x-nim-mock-synthesized: 1`` header and ``synthesized`` in the log
+    line). ``faults`` are rules for injected failures (``rules``); a request's ``x-nim-mock-fault``
+    header adds its own either way, and ``app.state.faults`` is the live plan (what was applied).
+    ``worker`` says which of several processes sharing a port this app runs in, for the ``worker``
+    label of its metrics (each process counts only its own requests). ``request_log`` receives each
+    finished request's entry (``nim_mock.serve.request_log``); without it the entry goes to the
+    ``nim_mock`` logger at INFO. ``repeats=False`` answers each recorded interaction once and
+    ``match_on`` adds matchers an interaction must also satisfy (``serve.match``). Bad settings
+    raise ``ValueError`` saying what to pass.
     """
     if not math.isfinite(speed) or speed < 0:
         raise ValueError(f"speed must be a finite number >= 0 (0 = no delays, 1 = real time), got {speed!r}")
-    layout = check_error_layout(error_layout)
+    the_identity = _identity(identity, error_layout)
+    layout = the_identity.error_layout
     if max_body_bytes <= 0:
         raise ValueError(f"max_body_bytes must be a positive number of bytes, got {max_body_bytes!r}")
     if on_miss not in ON_MISS:  # callers without a type checker
@@ -93,15 +98,17 @@ def create_app(
     if synth is not None and on_miss != "synthesize":
         raise ValueError("synth settings only apply with on_miss='synthesize'; pass both or neither")
     matcher = Matcher(cassettes, ignore=ignore, repeats=repeats, match_on=match_on)
-    metrics = Metrics(worker)
+    engine = {"nim1": NIM1_NAMES, "nim2": VLLM_NAMES}.get(the_identity.name)
+    served = (synth or SynthConfig()).models if on_miss == "synthesize" else ()
+    metrics = Metrics(worker, engine, served)
     the_clock: Clock = clock or MonotonicClock()
     settings = MockSettings(
         speed=speed,
         error_layout=layout,
         max_body_bytes=max_body_bytes,
-        release=harness_version(),
         created=int(time.time()),
         synth=(synth or SynthConfig()) if on_miss == "synthesize" else None,
+        identity=the_identity,
     )
     logger = logging.getLogger(LOGGER_NAME)
     fault_plan = FaultPlan(faults)
@@ -153,7 +160,23 @@ def create_app(
     app.state.metrics = metrics
     app.state.settings = settings
     app.state.faults = fault_plan
+    app.state.identity = the_identity
     return app
+
+
+def _identity(identity: str | None, error_layout: str | None) -> Identity:
+    """The identity asked for; the deprecated ``error_layout`` names one too, and must not contradict it."""
+    chosen = check_identity(identity) if identity is not None else None
+    implied = identity_for_layout(error_layout) if error_layout is not None else None
+    if chosen is not None and implied is not None and chosen.error_layout != implied.error_layout:
+        raise ValueError(
+            f"error_layout {error_layout!r} contradicts identity {identity!r}; pass the identity alone "
+            "(error_layout is deprecated: nim means nim1, vllm means nim2)"
+        )
+    return chosen or implied or check_identity("nim1")
+
+
+_INFERENCE = frozenset((CHAT, COMPLETIONS))
 
 
 class _Observe:
@@ -184,20 +207,47 @@ class _Observe:
             await self._app(scope, receive, send)
             return
         note = start_note(scope, arrived=self._clock.now())
+        inference = scope["path"] in _INFERENCE
+        first_byte = [note.arrived]
+        sent = [0]
 
         async def observed_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 note.status = message["status"]
+                first_byte[0] = self._clock.now()
+            elif message["type"] == "http.response.body":
+                sent[0] += len(message.get("body", b""))
             await send(message)
 
+        if inference:
+            self._metrics.request_started()
         try:
             await self._app(scope, receive, observed_send)
         finally:
-            self._finish(scope, note)
+            if inference:
+                self._metrics.request_finished()
+            self._finish(scope, note, first_byte[0], sent[0])
 
-    def _finish(self, scope: Scope, note: RequestNote) -> None:
+    def _finish(self, scope: Scope, note: RequestNote, first_byte: float, sent: int) -> None:
         method = scope["method"]
-        self._metrics.request_done(method, note.route, note.status)
+        self._metrics.request_done(
+            method,
+            note.route,
+            note.status,
+            request_bytes=_declared_length(scope),
+            response_bytes=sent,
+            seconds=max(self._clock.now() - note.arrived, 0.0),
+        )
+        usage = note.usage
+        if usage is not None and note.status == 200:
+            self._metrics.inference_done(
+                usage.model,
+                prompt_tokens=usage.prompt_tokens,
+                generation_tokens=usage.completion_tokens,
+                finish_reason=usage.finish_reason,
+                first_token_s=max(first_byte - note.arrived, 0.0),
+                e2e_s=max(self._clock.now() - note.arrived, 0.0),
+            )
         outcome = note.outcome
         if outcome.disconnected:
             self._metrics.disconnected()
@@ -211,3 +261,11 @@ class _Observe:
             sink(entry)
         else:
             self._logger.info("%s", entry)
+
+
+def _declared_length(scope: Scope) -> int:
+    """The request's ``content-length`` (what vLLM's request-size metric counts), 0 when absent."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0

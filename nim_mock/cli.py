@@ -1,7 +1,7 @@
 """``nim-mock``: serve cassettes as a mock NIM, record new ones through a proxy, list or lint them.
 
     nim-mock serve [--cassettes DIR ...] [--host 127.0.0.1] [--port 8000] [--speed S]
-                   [--ignore PATH ...] [--error-layout nim|vllm]
+                   [--ignore PATH ...] [--identity nim1|nim2|hosted]
                    [--on-miss error|synthesize] [--rules FILE] [--tokens-per-s N] [--ttft-ms MS]
                    [--faults FILE] [--seed N]
                    [--log-level LEVEL] [--quiet] [--log-format text|json] [--workers N]
@@ -32,7 +32,7 @@ from nim_mock._environment import API_KEY_ENV, REDACT_ENV
 from nim_mock._serve_cli import add_process_options
 from nim_mock.faults.cli import add_fault_options
 from nim_mock.synth.cli import add_synth_options
-from nim_mock.wire.errors import ERROR_LAYOUTS
+from nim_mock.wire.identity import IDENTITIES
 
 # What only a command needs is imported by the function that runs it, so `nim-mock --help` (and a
 # mistyped option) pays for argparse and the option definitions alone: tests/mock/test_cli_imports.py
@@ -131,10 +131,18 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
         help="body paths left out of matching for every cassette, e.g. seed messages.*.name (repeatable)",
     )
     serve.add_argument(
+        "--identity",
+        choices=IDENTITIES,
+        default=None,
+        help="the server the mock answers as wherever it builds an answer itself (headers, health, "
+        "version, metrics, listing, errors, validation, synthesized bodies): nim1 (NIM 1.x, default), "
+        "nim2 (NIM 2.x, vLLM 0.32) or hosted (NVIDIA's hosted gateway)",
+    )
+    serve.add_argument(
         "--error-layout",
-        choices=ERROR_LAYOUTS,
-        default="nim",
-        help="shape of the mock's own errors: nim (NIM 1.x flat, default) or vllm (vLLM >= 0.10 nested)",
+        choices=("nim", "vllm"),
+        default=None,
+        help="deprecated: nim is --identity nim1, vllm is --identity nim2",
     )
     add_synth_options(serve)
     add_fault_options(serve)
@@ -375,6 +383,7 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                 cassettes,
                 speed=args.speed,
                 ignore=args.ignore,
+                identity=args.identity,
                 error_layout=args.error_layout,
                 on_miss=on_miss,
                 synth=synth,

@@ -5,8 +5,13 @@
 2. ``vllm-vs-replay``: the battery is recorded through ``nim-mock record`` into a fresh folder (its
    answers kept byte for byte), then vLLM is compared with ``nim-mock serve`` on that folder, every
    answer also required to equal the recorded bytes (must be 100%).
-3. ``vllm-vs-stand-in``: vLLM against the mock's stand-in mode (``--on-miss synthesize`` on an
-   empty folder), once in each of the mock's error layouts; a measure, no threshold.
+3. ``vllm-vs-stand-in-nim2``: vLLM against the mock's stand-in mode (``--on-miss synthesize`` on an
+   empty folder) as ``--identity nim2``, serving the target's model with its facts (the model id,
+   ``--max-model-len 2048`` as ``up.sh`` starts it, the vocabulary from the model's
+   ``config.json``) and replying with the length of the test model's reply
+   (``tests/conformance/stand_in_rules.json``): must reach :data:`STAND_IN_THRESHOLD` percent.
+   Then ``vllm-vs-stand-in-nim1``, the default identity, which answers as NIM 1.x rather than
+   vLLM 0.32: a measure, no threshold.
 
 Usage::
 
@@ -14,24 +19,42 @@ Usage::
 
 Starts the vLLM target unless ``--vllm`` names one already up (see ``_live_vllm``) and stops it at
 the end. Each run's full report (every disagreement) is written to ``--report DIR`` (default: a
-temporary folder, named in the output). Exit status 1 when run 1 or 2 is below 100%.
+temporary folder, named in the output). Exit status 1 when run 1 or 2 is below 100%, or the nim2
+stand-in below its threshold.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from _live_vllm import MODEL, TargetError, nim_mock_process, vllm_target
+from _live_vllm import CACHE, MODEL, TargetError, nim_mock_process, vllm_target
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conformance.run import main as battery  # noqa: E402 - needs the repository on sys.path
+
+STAND_IN_THRESHOLD = 98.0
+"""The share of the battery the nim2 stand-in must agree with vLLM on (issue 12)."""
+MAX_MODEL_LEN = 2048
+"""``up.sh`` starts vLLM with ``--max-model-len 2048``."""
+RULES = ROOT / "tests" / "conformance" / "stand_in_rules.json"
+
+
+def _vocab_size() -> int:
+    """The test model's vocabulary (what vLLM answers ``top_logprobs: -1`` with)."""
+    try:
+        config = json.loads((CACHE / "model" / "config.json").read_text(encoding="utf-8"))
+        return int(config["vocab_size"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        folder = CACHE / "model"
+        raise TargetError(f"cannot read the test model's vocab_size from {folder}: {error}") from None
 
 
 def _run(name: str, report: Path, arguments: Sequence[str]) -> int:
@@ -62,24 +85,19 @@ def conformance(port: int, running: str | None, report: Path) -> int:
                 replay = _run(
                     "vllm-vs-replay", report, ["--a", vllm, "--b", mock, "--same-bytes", str(answers)]
                 )
-            for layout in ("nim", "vllm"):
-                stand_in = [
-                    "serve",
-                    "--on-miss",
-                    "synthesize",
-                    "--cassettes",
-                    str(empty),
-                    "--error-layout",
-                    layout,
-                ]
-                with nim_mock_process(stand_in, scratch / f"stand-in-{layout}.log") as mock:
-                    _run(
-                        f"vllm-vs-stand-in-{layout}-errors",
-                        report,
-                        ["--a", vllm, "--b", mock, "--threshold", "0"],
-                    )
+            served = ["--served-model-name", MODEL, "--max-model-len", str(MAX_MODEL_LEN)]
+            served += ["--vocab-size", str(_vocab_size()), "--rules", str(RULES)]
+            stand_in = ["serve", "--on-miss", "synthesize", "--cassettes", str(empty), *served]
+            with nim_mock_process([*stand_in, "--identity", "nim2"], scratch / "stand-in-nim2.log") as mock:
+                nim2 = _run(
+                    "vllm-vs-stand-in-nim2",
+                    report,
+                    ["--a", vllm, "--b", mock, "--threshold", f"{STAND_IN_THRESHOLD:g}"],
+                )
+            with nim_mock_process([*stand_in, "--identity", "nim1"], scratch / "stand-in-nim1.log") as mock:
+                _run("vllm-vs-stand-in-nim1", report, ["--a", vllm, "--b", mock, "--threshold", "0"])
     print(f"reports: {report}")
-    return 1 if sanity or through_proxy or replay else 0
+    return 1 if sanity or through_proxy or replay or nim2 else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -221,8 +221,9 @@ def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
 
     synthesize = test.marker.on_miss == "synthesize"
     faults = marker_rules(test.marker.faults, config.rootpath)
+    identity = test.marker.identity or settings.identity
     if synthesize and not test.path.is_file():  # every request is made up: no recording needed
-        return create_app([], speed=settings.speed, on_miss="synthesize", faults=faults)
+        return create_app([], speed=settings.speed, on_miss="synthesize", faults=faults, identity=identity)
     if not test.path.is_file():
         command = record_command(
             test.nodeid, settings, rootdir=config.rootpath, invocation_dir=config.invocation_params.dir
@@ -243,6 +244,7 @@ def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
         faults=faults,
         repeats=_test_repeats(test, settings),
         match_on=test.config.match_on,
+        identity=identity,
     )
 
 

@@ -25,6 +25,7 @@ MARKER_HELP: Final = (
     "replays one shipped with nim-harness), the model it asks for, and extra request-body paths left "
     "out of matching; in mock mode also faults=None, faults the mock injects (docs/faults.md), "
     "on_miss='error', or 'synthesize' for a made-up answer to a request no recording matches, "
+    "identity=None, the server the mock answers as (nim1, nim2 or hosted; default: the plugin's), "
     "record_mode=None (none, once, new_episodes, all, rewrite: pytest-recording's) and "
     "allow_playback_repeats=None (True: identical requests may replay interactions again)."
 )
@@ -51,6 +52,8 @@ class NimMarker:
     """This test's record mode (``record_modes``); ``None``: the session's."""
     allow_playback_repeats: bool | None = None
     """Whether identical requests may replay interactions again; ``None``: the session's."""
+    identity: str | None = None
+    """The server the test's mock answers as; ``None``: the plugin's setting."""
 
 
 def _check_name(name: str) -> str:
@@ -86,7 +89,16 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> NimMarker:
             f"nim marker takes keyword arguments only, got positional {list(args)!r}; "
             "write @pytest.mark.nim(cassette='chat/plain')"
         )
-    valid = ("cassette", "model", "ignore", "faults", "on_miss", "record_mode", "allow_playback_repeats")
+    valid = (
+        "cassette",
+        "model",
+        "ignore",
+        "faults",
+        "on_miss",
+        "identity",
+        "record_mode",
+        "allow_playback_repeats",
+    )
     unknown = sorted(set(kwargs) - set(valid))
     if unknown:
         raise MarkerError(
@@ -118,7 +130,14 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> NimMarker:
     repeats = kwargs.get("allow_playback_repeats")
     if repeats is not None and not isinstance(repeats, bool):
         raise MarkerError(f"nim(allow_playback_repeats=...) must be True or False, got {repeats!r}")
+    identity = kwargs.get("identity")
+    if identity is not None:
+        from nim_mock.wire.identity import IDENTITIES
+
+        if identity not in IDENTITIES:
+            raise MarkerError(f"nim(identity=...) must be one of {', '.join(IDENTITIES)}, got {identity!r}")
     return NimMarker(
+        identity=identity,
         cassette=_check_name(cassette) if cassette is not None else None,
         record_mode=check_record_mode(kwargs.get("record_mode"), "nim(record_mode=...)"),
         allow_playback_repeats=repeats,

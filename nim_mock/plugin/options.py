@@ -163,6 +163,14 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         "(default: listed at the end of the session) or fail (the test fails at teardown).",
     ),
     OptionSpec(
+        "identity",
+        "--nim-harness-identity",
+        "nim_harness_identity",
+        ("NIM_IDENTITY",),
+        "the server the mock answers as where it builds an answer itself: nim1 (NIM 1.x, the default), "
+        "nim2 (NIM 2.x, vLLM 0.32) or hosted (NVIDIA's hosted gateway); a test's nim(identity=...) wins.",
+    ),
+    OptionSpec(
         "model",
         "--nim-harness-model",
         "nim_harness_model",
@@ -188,6 +196,7 @@ class Settings:
     endpoint: str | None = None
     cassettes: Path = Path("cassettes")
     speed: float = 0.0
+    identity: str = "nim1"
     model: str | None = None
     skip_missing: bool = False
     skip_without_endpoint: bool = False
@@ -217,6 +226,8 @@ class Settings:
         if self.mode is Mode.MOCK:
             parts.append(f"cassettes={self.cassettes} ({self.sources.get('cassettes', 'default')})")
             parts.append(f"speed={self.speed:g}")
+            if self.identity != "nim1":
+                parts.append(f"identity={self.identity} ({self.sources.get('identity', 'default')})")
             if self.record_mode not in (None, RecordMode.NONE):
                 parts.append(
                     f"record_mode={self.effective_record_mode.value} ({self.sources['record_mode']})"
@@ -303,6 +314,15 @@ def _parse_speed(value: str, origin: str) -> float:
     return speed
 
 
+def _parse_identity(value: str, origin: str) -> str:
+    from nim_mock.wire.identity import IDENTITIES
+
+    identity = value.strip().lower()
+    if identity not in IDENTITIES:
+        raise SettingsError(f"{origin}: identity {value!r} is not one of {', '.join(IDENTITIES)}")
+    return identity
+
+
 def _parse_endpoint(value: str, origin: str) -> str:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -352,6 +372,7 @@ def resolve_settings(
     endpoint = _parse_endpoint(*picked["endpoint"]) if "endpoint" in picked else None
     speed = _parse_speed(*picked["speed"]) if "speed" in picked else 0.0
     model = picked["model"][0].strip() if "model" in picked else None
+    identity = _parse_identity(*picked["identity"]) if "identity" in picked else "nim1"
     skip_missing = _parse_fail_or_skip(*picked["missing"]) if "missing" in picked else False
     skip_without_endpoint = _parse_fail_or_skip(*picked["no_endpoint"]) if "no_endpoint" in picked else False
 
@@ -376,6 +397,7 @@ def resolve_settings(
         endpoint=endpoint,
         cassettes=cassettes,
         speed=speed,
+        identity=identity,
         model=model or None,
         skip_missing=skip_missing,
         skip_without_endpoint=skip_without_endpoint,

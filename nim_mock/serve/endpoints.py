@@ -4,9 +4,10 @@ Each endpoint does the same three things: ask the matcher which recorded interac
 only when none does check the request the way a NIM would (``inbound``), then hand the bytes to
 ``replay``. Matching comes first so that a recording wins whatever was recorded: a real server's
 422 for broken JSON or 500 for a missing field replays like any answer. What is not conversation
-but server state (health, version, the model listing) is answered from a cassette when one
-recorded it, and otherwise exactly as a NIM 1.x container answers (the metrics as the mock's own
-counters), so a client's start-up probes work against any cassette folder.
+but server state (health, version, the model listing, metrics) is answered from a cassette when
+one recorded it, and otherwise as the server the app's identity names answers
+(``nim_mock.wire.identity``; ``nim_mock.serve.state``), so a client's start-up probes work against
+any cassette folder. Every answer the mock builds itself carries that server's headers.
 
 Work that grows with the request (synthesizing an answer, building a miss report, reading a body
 over :data:`_INLINE_BODY_BYTES`) runs in a worker thread, so one heavy request never holds up the
@@ -18,6 +19,7 @@ request log line and the metrics, which ``app``'s middleware writes once the res
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
@@ -31,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from nim_mock.cassette import Cassette, Interaction, RecordedRequest, RecordedResponse, compact_json
 from nim_mock.serve.inbound import (
     BodyTooLarge,
+    check_assistant_turns,
     check_chat_shape,
     check_content_length,
     check_content_type,
@@ -39,35 +42,35 @@ from nim_mock.serve.inbound import (
     matchable_body,
     read_body,
     too_large,
+    vllm_json,
 )
 from nim_mock.serve.match import Hit, Matcher, Miss
-from nim_mock.serve.metrics import METRICS_CONTENT_TYPE, Metrics
+from nim_mock.serve.metrics import Metrics
 from nim_mock.serve.models import build_model_list, merge_listing
-from nim_mock.serve.note import RequestNote, note_of
+from nim_mock.serve.note import RequestNote, Usage, note_of
 from nim_mock.serve.replay import Clock, ReplayResponse, wire_headers
 from nim_mock.serve.retrieval import RETRIEVAL_ROUTES, synthesize_retrieval
+from nim_mock.serve.state import StateAnswer, state_routes
+from nim_mock.serve.usage import usage_of
 from nim_mock.synth.config import SynthConfig
 from nim_mock.wire.errors import ErrorLayout, Problem, render_problem
 from nim_mock.wire.http import JSON_CONTENT_TYPE, MISS_HEADER, media_type
+from nim_mock.wire.identity import NIM1, Identity, response_headers
 
 __all__ = ["MockSettings", "build_endpoints"]
 
 _JSON_HEADERS = (("content-type", JSON_CONTENT_TYPE),)
-_HEALTH_HEADERS = (("system-health", "True"), *_JSON_HEADERS)
 
 _INLINE_BODY_BYTES: Final = 256 * 1024
 """Bodies up to this size are parsed and matched on the event loop (microseconds); larger ones in
 a worker thread (an 8 MB body takes the JSON parser and the canonical renderer ~0.1 s)."""
 
 _T = TypeVar("_T")
+_DEFAULT_SYNTH: Final = SynthConfig()
 
 CHAT = "/v1/chat/completions"
 COMPLETIONS = "/v1/completions"
 MODELS = "/v1/models"
-HEALTH_READY = "/v1/health/ready"
-HEALTH_LIVE = "/v1/health/live"
-VERSION = "/v1/version"
-METRICS = "/v1/metrics"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +80,11 @@ class MockSettings:
     speed: float
     error_layout: ErrorLayout
     max_body_bytes: int
-    release: str
     created: int
     synth: SynthConfig | None = None
     """Set when the server answers a miss by synthesizing (``on_miss="synthesize"``) rather than a 404."""
+    identity: Identity = NIM1
+    """The server the mock answers as: its headers, state endpoints, listing, errors and bodies."""
 
 
 class _Endpoints:
@@ -104,24 +108,27 @@ class _Endpoints:
                     models.setdefault(str(interaction.request.model))
                 path = interaction.request.path.split("?", 1)[0]
                 recorded.setdefault(path, {}).setdefault(interaction.request.method.upper())
-        if settings.synth is not None:  # a stand-in also lists the catalogue's real model ids
+        self._synth = settings.synth
+        if settings.synth is not None:  # a stand-in also lists (and serves) the models it stands in for
             for model in settings.synth.models:
                 models.setdefault(model)
+            served = dict.fromkeys((*settings.synth.models, *models))
+            self._synth = dataclasses.replace(settings.synth, models=tuple(served))
         self._models = tuple(models)
+        self._identity = settings.identity
+        self._state: dict[str, StateAnswer] = state_routes(settings.identity, metrics)
         # Wire headers of every recorded response, computed once, keyed by identity (the response
         # is kept alongside, so an id is never confused with a later object's).
         self._wire_headers = {
             id(i.response): (i.response, wire_headers(i.response)) for c in cassettes for i in c.interactions
         }
         self._recorded = {path: tuple(methods) for path, methods in recorded.items()}
+        self._usages: dict[int, tuple[RecordedResponse, Usage | None]] = {}
         self._builtin: dict[str, tuple[str, ...]] = {
             CHAT: ("POST",),
             COMPLETIONS: ("POST",),
             MODELS: ("GET",),
-            HEALTH_READY: ("GET",),
-            HEALTH_LIVE: ("GET",),
-            VERSION: ("GET",),
-            METRICS: ("GET",),
+            **dict.fromkeys(self._state, ("GET",)),
             **dict.fromkeys(RETRIEVAL_ROUTES, ("POST",)),
         }
 
@@ -130,10 +137,7 @@ class _Endpoints:
             Route(CHAT, self.chat, methods=["POST"]),
             Route(COMPLETIONS, self.completions, methods=["POST"]),
             Route(MODELS, self.models, methods=["GET"]),
-            Route(HEALTH_READY, self.health_ready, methods=["GET"]),
-            Route(HEALTH_LIVE, self.health_live, methods=["GET"]),
-            Route(VERSION, self.version, methods=["GET"]),
-            Route(METRICS, self.metrics, methods=["GET"]),
+            *(Route(path, self.state, methods=["GET"]) for path in self._state),
             *(Route(route, self._retrieval(route), methods=["POST"]) for route in RETRIEVAL_ROUTES),
             # Last: anything else is either recorded (replayed), a known path with the wrong
             # method (405) or unknown (404). Starlette prefers full matches, so this route also
@@ -204,14 +208,22 @@ class _Endpoints:
             return b"", too_large(limit)
 
     def _checked(self, request: Request, raw: bytes, *, chat: bool) -> tuple[dict[str, Any], Problem | None]:
-        """Content type, JSON, object shape, ``messages``: NIM's order of refusals, for a miss."""
+        """Content type, JSON, object shape, ``messages``: NIM's order of refusals, for a miss.
+
+        A ``nim2`` server words the JSON refusals as vLLM does and leaves the fields to the stand-in's
+        vLLM check (``nim_mock.synth.vllm_request``), which reads them in vLLM's order."""
         problem = check_content_type(_headers(request).get("content-type"), self._settings.error_layout)
         if problem is not None:
             return {}, problem
+        if self._identity.name == "nim2":
+            value, problem = vllm_json(raw)
+            return (value if problem is None else {}), problem
         body, problem = check_json(raw)
         problem = problem or check_object(body)
         if problem is None and chat:
             problem = check_chat_shape(body)
+        if problem is None and chat and self._identity.name == "hosted":
+            problem = check_assistant_turns(body)
         return (body if problem is None else {}), problem
 
     # -- server state ----------------------------------------------------------------------
@@ -221,30 +233,29 @@ class _Endpoints:
         if hit is not None:
             merged = merge_listing(hit.interaction.response, self._models)
             return self._respond(note, merged)
-        note.answer = "built from the cassettes' models"
-        listing = build_model_list(self._models, self._settings.created)
-        return self._respond(note, RecordedResponse(200, _JSON_HEADERS, compact_json(listing)))
-
-    async def health_ready(self, request: Request) -> Response:
-        return await self._state(
-            request, HEALTH_READY, {"object": "health.response", "message": "Service is ready."}
+        note.answer = "built from the served models"
+        listing = build_model_list(
+            self._models, self._settings.created, self._identity, self._max_model_len()
         )
+        return self._respond(note, self._built(200, _JSON_HEADERS, compact_json(listing)))
 
-    async def health_live(self, request: Request) -> Response:
-        return await self._state(
-            request, HEALTH_LIVE, {"object": "health.response", "message": "Service is live."}
-        )
+    def _max_model_len(self) -> int:
+        return (self._synth or _DEFAULT_SYNTH).max_model_len
 
-    async def version(self, request: Request) -> Response:
-        return await self._state(request, VERSION, {"release": self._settings.release, "api": "1.0.0"})
-
-    async def _state(self, request: Request, route: str, default: dict[str, str]) -> Response:
+    async def state(self, request: Request) -> Response:
+        """Health, version and metrics: a recording when one answers, else the identity's own answer."""
+        route: str = request.scope["path"]
         note, hit = await self._recording_for(request, route)
         if hit is not None:
             return self._respond(note, hit.interaction.response)
-        note.answer = "NIM default"
-        headers = _HEALTH_HEADERS if route.startswith("/v1/health/") else _JSON_HEADERS
-        return self._respond(note, RecordedResponse(200, headers, compact_json(default)))
+        answer = self._state[route]
+        note.answer = f"{self._identity.name} {answer.what}"
+        status, headers, body = answer.build()
+        return self._respond(note, self._built(status, headers, body))
+
+    def _built(self, status: int, headers: tuple[tuple[str, str], ...], body: bytes) -> RecordedResponse:
+        """An answer the mock builds itself, with the headers its identity's server sends."""
+        return RecordedResponse(status, (*response_headers(self._identity, status), *headers), body)
 
     async def _recording_for(self, request: Request, route: str) -> tuple[RequestNote, Hit | None]:
         """The request's note, routed, and the recording that answers it, if any. A miss here is no
@@ -258,14 +269,6 @@ class _Endpoints:
             return note, result
         return note, None
 
-    async def metrics(self, request: Request) -> Response:
-        note, hit = await self._recording_for(request, METRICS)
-        if hit is not None:
-            return self._respond(note, hit.interaction.response)
-        note.answer = "mock metrics"
-        text = self._metrics.render().encode("utf-8")
-        return self._respond(note, RecordedResponse(200, (("content-type", METRICS_CONTENT_TYPE),), text))
-
     # -- everything else -------------------------------------------------------------------
 
     async def other(self, request: Request) -> Response:
@@ -277,6 +280,9 @@ class _Endpoints:
             note.route = path
             return await self._answer(request, note, None)
         allowed = tuple(dict.fromkeys((*self._builtin.get(path, ()), *recorded)))
+        framework = self._framework_answer(note, path, method, allowed)
+        if framework is not None:
+            return framework
         if allowed:
             note.route = path
             allow = ", ".join(allowed)
@@ -291,6 +297,27 @@ class _Endpoints:
             )
         note.route = "unknown"
         return self._problem(note, Problem(404, "NotFoundError", self._unknown_route_message(method, path)))
+
+    def _framework_answer(
+        self, note: RequestNote, path: str, method: str, allowed: tuple[str, ...]
+    ) -> Response | None:
+        """What a ``nim2`` (FastAPI) or ``hosted`` server answers for a route it lacks or a wrong method:
+        FastAPI's ``{"detail": "Not Found"}`` / ``{"detail": "Method Not Allowed"}``, the gateway's
+        plain-text 404. ``None`` for ``nim1``, which keeps the mock's message naming the routes."""
+        name = self._identity.name
+        if name == "nim1" or (name == "hosted" and allowed):
+            return None
+        note.route = path if allowed else "unknown"
+        note.answer = f"refused: {method} {path}" + (" (method)" if allowed else " (no such route)")
+        if name == "hosted":
+            plain = (("content-type", "text/plain; charset=utf-8"),)
+            return self._respond(note, self._built(404, plain, b"404 page not found\n"), speed=0.0)
+        if allowed:
+            headers = (("allow", ", ".join(allowed)), *_JSON_HEADERS)
+            return self._respond(
+                note, self._built(405, headers, b'{"detail":"Method Not Allowed"}'), speed=0.0
+            )
+        return self._respond(note, self._built(404, _JSON_HEADERS, b'{"detail":"Not Found"}'), speed=0.0)
 
     def _unknown_route_message(self, method: str, path: str) -> str:
         extra = sorted(set(self._recorded) - set(self._builtin))
@@ -317,27 +344,44 @@ class _Endpoints:
 
     def _replay(self, note: RequestNote, hit: Hit) -> Response:
         self._hit(note, hit)
-        return self._respond(note, hit.interaction.response)
+        response = hit.interaction.response
+        if note.route in (CHAT, COMPLETIONS):
+            note.usage = self._usage(response)
+        return self._respond(note, response)
+
+    def _usage(self, response: RecordedResponse) -> Usage | None:
+        """The answer's usage for the engine metrics, read once per recorded answer."""
+        key = id(response)
+        cached = self._usages.get(key)
+        if cached is not None and cached[0] is response:
+            return cached[1]
+        usage = usage_of(response)
+        self._usages[key] = (response, usage)
+        return usage
 
     async def _miss(self, note: RequestNote, miss: Miss, body: dict[str, Any] | None) -> Response:
         """A synthesized answer when the app synthesizes and ``body`` is a checked chat/completions
         request, or an embeddings/ranking one; otherwise the 404 whose message says what the nearest
         recording differs in."""
         self._metrics.unmatched()
-        synth = self._settings.synth
+        synth = self._synth
         route = note.route
         answer: RecordedResponse | Problem | None = None
         if synth is not None and body is not None and route in (CHAT, COMPLETIONS):
             # The answer engine loads with the first miss it answers: a replaying server never needs it.
             from nim_mock.synth.synthesize import synthesize
 
-            answer = await to_thread.run_sync(lambda: synthesize(body, synth, chat=route == CHAT))
+            identity = self._identity
+            answer = await to_thread.run_sync(
+                lambda: synthesize(body, synth, chat=route == CHAT, identity=identity)
+            )
         elif synth is not None and body is not None and route in RETRIEVAL_ROUTES:
             answer = await to_thread.run_sync(lambda: synthesize_retrieval(route, body))
         if answer is not None:
             if isinstance(answer, Problem):
                 return self._problem(note, answer)
             note.answer = "synthesized"
+            note.usage = usage_of(answer)
             return self._respond(note, answer)
         message = await to_thread.run_sync(lambda: miss.message)
         note.answer = ("miss: " + message.splitlines()[0]) if message else "miss"
@@ -352,7 +396,7 @@ class _Endpoints:
         status, headers, body = render_problem(problem, self._settings.error_layout)
         if as_refusal:
             note.answer = f"refused: {problem.message.splitlines()[0]}"
-        return self._respond(note, RecordedResponse(status, tuple(headers), body), speed=0.0)
+        return self._respond(note, self._built(status, tuple(headers), body), speed=0.0)
 
     def _respond(
         self, note: RequestNote, response: RecordedResponse, *, speed: float | None = None
@@ -394,9 +438,10 @@ def _recorded_request(request: Request, raw: bytes = b"") -> RecordedRequest:
 def _names_a_served_model(interaction: Interaction) -> bool:
     """Whether the request names a model the recorded server serves, so the listing should show it.
 
-    Not when the server answered 404 (the model does not exist: the unknown-model scenario), nor for
-    the empty id (vLLM answers it with its default model; no client can ask for it by that name)."""
-    return bool(interaction.request.model) and interaction.response.status != 404
+    Only when the server answered it with a success: an error cassette's model may be one the server
+    refused (``gpt-4o`` sent to a NIM), and the empty id is not listed (vLLM answers it with its
+    default model; no client can ask for it by that name)."""
+    return bool(interaction.request.model) and 200 <= interaction.response.status < 300
 
 
 class _EveryMethod:

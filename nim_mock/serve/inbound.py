@@ -24,11 +24,13 @@ from typing import Any, Final
 from starlette.types import Receive
 
 from nim_mock.cassettes.canonical import MAX_JSON_DEPTH, a_json_type, json_depth, lone_surrogate_at
+from nim_mock.synth.pydantic_errors import FieldError, validation_problem
 from nim_mock.wire.errors import ErrorLayout, Problem, bad_request
 from nim_mock.wire.http import JSON_CONTENT_TYPE, media_type
 
 __all__ = [
     "BodyTooLarge",
+    "check_assistant_turns",
     "check_chat_shape",
     "check_content_length",
     "check_content_type",
@@ -38,6 +40,7 @@ __all__ = [
     "parse_json",
     "read_body",
     "too_large",
+    "vllm_json",
 ]
 
 _SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -100,15 +103,24 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 
 
 def check_content_type(content_type: str | None, layout: ErrorLayout) -> Problem | None:
-    """NIM 1.x answers 415 unless the body is declared JSON; vLLM answers a plain 400.
+    """NIM 1.x answers 415 unless the header is exactly ``application/json``; vLLM answers a 400.
 
-    The media type is compared without its parameters (``application/json; charset=utf-8`` is
-    fine); a missing header is reported as the empty string, as NIM's ``verify_headers`` does.
+    NIM 1.x's ``verify_headers`` compares the whole header, so ``application/json; charset=utf-8``
+    is refused too (nim-wire-facts.md §1.2); a missing header is reported as the empty string, as it
+    does. vLLM compares the media type without its parameters, and words the refusal as one of
+    its validation errors.
     """
-    if media_type(content_type) == JSON_CONTENT_TYPE:
+    if layout == "nim":
+        if (content_type or "").strip().lower() == JSON_CONTENT_TYPE:
+            return None
+    elif media_type(content_type) == JSON_CONTENT_TYPE:
         return None
-    if layout == "vllm":
-        return Problem(400, "Bad Request", "Unsupported Media Type: Only 'application/json' is allowed")
+    if layout != "nim":
+        return Problem(
+            400,
+            "Bad Request",
+            "1 validation error:\n  Unsupported Media Type: Only 'application/json' is allowed",
+        )
     return Problem(
         415, "BadRequestError", f"Unsupported media type: {content_type or ''}. It must be application/json"
     )
@@ -173,6 +185,50 @@ def check_json(body: bytes) -> tuple[Any, Problem | None]:
                 "character itself."
             )
     return value, None
+
+
+def vllm_json(raw: bytes) -> tuple[Any, Problem | None]:
+    """The JSON of a body as vLLM 0.32 reads it, or its refusal in vLLM's words: pydantic's
+    ``json_invalid`` at the character where parsing stopped, ``missing`` for no body at all, and
+    ``model_attributes_type`` for JSON that is not an object. Past what the mock reads (deep nesting,
+    lone surrogates, bad UTF-8) the mock's own 400 says why."""
+    if not raw.strip():
+        return None, validation_problem([FieldError("missing", ("body",), "Field required", None)])
+    try:
+        text = raw.decode("utf-8")
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        error = FieldError("json_invalid", ("body", exc.pos), "JSON decode error", {}, {"error": exc.msg})
+        return None, validation_problem([error])
+    except (UnicodeDecodeError, RecursionError, ValueError):
+        pass
+    value, problem = check_json(raw)
+    if problem is not None:
+        return None, problem
+    if not isinstance(value, dict):
+        message = "Input should be a valid dictionary or object to extract fields from"
+        return None, validation_problem([FieldError("model_attributes_type", ("body",), message, value)])
+    return value, None
+
+
+def check_assistant_turns(body: dict[str, Any]) -> Problem | None:
+    """The hosted gateway's rule: an assistant turn with tool calls may have ``content`` null, never
+    ``""`` (what a client forwarding an empty AIMessage sends); its 400 comes from the model side,
+    worded as the bundled ``errors/gateway_empty_assistant_content`` recording shows."""
+    messages = body.get("messages")
+    for message in messages if isinstance(messages, list) else ():
+        if (
+            isinstance(message, dict)
+            and message.get("role") == "assistant"
+            and message.get("content") == ""
+            and message.get("tool_calls")
+        ):
+            return Problem(
+                400,
+                "BadRequestError",
+                "request: Value error, Empty content is not allowed for assistant messages",
+            )
+    return None
 
 
 def check_object(body: Any) -> Problem | None:

@@ -1,17 +1,27 @@
-"""What the mock has done, in Prometheus text exposition format (``GET /v1/metrics``).
+"""What the mock has done and what its server would report, as Prometheus text (``/metrics`` too).
 
-A NIM exposes Prometheus metrics; the mock's own numbers answer the questions a CI run asks of a
-replay server: which routes were hit with which status, how many requests a cassette answered and
-how many it did not, how many clients left mid-stream, and how late events left compared with
-their recorded schedule (the replay lag). The format is written by hand (it is a few lines of
-text; https://prometheus.io/docs/instrumenting/exposition_formats/) instead of pulling in a client
-library with process-wide registries. One :class:`Metrics` belongs to one app: nothing is global.
+Two kinds of numbers, both rendered by prometheus-client (the exposition format's reference
+implementation, as NIM and vLLM use it) from one per-app :class:`~prometheus_client.CollectorRegistry`
+(nothing process-wide, so two apps in one process never share a number):
+
+- the mock's own, ``nim_mock_*``: which routes were hit with which status, how many requests a
+  cassette answered and how many it did not, how many clients left mid-stream, injected faults,
+  and how late events left compared with their recorded schedule (the replay lag);
+- the engine's, under the names the identity's server uses, so a dashboard or an autoscaler built
+  for the real server reads the mock: a NIM 1.x's (``num_requests_running``,
+  ``prompt_tokens_total``, ``time_to_first_token_seconds``, ... labelled ``model_name``), vLLM
+  0.32's for ``nim2`` (``vllm:num_requests_running``, ... labelled ``engine`` and ``model_name``,
+  as the live target's ``/metrics`` shows), with the process and Python collectors both servers
+  expose. The hosted gateway exposes none; its mock reports its own numbers only. Engine numbers
+  count the chat and completions answers: tokens from their ``usage``, the time to the first byte
+  and to the end.
 
 Several worker processes (``nim-mock serve --workers N``) each have their own app, so each counts
 only what it answered itself, and a scrape reads the one worker its connection reached. Their
-numbers say so: with a :class:`WorkerLabel`, every sample carries ``worker="<index>"`` and
-``nim_mock_workers`` tells how many workers share the port (sum a counter over ``worker`` for the
-server's total, once every worker has been scraped).
+numbers say so: with a :class:`WorkerLabel`, every ``nim_mock_*`` sample carries
+``worker="<index>"``, ``nim_mock_workers`` tells how many workers share the port (sum a counter over
+``worker`` for the server's total), and the engine samples carry ``engine="<index>"`` as vLLM's
+engines do.
 """
 
 from __future__ import annotations
@@ -19,12 +29,68 @@ from __future__ import annotations
 import bisect
 import math
 import threading
+import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Final
 
-__all__ = ["LAG_BUCKETS_S", "METRICS_CONTENT_TYPE", "Metrics", "WorkerLabel"]
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
 
-METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+from nim_mock.serve.vllm_metrics import EngineCounts, HttpCounts, vllm_families
+
+__all__ = [
+    "LAG_BUCKETS_S",
+    "METRICS_CONTENT_TYPE",
+    "NIM1_NAMES",
+    "VLLM_NAMES",
+    "EngineNames",
+    "Metrics",
+    "WorkerLabel",
+]
+
+METRICS_CONTENT_TYPE = "text/plain; version=1.0.0; charset=utf-8"
+"""prometheus-client's exposition media type, as vLLM 0.32 sends it."""
+
+TOKEN_BUCKETS: Final = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0)
+"""vLLM's buckets for per-request token counts."""
+LATENCY_BUCKETS_S: Final = (
+    0.001,
+    0.005,
+    0.01,
+    0.02,
+    0.04,
+    0.06,
+    0.08,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+"""Seconds buckets for the time to the first token and to the end of a request."""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineNames:
+    """The engine metric names one server uses (``prefix`` + name) and whether it labels its engine."""
+
+    prefix: str
+    engine_label: bool
+    cache_usage: str
+    """vLLM 0.x called it ``gpu_cache_usage_perc``; vLLM 0.32 ``kv_cache_usage_perc``."""
+
+
+NIM1_NAMES: Final = EngineNames("", False, "gpu_cache_usage_perc")
+VLLM_NAMES: Final = EngineNames("vllm:", True, "kv_cache_usage_perc")
 
 LAG_BUCKETS_S: tuple[float, ...] = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 """Upper bounds (seconds) of the replay-lag histogram; sub-millisecond first, since that is the goal."""
@@ -44,14 +110,39 @@ class WorkerLabel:
             raise ValueError(f"worker index must be in 0..{self.count - 1}, got {self.index}")
 
 
-class Metrics:
-    """Counters and the lag histogram of one app. Safe to read from another thread (tests, benches).
+@dataclass(slots=True)
+class _Engine:
+    """What the engine metrics count, per model."""
 
-    ``worker`` labels every sample with the worker process it counts for (see the module docstring).
+    prompt_tokens: Counter[str] = field(default_factory=Counter)
+    generation_tokens: Counter[str] = field(default_factory=Counter)
+    success: Counter[tuple[str, str]] = field(default_factory=Counter)
+    prompt_sizes: dict[str, list[float]] = field(default_factory=dict)
+    generation_sizes: dict[str, list[float]] = field(default_factory=dict)
+    first_token_s: dict[str, list[float]] = field(default_factory=dict)
+    e2e_s: dict[str, list[float]] = field(default_factory=dict)
+    running: int = 0
+
+
+class Metrics:
+    """Counters and histograms of one app. Safe to read from another thread (tests, benches).
+
+    ``worker`` labels every sample with the worker process it counts for (see the module docstring);
+    ``engine`` names the engine metrics of the server the app answers as (``None``: none).
     """
 
-    def __init__(self, worker: WorkerLabel | None = None) -> None:
+    def __init__(
+        self, worker: WorkerLabel | None = None, engine: EngineNames | None = None, models: Sequence[str] = ()
+    ) -> None:
         self._worker = worker
+        self._engine_names = engine
+        self._models = tuple(models)
+        self._http: Counter[tuple[str, str, str]] = Counter()
+        self._http_in: dict[str, tuple[int, int]] = {}
+        self._http_out: dict[str, tuple[int, int]] = {}
+        self._http_s: dict[tuple[str, str], list[float]] = {}
+        self._engine = _Engine()
+        self._started = time.time()
         self._lock = threading.Lock()
         self._requests: Counter[tuple[str, str, int]] = Counter()
         self._matched = 0
@@ -60,10 +151,64 @@ class Metrics:
         self._lag_counts = [0] * (len(LAG_BUCKETS_S) + 1)
         self._lag_sum = 0.0
         self._faults: Counter[str] = Counter()
+        self._registry = CollectorRegistry(auto_describe=False)
+        self._server_registry = CollectorRegistry(auto_describe=False)
+        self._registry.register(_Collected(self._mock_families))
+        if engine is not None:  # both servers run prometheus-client's default collectors
+            for registry in (self._registry, self._server_registry):
+                for collector in (ProcessCollector, PlatformCollector, GCCollector):
+                    collector(registry=registry)
+                registry.register(_Collected(self._engine_families))
 
-    def request_done(self, method: str, route: str, status: int) -> None:
+    def request_started(self) -> None:
+        """An inference request arrived (the engine's running-requests gauge)."""
+        with self._lock:
+            self._engine.running += 1
+
+    def request_finished(self) -> None:
+        with self._lock:
+            self._engine.running -= 1
+
+    def inference_done(
+        self,
+        model: str,
+        *,
+        prompt_tokens: int,
+        generation_tokens: int,
+        finish_reason: str,
+        first_token_s: float,
+        e2e_s: float,
+    ) -> None:
+        """Count one answered chat or completions request for the engine metrics."""
+        engine = self._engine
+        with self._lock:
+            engine.prompt_tokens[model] += prompt_tokens
+            engine.generation_tokens[model] += generation_tokens
+            engine.success[(model, finish_reason)] += 1
+            engine.prompt_sizes.setdefault(model, []).append(prompt_tokens)
+            engine.generation_sizes.setdefault(model, []).append(generation_tokens)
+            engine.first_token_s.setdefault(model, []).append(first_token_s)
+            engine.e2e_s.setdefault(model, []).append(e2e_s)
+
+    def request_done(
+        self,
+        method: str,
+        route: str,
+        status: int,
+        *,
+        request_bytes: int = 0,
+        response_bytes: int = 0,
+        seconds: float = 0.0,
+    ) -> None:
+        """Count one finished request: by route and status, and its sizes and duration by handler."""
+        handler = "none" if route == "unknown" else route
         with self._lock:
             self._requests[(method, route, status)] += 1
+            self._http[(handler, method, f"{status // 100}xx")] += 1
+            for sizes, size in ((self._http_in, request_bytes), (self._http_out, response_bytes)):
+                count, total = sizes.get(handler, (0, 0))
+                sizes[handler] = (count + 1, total + size)
+            self._http_s.setdefault((handler, method), []).append(seconds)
 
     def matched(self) -> None:
         with self._lock:
@@ -100,73 +245,170 @@ class Metrics:
                 "lag_observations": sum(self._lag_counts),
             }
 
-    def render(self) -> str:
-        """The exposition text: HELP and TYPE lines, then samples sorted for a stable diff."""
+    def render(self, *, mock: bool = True) -> str:
+        """The exposition text of every family, as prometheus-client writes it; without ``mock``,
+        only the server's own (vLLM's ``/metrics`` has no ``nim_mock_*``), when it has any."""
+        if not mock and self._engine_names is not None:
+            return generate_latest(self._server_registry).decode("utf-8")
+        return generate_latest(self._registry).decode("utf-8")
+
+    def _mock_families(self) -> Iterator[Metric]:
         with self._lock:
             requests = sorted(self._requests.items())
             matched, unmatched, disconnects = self._matched, self._unmatched, self._disconnects
             lag_counts, lag_sum = list(self._lag_counts), self._lag_sum
             faults = sorted(self._faults.items())
         worker = {"worker": str(self._worker.index)} if self._worker is not None else {}
-        plain = _braced(_labels(**worker))
-        lines: list[str] = []
+        names = list(worker)
         if self._worker is not None:
-            lines += [
-                "# HELP nim_mock_workers Worker processes sharing this port; every number here is this"
-                " worker's own.",
-                "# TYPE nim_mock_workers gauge",
-                f"nim_mock_workers{plain} {self._worker.count}",
-            ]
-        lines += [
-            "# HELP nim_mock_requests_total HTTP requests answered, by method, route and status.",
-            "# TYPE nim_mock_requests_total counter",
-        ]
+            workers = GaugeMetricFamily(
+                "nim_mock_workers",
+                "Worker processes sharing this port; every number here is this worker's own.",
+                labels=names,
+            )
+            workers.add_metric(list(worker.values()), self._worker.count)
+            yield workers
+        family = CounterMetricFamily(
+            "nim_mock_requests",
+            "HTTP requests answered, by method, route and status.",
+            labels=[*names, "method", "route", "status"],
+        )
         for (method, route, status), count in requests:
-            labels = _labels(**worker, method=method, route=route, status=str(status))
-            lines.append(f"nim_mock_requests_total{{{labels}}} {count}")
-        lines += [
-            "# HELP nim_mock_replay_matched_total Requests a cassette interaction answered.",
-            "# TYPE nim_mock_replay_matched_total counter",
-            f"nim_mock_replay_matched_total{plain} {matched}",
-            "# HELP nim_mock_replay_unmatched_total Requests no cassette interaction matched.",
-            "# TYPE nim_mock_replay_unmatched_total counter",
-            f"nim_mock_replay_unmatched_total{plain} {unmatched}",
-            "# HELP nim_mock_stream_disconnects_total Streams the client left before the last event.",
-            "# TYPE nim_mock_stream_disconnects_total counter",
-            f"nim_mock_stream_disconnects_total{plain} {disconnects}",
-            "# HELP nim_mock_replay_lag_seconds How late events left versus their recorded schedule.",
-            "# TYPE nim_mock_replay_lag_seconds histogram",
-        ]
-        cumulative = 0
+            family.add_metric([*worker.values(), method, route, str(status)], count)
+        yield family
+        for name, text, value in (
+            ("nim_mock_replay_matched", "Requests a cassette interaction answered.", matched),
+            ("nim_mock_replay_unmatched", "Requests no cassette interaction matched.", unmatched),
+            ("nim_mock_stream_disconnects", "Streams the client left before the last event.", disconnects),
+        ):
+            counter = CounterMetricFamily(name, text, labels=names)
+            counter.add_metric(list(worker.values()), value)
+            yield counter
+        lag = HistogramMetricFamily(
+            "nim_mock_replay_lag_seconds",
+            "How late events left versus their recorded schedule.",
+            labels=names,
+        )
+        cumulative, buckets = 0, []
         for bound, count in zip((*LAG_BUCKETS_S, math.inf), lag_counts, strict=True):
             cumulative += count
-            labels = _labels(**worker, le=_format_bound(bound))
-            lines.append(f"nim_mock_replay_lag_seconds_bucket{{{labels}}} {cumulative}")
-        lines.append(f"nim_mock_replay_lag_seconds_sum{plain} {lag_sum!r}")
-        lines.append(f"nim_mock_replay_lag_seconds_count{plain} {cumulative}")
+            buckets.append((_format_bound(bound), cumulative))
+        lag.add_metric(list(worker.values()), buckets, lag_sum)
+        yield lag
         if faults:
-            lines += [
-                "# HELP nim_mock_faults_total Injected faults that took effect, by kind.",
-                "# TYPE nim_mock_faults_total counter",
-            ]
-            lines += [
-                f"nim_mock_faults_total{{{_labels(**worker, kind=kind)}}} {count}" for kind, count in faults
-            ]
-        return "\n".join(lines) + "\n"
+            injected = CounterMetricFamily(
+                "nim_mock_faults", "Injected faults that took effect, by kind.", labels=[*names, "kind"]
+            )
+            for kind, count in faults:
+                injected.add_metric([*worker.values(), kind], count)
+            yield injected
+
+    def _engine_families(self) -> Iterator[Metric]:
+        names = self._engine_names
+        assert names is not None
+        engine = self._engine
+        with self._lock:
+            running = engine.running
+            prompt, generation = dict(engine.prompt_tokens), dict(engine.generation_tokens)
+            success = dict(engine.success)
+            sizes = {
+                "request_prompt_tokens": {m: list(v) for m, v in engine.prompt_sizes.items()},
+                "request_generation_tokens": {m: list(v) for m, v in engine.generation_sizes.items()},
+            }
+            latencies = {
+                "time_to_first_token_seconds": {m: list(v) for m, v in engine.first_token_s.items()},
+                "e2e_request_latency_seconds": {m: list(v) for m, v in engine.e2e_s.items()},
+            }
+        models = list(dict.fromkeys((*self._models, *sorted({*prompt, *(model for model, _ in success)}))))
+        if names is VLLM_NAMES:
+            yield from self._vllm(models)
+            return
+        base = ["engine"] if names.engine_label else []
+        engine_value = (
+            [str(self._worker.index if self._worker is not None else 0)] if names.engine_label else []
+        )
+        p = names.prefix
+
+        def gauge(name: str, text: str, value: float) -> Metric:
+            family = GaugeMetricFamily(p + name, text, labels=[*base, "model_name"])
+            for model in models or [""]:
+                if model:
+                    family.add_metric([*engine_value, model], value)
+            return family
+
+        yield gauge("num_requests_running", "Number of requests in model execution batches.", running)
+        yield gauge("num_requests_waiting", "Number of requests waiting to be processed.", 0)
+        yield gauge(names.cache_usage, "KV-cache usage. 1 means 100 percent usage.", 0)
+        for name, text, counts in (
+            ("prompt_tokens", "Number of prefill tokens processed.", prompt),
+            ("generation_tokens", "Number of generation tokens processed.", generation),
+        ):
+            counter = CounterMetricFamily(p + name, text, labels=[*base, "model_name"])
+            for model in models:
+                counter.add_metric([*engine_value, model], counts.get(model, 0), created=self._started)
+            yield counter
+        done = CounterMetricFamily(
+            p + "request_success",
+            "Count of successfully processed requests.",
+            labels=[*base, "finished_reason", "model_name"],
+        )
+        for (model, reason), count in sorted(success.items()):
+            done.add_metric([*engine_value, reason, model], count, created=self._started)
+        yield done
+        for family_name, bounds, series in (
+            *((name, TOKEN_BUCKETS, values) for name, values in sizes.items()),
+            *((name, LATENCY_BUCKETS_S, values) for name, values in latencies.items()),
+        ):
+            histogram = HistogramMetricFamily(
+                p + family_name, _HISTOGRAM_HELP[family_name], labels=[*base, "model_name"]
+            )
+            for model in models:
+                observed = series.get(model, [])
+                buckets = [(_format_bound(bound), sum(v <= bound for v in observed)) for bound in bounds]
+                buckets.append(("+Inf", len(observed)))
+                histogram.add_metric([*engine_value, model], buckets, float(sum(observed)))
+            yield histogram
+
+    def _vllm(self, models: Sequence[str]) -> Iterator[Metric]:
+        engine = self._engine
+        with self._lock:
+            counts = EngineCounts(
+                running=engine.running,
+                prompt_tokens=dict(engine.prompt_tokens),
+                generation_tokens=dict(engine.generation_tokens),
+                success=dict(engine.success),
+                prompt_sizes={m: list(v) for m, v in engine.prompt_sizes.items()},
+                generation_sizes={m: list(v) for m, v in engine.generation_sizes.items()},
+                first_token_s={m: list(v) for m, v in engine.first_token_s.items()},
+                e2e_s={m: list(v) for m, v in engine.e2e_s.items()},
+            )
+            http = HttpCounts(
+                dict(self._http),
+                dict(self._http_in),
+                dict(self._http_out),
+                {key: list(values) for key, values in self._http_s.items()},
+            )
+        index = str(self._worker.index if self._worker is not None else 0)
+        yield from vllm_families(counts, http, models, engine_index=index, started=self._started)
+
+
+_HISTOGRAM_HELP: Final = {
+    "request_prompt_tokens": "Number of prefill tokens processed.",
+    "request_generation_tokens": "Number of generation tokens processed.",
+    "time_to_first_token_seconds": "Histogram of time to first token in seconds.",
+    "e2e_request_latency_seconds": "Histogram of e2e request latency in seconds.",
+}
+
+
+class _Collected(Collector):
+    """A collector whose families a function yields at each scrape."""
+
+    def __init__(self, families: Callable[[], Iterator[Metric]]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return self._families()
 
 
 def _format_bound(bound: float) -> str:
     return "+Inf" if math.isinf(bound) else repr(bound)
-
-
-def _braced(labels: str) -> str:
-    return f"{{{labels}}}" if labels else ""
-
-
-def _labels(**values: str) -> str:
-    return ",".join(f'{name}="{_escape(value)}"' for name, value in values.items())
-
-
-def _escape(value: str) -> str:
-    """Label values escape backslash, double quote and newline (exposition format rules)."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -1,8 +1,19 @@
 """What ``GET /v1/models`` answers when the cassettes do not say it all.
 
-Pure functions: a vLLM ``ModelList`` as NIM 1.x serves it, built from the models the cassettes use,
-and a recorded listing extended by the models other cassettes use, each new entry copied from the
-listing's own shape, so a hosted-catalogue listing stays hosted-looking and a NIM one NIM-looking.
+Pure functions: the listing the identity's server builds from the models it serves, and a recorded
+listing extended by the models other cassettes use, each new entry copied from the listing's own
+shape, so a hosted-catalogue listing stays hosted-looking and a NIM one NIM-looking.
+
+A built listing is stable across calls (a client that picks its default from it picks the same one
+every time) and fills each field as the server does (nim-wire-facts.md §2.6, §3.10):
+
+- ``nim1`` / ``nim2``: vLLM's ``ModelCard``, ``owned_by`` ``"system"`` (NIM 1.x rewrites it) or
+  ``"vllm"``, ``root`` the model, ``parent`` null, ``max_model_len`` the served context length and
+  one ``permission`` entry whose id is the model's own (vLLM makes a fresh random one per card;
+  here it is derived from the model and the server's start, so it differs per model and per
+  server, and stays put between calls); ``created`` is when the server started;
+- ``hosted``: the catalogue's ``{id, object, created, owned_by}``, ``owned_by`` the id's
+  organisation and ``created`` a constant of the model (the catalogue's are fixed per model).
 """
 
 from __future__ import annotations
@@ -10,32 +21,55 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from nim_mock.cassette import RecordedResponse, compact_json
+from nim_mock.wire.identity import NIM1, Identity
 
 __all__ = ["build_model_list", "merge_listing"]
 
-
-def build_model_list(models: Sequence[str], created: int) -> dict[str, Any]:
-    """A vLLM ``ModelList`` as NIM 1.x serves it (``owned_by`` rewritten to ``"system"``)."""
-    return {"object": "list", "data": [_model_card(model, created) for model in models]}
+_CATALOGUE_EPOCH: Final = 735790403
+"""A ``created`` the hosted catalogue lists (``mistralai/mistral-nemotron``); others are near it."""
 
 
-def _model_card(model: str, created: int) -> dict[str, Any]:
-    # vLLM makes a fresh random permission id per call; a hash keeps the listing stable for diffs.
-    permission_id = "modelperm-" + hashlib.sha256(model.encode("utf-8")).hexdigest()[:32]
+def build_model_list(
+    models: Sequence[str], created: int, identity: Identity = NIM1, max_model_len: int | None = None
+) -> dict[str, Any]:
+    """The listing ``identity``'s server gives for ``models``, started at ``created``."""
+    if identity.name == "hosted":
+        return {"object": "list", "data": [_catalogue_entry(model) for model in models]}
+    owner = identity.owned_by or "system"
+    return {
+        "object": "list",
+        "data": [_model_card(model, created, owner, max_model_len) for model in models],
+    }
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("\n".join(map(str, parts)).encode("utf-8")).hexdigest()
+
+
+def _catalogue_entry(model: str) -> dict[str, Any]:
+    return {
+        "id": model,
+        "object": "model",
+        "created": _CATALOGUE_EPOCH + int(_digest(model)[:6], 16) % 10_000_000,
+        "owned_by": model.split("/", 1)[0] if "/" in model else "system",
+    }
+
+
+def _model_card(model: str, created: int, owner: str, max_model_len: int | None) -> dict[str, Any]:
     return {
         "id": model,
         "object": "model",
         "created": created,
-        "owned_by": "system",
+        "owned_by": owner,
         "root": model,
         "parent": None,
-        "max_model_len": None,
+        "max_model_len": max_model_len,
         "permission": [
             {
-                "id": permission_id,
+                "id": "modelperm-" + _digest(model, created)[:16],
                 "object": "model_permission",
                 "created": created,
                 "allow_create_engine": False,

@@ -14,7 +14,7 @@ from typing import Final
 
 from starlette.types import Scope
 
-__all__ = ["NOTE_KEY", "RequestNote", "StreamOutcome", "note_of", "start_note"]
+__all__ = ["NOTE_KEY", "RequestNote", "StreamOutcome", "Usage", "note_of", "start_note"]
 
 NOTE_KEY: Final = "nim_mock.note"
 """Where the note sits in the scope's ``state``."""
@@ -38,6 +38,18 @@ class RequestNote:
     status: int = 500
     answer: str = ""
     outcome: StreamOutcome = field(default_factory=StreamOutcome)
+    usage: Usage | None = None
+    """For a chat or completions answer: what the engine metrics count."""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """The model, token counts and finish reason of one chat or completions answer."""
+
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
 
 
 def start_note(scope: Scope, *, arrived: float) -> RequestNote:

@@ -5,6 +5,9 @@
 --rules FILE                 JSON rules file for synthesized replies (see ``rules``)
 --tokens-per-s N             pace of synthesized streams (default 50; scaled by --speed)
 --ttft-ms MS                 time to the first synthesized token (default 200; scaled by --speed)
+--served-model-name NAME...  the models the stand-in serves (default: the catalogue's); others get 404
+--max-model-len N            their context length in the mock's tokens (default 131072)
+--vocab-size N               their vocabulary, for top_logprobs -1 (default 128256)
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import argparse
 from pathlib import Path
 from typing import Literal
 
-from nim_mock._cli_args import finite_number
+from nim_mock._cli_args import finite_number, positive_tokens
 from nim_mock.synth.config import SynthConfig
 
 __all__ = ["add_synth_options", "synth_from_args"]
@@ -57,6 +60,27 @@ def add_synth_options(serve: argparse.ArgumentParser) -> None:
         metavar="MS",
         help=f"time to the first synthesized token at --speed 1 (default {_DEFAULTS.ttft_ms:g})",
     )
+    _add_served_options(group)
+
+
+def _add_served_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--served-model-name",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="the models the stand-in serves, as vLLM's option names them: listed by /v1/models, the "
+        "first answers a request without a model, any other gets 404 (default: NVIDIA's catalogue)",
+    )
+    for flag, default, text in (
+        ("--max-model-len", _DEFAULTS.max_model_len, "their context length in the mock's tokens; a longer "
+         "prompt or max_tokens gets vLLM's 400"),
+        ("--vocab-size", _DEFAULTS.vocab_size, "their vocabulary (Llama 3's by default): what "
+         "top_logprobs -1 asks for"),
+    ):  # fmt: skip
+        group.add_argument(
+            flag, type=positive_tokens, default=default, metavar="N", help=f"{text} (default {default})"
+        )
 
 
 def synth_from_args(args: argparse.Namespace) -> tuple[Literal["error", "synthesize"], SynthConfig | None]:
@@ -64,8 +88,19 @@ def synth_from_args(args: argparse.Namespace) -> tuple[Literal["error", "synthes
     if args.on_miss == "error":
         if args.rules is not None:
             raise ValueError("--rules only applies with --on-miss synthesize")
+        if args.served_model_name is not None:
+            raise ValueError("--served-model-name only applies with --on-miss synthesize")
         return "error", None
     from nim_mock.synth.rules import ReplyRules, load_reply_rules
 
     rules = load_reply_rules(args.rules) if args.rules is not None else ReplyRules()
-    return "synthesize", SynthConfig(rules=rules, tokens_per_s=args.tokens_per_s, ttft_ms=args.ttft_ms)
+    served = tuple(dict.fromkeys(args.served_model_name)) if args.served_model_name else _DEFAULTS.models
+    return "synthesize", SynthConfig(
+        rules=rules,
+        tokens_per_s=args.tokens_per_s,
+        ttft_ms=args.ttft_ms,
+        models=served,
+        served_only=args.served_model_name is not None,
+        max_model_len=args.max_model_len,
+        vocab_size=args.vocab_size,
+    )

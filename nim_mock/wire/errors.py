@@ -6,7 +6,10 @@ of the two layouts real servers use (nim-wire-facts.md §3.7):
 - ``"nim"``: NIM 1.x / vLLM <= 0.9, flat
   ``{"object":"error","message":…,"type":…,"param":null,"code":N}``
   (what langchain-nvidia-ai-endpoints' parser expects);
-- ``"vllm"``: vLLM >= 0.10 (NIM 2.x), nested ``{"error":{"message":…,"type":…,"param":null,"code":N}}``.
+- ``"vllm"``: vLLM >= 0.10 (NIM 2.x), nested ``{"error":{"message":…,"type":…,"param":…,"code":N}}``;
+- ``"gateway"``: NVIDIA's hosted gateway. Its own refusals (unknown model or route, wrong method,
+  size) are RFC 7807-like ``{"status":N,"title":…,"detail":…}`` (§2.5); a 400 comes from the model
+  behind it and passes through in the vLLM layout, as the gateway forwards it.
 
 Bodies are compact JSON with the field order above, as Starlette's ``JSONResponse`` renders the
 servers' pydantic models. Everything here is pure: a :class:`Problem` says what went wrong, and
@@ -16,6 +19,7 @@ servers' pydantic models. Everything here is pure: a :class:`Problem` says what 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Literal, get_args
 
 from nim_mock.cassette import compact_json
@@ -31,7 +35,7 @@ __all__ = [
     "render_problem",
 ]
 
-ErrorLayout = Literal["nim", "vllm"]
+ErrorLayout = Literal["nim", "vllm", "gateway"]
 ERROR_LAYOUTS: tuple[str, ...] = get_args(ErrorLayout)
 
 
@@ -41,6 +45,8 @@ class Problem:
 
     ``type_by_layout`` overrides ``type`` for a layout whose real server names the error differently
     (vLLM reports validation errors with the HTTP phrase ``"Bad Request"``, NIM with ``BadRequestError``).
+    ``param`` names the field at fault, as vLLM does (``"temperature"``, ``"body.max_tokens"``);
+    NIM 1.x always sends ``null``.
 
     A message may quote what the client sent, lone surrogates included (``"\\ud800"`` is valid JSON
     text); those are kept as their escapes, so the message can always be sent and logged as UTF-8.
@@ -51,6 +57,7 @@ class Problem:
     message: str
     headers: tuple[tuple[str, str], ...] = ()
     type_by_layout: tuple[tuple[str, str], ...] = ()
+    param: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -69,21 +76,40 @@ def check_error_layout(layout: str) -> ErrorLayout:
         return "nim"
     if layout == "vllm":
         return "vllm"
+    if layout == "gateway":
+        return "gateway"
     raise ValueError(f"unknown error layout {layout!r}; choose one of: {', '.join(ERROR_LAYOUTS)}")
 
 
-def error_body(layout: ErrorLayout, *, message: str, type_: str, code: int) -> bytes:
+def error_body(
+    layout: ErrorLayout, *, message: str, type_: str, code: int, param: str | None = None
+) -> bytes:
     """The exact bytes of an error body in ``layout`` (field order matters to byte-exact clients)."""
     if layout == "nim":
         return compact_json(
             {"object": "error", "message": message, "type": type_, "param": None, "code": code}
         )
-    return compact_json({"error": {"message": message, "type": type_, "param": None, "code": code}})
+    if layout == "gateway" and code != 400:
+        return compact_json({"status": code, "title": _title(code), "detail": message})
+    return compact_json({"error": {"message": message, "type": type_, "param": param, "code": code}})
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def render_problem(problem: Problem, layout: ErrorLayout) -> tuple[int, list[tuple[str, str]], bytes]:
     """Status, headers (content-type last, as Starlette orders it after extra headers) and body."""
-    body = error_body(layout, message=problem.message, type_=problem.type_for(layout), code=problem.status)
+    body = error_body(
+        layout,
+        message=problem.message,
+        type_=problem.type_for(layout),
+        code=problem.status,
+        param=problem.param,
+    )
     headers = [*problem.headers, ("content-type", JSON_CONTENT_TYPE)]
     return problem.status, headers, body
 

@@ -58,7 +58,8 @@ def test_each_disagreement_is_listed_and_the_threshold_decides_the_exit(stand_in
     assert "is below --threshold 100%" in err
     disagreements = [line for line in out.splitlines() if ": A " in line]
     assert any(line.startswith("body.truncated: keys: A ") for line in disagreements)
-    assert not any(line.startswith("chat.plain:") for line in disagreements)  # answers are the same
+    # nim2 answers in vLLM 0.32's bytes: its bodies carry a system_fingerprint that nim1's lack
+    assert any(line.startswith("chat.plain: keys: A ") for line in disagreements)
     assert _run(*urls, "--threshold", "0")[0] == 0
 
 

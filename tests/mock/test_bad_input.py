@@ -80,9 +80,10 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module", params=["nim", "vllm"])
+@pytest.fixture(scope="module", params=["nim"])
 def server(request: pytest.FixtureRequest, build: Any) -> Iterator[tuple[str, str]]:
-    """One server per layout for the whole module (cases do not change its state)."""
+    """One nim1 server for the whole module (cases do not change its state). The nim2 identity words
+    its refusals as vLLM does; ``test_identities_validation`` pins those."""
     app = create_app([build.plain_chat()], error_layout=request.param)
     running = RunningServer(app)
     running.start()

@@ -32,7 +32,7 @@ def test_serve_starts_answers_and_stops_on_ctrl_c(build: Any) -> None:
             assert answer.content == plain.response.body
     assert served.returncode == 0
     assert "Traceback" not in served.err
-    assert "GET /v1/health/ready 200 NIM default" in served.err
+    assert "GET /v1/health/ready 200 nim1 health" in served.err
     assert "POST /v1/chat/completions 200 chat/plain#1" in served.err
 
 

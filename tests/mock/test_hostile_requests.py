@@ -56,7 +56,9 @@ def stand_in(build: Any) -> Iterator[str]:
 
 def _message(response: httpx.Response) -> str:
     body = response.json()
-    return str(body["error"]["message"] if "error" in body else body["message"])
+    if "error" in body:
+        return str(body["error"]["message"])
+    return str(body.get("message", body.get("detail")))  # nim2 answers a wrong route as FastAPI does
 
 
 def _post(base_url: str, body: Any, **headers: str) -> httpx.Response:

@@ -47,12 +47,12 @@ def test_an_entry_reads_as_the_request_line_and_says_how_far_a_left_stream_got()
 def test_text_lines_carry_date_time_level_and_the_worker_when_there_are_several() -> None:
     stream = io.StringIO()
     handler = RequestLogHandler(stream)
-    handler.write_entry(RequestEntry("GET", "/v1/health/ready", 200, "NIM default"))
+    handler.write_entry(RequestEntry("GET", "/v1/health/ready", 200, "nim1 health"))
     handler.set_worker(3)
-    handler.write_entry(RequestEntry("GET", "/v1/health/ready", 200, "NIM default"))
+    handler.write_entry(RequestEntry("GET", "/v1/health/ready", 200, "nim1 health"))
     assert [_message(line) for line in stream.getvalue().splitlines()] == [
-        "GET /v1/health/ready 200 NIM default",
-        "[worker 3] GET /v1/health/ready 200 NIM default",
+        "GET /v1/health/ready 200 nim1 health",
+        "[worker 3] GET /v1/health/ready 200 nim1 health",
     ]
 
 

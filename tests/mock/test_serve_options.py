@@ -83,7 +83,7 @@ def test_help_lists_the_environment_variables_and_the_options_they_set(
 ) -> None:
     with pytest.raises(SystemExit):
         build_parser({}).parse_args(["serve", "--help"])
-    text = " ".join(capsys.readouterr().out.split())
+    text = " ".join(capsys.readouterr().out.split()).replace("- ", "-")  # argparse wraps at hyphens
     for name, option in ENV_DEFAULTS.items():
         assert f"{name} ({option})" in text
     for option in ("--workers N", "--quiet", "--log-format {text,json}"):
@@ -127,8 +127,20 @@ def test_json_log_format_writes_one_object_per_request() -> None:
         _ask(served.base_url)
     lines = [json.loads(line) for line in served.err.splitlines() if line.startswith("{")]
     assert [(line["method"], line["path"], line["status"], line["answer"]) for line in lines] == [
-        ("GET", "/v1/health/ready", 200, "NIM default"),
+        ("GET", "/v1/health/ready", 200, "nim1 health"),
         ("POST", "/v1/chat/completions", 200, "chat/plain#1"),
     ]
     assert {line["level"] for line in lines} == {"INFO"}
     assert all("worker" not in line for line in lines)
+
+
+def test_an_identity_that_contradicts_the_deprecated_error_layout_stops_serve() -> None:
+    run = run_cli(["serve", "--identity", "nim2", "--error-layout", "nim", "--port", "0"], env={})
+    assert run.code == 2
+    assert "error_layout 'nim' contradicts identity 'nim2'" in run.err
+
+
+def test_an_unknown_identity_in_the_environment_names_the_valid_ones() -> None:
+    run = run_cli(["serve", "--port", "0"], env={"NIM_IDENTITY": "nim3"})
+    assert run.code == 2
+    assert "NIM_IDENTITY='nim3': not an identity (one of nim1, nim2, hosted)" in run.err

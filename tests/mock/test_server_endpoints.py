@@ -11,6 +11,7 @@ from bundled_cassettes import NIM_MODEL_CARD_KEYS
 from nim_mock import RecordedRequest, RecordedResponse
 from nim_mock.app import harness_version
 from nim_mock.cassette import compact_json
+from nim_mock.wire.identity import NIM1
 
 HOSTED_ENTRY = {
     "id": "meta/llama-3.3-70b-instruct",
@@ -43,6 +44,7 @@ def test_health_answers_exactly_like_nim(serve: Any, http: httpx.Client) -> None
         assert response.content == compact_json({"object": "health.response", "message": message})
         assert [k for k, _ in response.headers.raw] == [
             b"date",
+            b"server",
             b"system-health",
             b"content-length",
             b"content-type",
@@ -74,9 +76,10 @@ def test_recorded_health_is_replayed_in_order_then_nim_default(
     assert http.get(base_url + "/v1/health/ready").status_code == 503
 
 
-def test_version_reports_the_harness_release(serve: Any, http: httpx.Client) -> None:
+def test_version_reports_the_servers_release_not_the_harness_version(serve: Any, http: httpx.Client) -> None:
     response = http.get(serve([]) + "/v1/version")
-    assert response.content == compact_json({"release": harness_version(), "api": "1.0.0"})
+    assert response.content == compact_json({"release": NIM1.release, "api": "1.0.0"})
+    assert NIM1.release != harness_version()
 
 
 def test_listing_without_a_recording_is_a_nim_model_list(serve: Any, http: httpx.Client, build: Any) -> None:
@@ -162,7 +165,7 @@ def test_metrics_count_routes_statuses_and_matches(serve: Any, http: httpx.Clien
     http.post(base_url + "/v1/chat/completions", json=build.chat_body("unrecorded"))
     http.get(base_url + "/nowhere")
     response = http.get(base_url + "/v1/metrics")
-    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"  # NIM 1.x's media_type
     text = response.text
     value = build.metric_value
     assert (

@@ -144,25 +144,27 @@ def _decode_error(text: str) -> json.JSONDecodeError | None:
 
 
 @pytest.mark.parametrize(
-    ("content_type", "refused"),
+    ("content_type", "nim_refuses", "vllm_refuses"),
     [
-        ("application/json", False),
-        ("application/json; charset=utf-8", False),
-        ("Application/JSON", False),
-        ("text/plain", True),
-        (None, True),
-        ("application/jsonx", True),
+        ("application/json", False, False),
+        ("application/json; charset=utf-8", True, False),  # NIM 1.x compares the whole header
+        ("Application/JSON", False, False),
+        ("text/plain", True, True),
+        (None, True, True),
+        ("application/jsonx", True, True),
     ],
 )
-def test_content_type_check(content_type: str | None, refused: bool) -> None:
+def test_content_type_check(content_type: str | None, nim_refuses: bool, vllm_refuses: bool) -> None:
     nim = check_content_type(content_type, "nim")
     vllm = check_content_type(content_type, "vllm")
-    assert (nim is not None, vllm is not None) == (refused, refused)
-    if refused:
-        assert nim is not None
-        assert vllm is not None
-        assert (nim.status, vllm.status) == (415, 400)
+    assert (nim is not None, vllm is not None) == (nim_refuses, vllm_refuses)
+    if nim is not None:
+        assert nim.status == 415
         assert nim.message == f"Unsupported media type: {content_type or ''}. It must be application/json"
+    if vllm is not None:
+        assert (vllm.status, vllm.type) == (400, "Bad Request")
+        media = "Unsupported Media Type: Only 'application/json' is allowed"
+        assert vllm.message == f"1 validation error:\n  {media}"
 
 
 def test_shape_checks() -> None:

@@ -20,8 +20,8 @@ from nim_mock.serve.runner import BALANCED_REUSE_PORT, bind_socket, worker_socke
 linux_only = pytest.mark.skipif(not BALANCED_REUSE_PORT, reason="SO_REUSEPORT balancing is Linux's")
 posix_only = pytest.mark.skipif(not hasattr(os, "fork"), reason="--workers forks its workers (POSIX)")
 
-_REQUESTS = re.compile(r'nim_mock_requests_total\{worker="(\d+)",method="POST",[^}]*\} (\d+)')
-_WORKERS = re.compile(r'nim_mock_workers\{worker="(\d+)"\} (\d+)')
+_REQUESTS = re.compile(r'nim_mock_requests_total\{method="POST",[^}]*worker="(\d+)"\} (\d+)\.0')
+_WORKERS = re.compile(r'nim_mock_workers\{worker="(\d+)"\} (\d+)\.0')
 
 
 @linux_only

@@ -24,6 +24,7 @@ VALUES = {
     "record_mode": ["none", "once", "new_episodes", "all"],
     "allow_playback_repeats": ["true", "false", "1", "No"],
     "unplayed": ["report", "fail"],
+    "identity": ["nim1", "nim2", "HOSTED"],
 }
 FIELDS = {
     "missing": "skip_missing",
@@ -52,7 +53,15 @@ def expected(key: str, raw: str, layer: str) -> object:
         return raw.lower() in ("true", "1")
     if key == "cassettes":
         return (INI if layer == "ini" else HERE) / raw
+    if key == "identity":
+        return raw.lower()
     return raw
+
+
+@pytest.mark.parametrize("identity", ["nim3", "vllm"])
+def test_an_unknown_identity_names_the_valid_ones(identity: str) -> None:
+    with pytest.raises(SettingsError, match=r"NIM_IDENTITY: identity .* is not one of nim1, nim2, hosted"):
+        resolve(env={"NIM_IDENTITY": identity})
 
 
 @given(data=st.data())
