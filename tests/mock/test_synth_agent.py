@@ -26,6 +26,7 @@ from nim_mock.synth.arguments import arguments_for
 from nim_mock.synth.budget import Budget
 from nim_mock.synth.rules import ReplyRulesError, parse_reply_rules
 from nim_mock.synth.synthesize import synthesize
+from nim_mock.wire.identity import NIM2
 
 MODEL = "meta/llama-3.1-8b-instruct"
 VALIDATOR = jsonschema.Draft202012Validator
@@ -483,3 +484,24 @@ def test_reasoning_bytes(stream: bool, snapshot: Any) -> None:
     if not stream:
         del body["stream_options"]
     assert _fixed(body) == snapshot
+
+
+def test_nim2_sends_reasoning_as_vllm_032_names_it() -> None:
+    """vLLM 0.32 names the field ``reasoning`` (message and stream delta); no ``reasoning_content``."""
+    body = _body("Why is the sky blue?", model="openai/gpt-oss-20b")
+    whole = synthesize(body, SynthConfig(), chat=True, identity=NIM2)
+    streamed = synthesize({**body, "stream": True}, SynthConfig(), chat=True, identity=NIM2)
+    assert isinstance(whole, RecordedResponse), whole
+    assert isinstance(streamed, RecordedResponse), streamed
+    message = json.loads(whole.body)["choices"][0]["message"]
+    assert "reasoning_content" not in message
+    assert message["reasoning"].startswith('The user asks: "Why is the sky blue?".')
+    deltas = [
+        choice["delta"]
+        for event in streamed.events or ()
+        if not event.raw.startswith(b"data: [DONE]")
+        for choice in json.loads(event.raw.removeprefix(b"data: "))["choices"]
+    ]
+    assert not any("reasoning_content" in delta for delta in deltas)
+    assert "".join(delta.get("reasoning") or "" for delta in deltas) == message["reasoning"]
+    assert "".join(delta.get("content") or "" for delta in deltas) == message["content"]
