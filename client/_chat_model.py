@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import aclosing, closing
 from typing import Any, ClassVar, Literal, cast
@@ -42,14 +41,13 @@ from ._http import (
     HTTPSettings,
     arequest_json,
     astream_events,
-    build_async_client,
-    build_client,
     request_json,
     stream_events,
 )
 from ._listing import AsyncModelListing, ModelListing
 from ._models import Model, choose_served_model, parse_listing
 from ._payload import build, merge_params
+from ._pool import ClientPool
 from ._response import combine_llm_outputs, parse_response
 from ._routing import PreparedCall, call_headers, no_thinking_switch, route_for
 from ._settings import HOSTED_BASE_URL, is_hosted, resolve_arguments
@@ -125,9 +123,7 @@ class ChatNVIDIA(BaseChatModel):
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True, repr=False)
 
     _settings: HTTPSettings = PrivateAttr()
-    _client: httpx.Client | None = PrivateAttr(default=None)
-    _aclient: httpx.AsyncClient | None = PrivateAttr(default=None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _pool: ClientPool = PrivateAttr()
     _served_model: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
@@ -154,7 +150,7 @@ class ChatNVIDIA(BaseChatModel):
             polling_base=self.polling_base,
             verify=self.verify_ssl,
         )
-        self._client, self._aclient = self.http_client, self.http_async_client
+        self._pool = ClientPool(self._settings, self.http_client, self.http_async_client)
         if self.thinking_mode is not None and self.model and thinking_control(self.model) is None:
             warn_user(no_thinking_switch(self.model))
 
@@ -163,29 +159,17 @@ class ChatNVIDIA(BaseChatModel):
         return cast(ModelProfile | None, profile_of(self.model))
 
     def _http(self) -> httpx.Client:
-        """The pooled sync client, built on first use: building one loads TLS certificates
-        (~25 ms), which a model that is only configured, or only used async, never needs."""
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = build_client(self._settings)
-        return self._client
+        return self._pool.sync()
 
     def _ahttp(self) -> httpx.AsyncClient:
-        if self._aclient is None:
-            with self._lock:
-                if self._aclient is None:
-                    self._aclient = build_async_client(self._settings)
-        return self._aclient
+        return self._pool.async_()
 
     def _close_built_clients(self) -> None:
         """Close the clients this model built itself (an injected client belongs to its owner)."""
-        if self._client is not None and self._client is not self.http_client:
-            self._client.close()
+        self._pool.close()
 
     async def _aclose_built_clients(self) -> None:
-        if self._aclient is not None and self._aclient is not self.http_async_client:
-            await self._aclient.aclose()
+        await self._pool.aclose()
 
     # -- serialisation (langchain-core dumpd/load) -----------------------------------------------
 
