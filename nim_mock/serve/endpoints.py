@@ -18,7 +18,7 @@ request log line and the metrics, which ``app``'s middleware writes once the res
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -45,7 +45,9 @@ from nim_mock.serve.metrics import METRICS_CONTENT_TYPE, Metrics
 from nim_mock.serve.models import build_model_list, merge_listing
 from nim_mock.serve.note import RequestNote, note_of
 from nim_mock.serve.replay import Clock, ReplayResponse, wire_headers
+from nim_mock.serve.retrieval import RETRIEVAL_ROUTES, synthesize_retrieval
 from nim_mock.synth.config import SynthConfig
+from nim_mock.synth.retrieval_models import RETRIEVAL_MODEL_IDS
 from nim_mock.wire.errors import ErrorLayout, Problem, render_problem
 from nim_mock.wire.http import JSON_CONTENT_TYPE, MISS_HEADER, media_type
 
@@ -104,7 +106,7 @@ class _Endpoints:
                 path = interaction.request.path.split("?", 1)[0]
                 recorded.setdefault(path, {}).setdefault(interaction.request.method.upper())
         if settings.synth is not None:  # a stand-in also lists the catalogue's real model ids
-            for model in settings.synth.models:
+            for model in (*settings.synth.models, *RETRIEVAL_MODEL_IDS):
                 models.setdefault(model)
         self._models = tuple(models)
         # Wire headers of every recorded response, computed once, keyed by identity (the response
@@ -121,6 +123,7 @@ class _Endpoints:
             HEALTH_LIVE: ("GET",),
             VERSION: ("GET",),
             METRICS: ("GET",),
+            **dict.fromkeys(RETRIEVAL_ROUTES, ("POST",)),
         }
 
     def routes(self) -> list[BaseRoute]:
@@ -132,6 +135,7 @@ class _Endpoints:
             Route(HEALTH_LIVE, self.health_live, methods=["GET"]),
             Route(VERSION, self.version, methods=["GET"]),
             Route(METRICS, self.metrics, methods=["GET"]),
+            *(Route(route, self._retrieval(route), methods=["POST"]) for route in RETRIEVAL_ROUTES),
             # Last: anything else is either recorded (replayed), a known path with the wrong
             # method (405) or unknown (404). Starlette prefers full matches, so this route also
             # receives e.g. GET /v1/chat/completions and answers it with 405. As an ASGI app rather
@@ -146,6 +150,12 @@ class _Endpoints:
 
     async def completions(self, request: Request) -> Response:
         return await self._inference(request, COMPLETIONS, chat=False)
+
+    def _retrieval(self, route: str) -> Callable[[Request], Awaitable[Response]]:
+        async def retrieval(request: Request) -> Response:
+            return await self._inference(request, route, chat=False)
+
+        return retrieval
 
     async def _inference(self, request: Request, route: str, *, chat: bool) -> Response:
         note = note_of(request.scope)
@@ -312,15 +322,20 @@ class _Endpoints:
 
     async def _miss(self, note: RequestNote, miss: Miss, body: dict[str, Any] | None) -> Response:
         """A synthesized answer when the app synthesizes and ``body`` is a checked chat/completions
-        request; otherwise the 404 whose message says what the nearest recording differs in."""
+        request, or an embeddings/ranking one; otherwise the 404 whose message says what the nearest
+        recording differs in."""
         self._metrics.unmatched()
         synth = self._settings.synth
-        if synth is not None and body is not None and note.route in (CHAT, COMPLETIONS):
+        route = note.route
+        answer: RecordedResponse | Problem | None = None
+        if synth is not None and body is not None and route in (CHAT, COMPLETIONS):
             # The answer engine loads with the first miss it answers: a replaying server never needs it.
             from nim_mock.synth.synthesize import synthesize
 
-            route = note.route
             answer = await to_thread.run_sync(lambda: synthesize(route, body, synth, chat=route == CHAT))
+        elif synth is not None and body is not None and route in RETRIEVAL_ROUTES:
+            answer = await to_thread.run_sync(lambda: synthesize_retrieval(route, body))
+        if answer is not None:
             if isinstance(answer, Problem):
                 return self._problem(note, answer)
             note.answer = "synthesized"
