@@ -12,7 +12,7 @@ turn both into what a test needs. ``nim_harness_base_url`` is where the modes di
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,10 +23,12 @@ from nim_mock.cassettes.naming import cassette_path, derive_cassette_name
 from nim_mock.plugin.faults import FAULTS_ONLY_IN_MOCK, MOCK_PLAN_KEY, marker_rules
 from nim_mock.plugin.marker import MarkerError, NimMarker, parse_marker
 from nim_mock.plugin.modes import (
+    Service,
     choose_model,
     endpoint_parts,
     missing_cassette_message,
     record_command,
+    service_of,
     skip_reason,
 )
 from nim_mock.plugin.mounts import SessionServer
@@ -50,6 +52,9 @@ __all__ = [
     "SERVER_KEY",
     "SETTINGS_KEY",
     "NimTest",
+    "cassette_models",
+    "client_options",
+    "close_made",
     "nim_harness_base_url",
     "nim_harness_cassette",
     "nim_harness_chat",
@@ -131,16 +136,21 @@ def nim_harness_cassette(nim_harness_test: NimTest) -> Path:
     return nim_harness_test.path
 
 
-def _cassette_models(test: NimTest, settings: Settings) -> tuple[str, ...]:
+def cassette_models(test: NimTest, settings: Settings, service: Service = "chat") -> tuple[str, ...]:
+    """In mock mode, the models the test's cassette asks ``service`` for, in first-seen order."""
     if settings.mode is not Mode.MOCK or not test.path.is_file():
         return ()
     from nim_mock.cassette import CassetteError
     from nim_mock.cassettes.persist import load_cassette
 
     try:
-        return load_cassette(test.path, root=_folder(test.marker, settings)).models
+        cassette = load_cassette(test.path, root=_folder(test.marker, settings))
     except CassetteError:
         return ()  # nim_harness_base_url reports the broken file; the model is not the place to fail
+    requests = [interaction.request for interaction in cassette.interactions]
+    return tuple(
+        dict.fromkeys(r.model for r in requests if r.model is not None and service_of(r.path) == service)
+    )
 
 
 @pytest.fixture
@@ -152,7 +162,7 @@ def nim_harness_model(nim_harness_test: NimTest, nim_harness_settings: Settings)
     return choose_model(
         nim_harness_settings,
         nim_harness_test.marker.model,
-        _cassette_models(nim_harness_test, nim_harness_settings),
+        cassette_models(nim_harness_test, nim_harness_settings),
     )
 
 
@@ -329,32 +339,66 @@ def nim_harness_chat(
     compare the answers with the cassette. Keyword arguments override any field
     (``nim_harness_chat(temperature=0, max_tokens=32)``); clients the factory built are closed afterwards.
     """
-    import httpx
     from nim_harness import ChatNVIDIA  # lazily: the plugin must load even where the client cannot
 
     made: list[httpx.Client | httpx.AsyncClient] = []
 
     def build(**overrides: Any) -> ChatNVIDIA:
-        options: dict[str, Any] = {"model": nim_harness_model, "base_url": nim_harness_base_url}
-        if nim_harness_settings.mode is Mode.MOCK:
-            options["api_key"] = None  # a real NVIDIA_API_KEY has no business travelling to the mock
-            # 202 faults are polled at the mock's NVCF status route, not at the hosted gateway.
-            options["polling_base"] = nim_harness_base_url.removesuffix(_API_PATH) + NVCF_STATUS_PATH
-        elif nim_harness_settings.api_key:
-            options["api_key"] = nim_harness_settings.api_key
-        transports = _transports(nim_harness_settings, nim_harness_live_copy)
-        if transports is not None:
-            # An injected client keeps its own timeout: give it the one ChatNVIDIA would have used.
-            timeout = httpx.Timeout(overrides.get("timeout", _CLIENT_TIMEOUT_S))
-            sync_client = httpx.Client(transport=transports[0], timeout=timeout)
-            async_client = httpx.AsyncClient(transport=transports[1], timeout=timeout)
-            made.extend((sync_client, async_client))
-            options["http_client"] = sync_client
-            options["http_async_client"] = async_client
-        options.update(overrides)
-        return ChatNVIDIA(**options)
+        return ChatNVIDIA(
+            **client_options(
+                nim_harness_base_url,
+                nim_harness_model,
+                nim_harness_settings,
+                nim_harness_live_copy,
+                overrides,
+                made,
+            )
+        )
 
     yield build
+    close_made(made)
+
+
+def client_options(
+    base_url: str,
+    model: str,
+    settings: Settings,
+    copy: Recording,
+    overrides: Mapping[str, Any],
+    made: list[httpx.Client | httpx.AsyncClient],
+) -> dict[str, Any]:
+    """The constructor arguments of a client a fixture builds (ChatNVIDIA, NVIDIAEmbeddings, NVIDIARerank).
+
+    In mock mode its HTTP clients carry the network guard and no API key, in live mode a tee that
+    lets the plugin compare the answers with the cassette; ``overrides`` win. The httpx clients
+    made are appended to ``made``, for :func:`close_made` at teardown.
+    """
+    import httpx
+
+    options: dict[str, Any] = {"model": model, "base_url": base_url}
+    if settings.mode is Mode.MOCK:
+        options["api_key"] = None  # a real NVIDIA_API_KEY has no business travelling to the mock
+        # 202 faults are polled at the mock's NVCF status route, not at the hosted gateway.
+        options["polling_base"] = base_url.removesuffix(_API_PATH) + NVCF_STATUS_PATH
+    elif settings.api_key:
+        options["api_key"] = settings.api_key
+    transports = _transports(settings, copy)
+    if transports is not None:
+        # An injected client keeps its own timeout: give it the one the client would have used.
+        timeout = httpx.Timeout(overrides.get("timeout", _CLIENT_TIMEOUT_S))
+        sync_client = httpx.Client(transport=transports[0], timeout=timeout)
+        async_client = httpx.AsyncClient(transport=transports[1], timeout=timeout)
+        made.extend((sync_client, async_client))
+        options["http_client"] = sync_client
+        options["http_async_client"] = async_client
+    options.update(overrides)
+    return options
+
+
+def close_made(made: list[httpx.Client | httpx.AsyncClient]) -> None:
+    """Close the sync clients :func:`client_options` made."""
+    import httpx
+
     for client in made:
         if isinstance(client, httpx.Client):
             client.close()

@@ -117,6 +117,22 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         "model id the nim_harness_chat fixture asks for (default: the cassette's model, else "
         "meta/llama-3.1-8b-instruct).",
     ),
+    OptionSpec(
+        "embed_model",
+        "--nim-harness-embed-model",
+        "nim_harness_embed_model",
+        ("NIM_EMBED_MODEL",),
+        "embedding model the nim_harness_embeddings fixture asks for in live and record modes (the "
+        "endpoint must serve it); without one those tests are skipped.",
+    ),
+    OptionSpec(
+        "rerank_model",
+        "--nim-harness-rerank-model",
+        "nim_harness_rerank_model",
+        ("NIM_RERANK_MODEL",),
+        "reranking model the nim_harness_rerank fixture asks for in live and record modes (the "
+        "endpoint must serve it); without one those tests are skipped.",
+    ),
 )
 
 REDACT_FLAG: Final = "--nim-harness-redact"
@@ -132,6 +148,8 @@ class Settings:
     cassettes: Path = Path("cassettes")
     speed: float = 0.0
     model: str | None = None
+    embed_model: str | None = None
+    rerank_model: str | None = None
     skip_missing: bool = False
     api_key: str | None = None
     redact: tuple[str, ...] = ()
@@ -157,8 +175,10 @@ class Settings:
             )
             if self.mode is Mode.RECORD:
                 parts.append(f"cassettes={self.cassettes}")
-        if self.model is not None:
-            parts.append(f"model={self.model} ({self.sources.get('model', 'default')})")
+        for key in ("model", "embed_model", "rerank_model"):
+            value = getattr(self, key)
+            if value is not None:
+                parts.append(f"{key}={value} ({self.sources.get(key, 'default')})")
         return "nim-harness: " + ", ".join(parts)
 
 
@@ -245,7 +265,9 @@ def resolve_settings(
     mode = _parse_mode(*picked["mode"]) if "mode" in picked else Mode.MOCK
     endpoint = _parse_endpoint(*picked["endpoint"]) if "endpoint" in picked else None
     speed = _parse_speed(*picked["speed"]) if "speed" in picked else 0.0
-    model = picked["model"][0].strip() if "model" in picked else None
+    model, embed_model, rerank_model = (
+        picked[key][0].strip() if key in picked else None for key in ("model", "embed_model", "rerank_model")
+    )
     skip_missing = _parse_missing(*picked["missing"]) if "missing" in picked else False
 
     if "cassettes" in picked:
@@ -267,6 +289,8 @@ def resolve_settings(
         cassettes=cassettes,
         speed=speed,
         model=model or None,
+        embed_model=embed_model or None,
+        rerank_model=rerank_model or None,
         skip_missing=skip_missing,
         api_key=api_key,
         redact=tuple(dict.fromkeys(redact)),
