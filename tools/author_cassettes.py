@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from _authoring import captures, chat, hosted, legacy, multimodal, nim_errors, tool_calls
+from _authoring import captures, chat, hosted, legacy, multimodal, nim_errors, retrieval, tool_calls
 from _authoring.wire import Json
 
 from nim_mock.cassettes.encode import dumps_pretty
@@ -40,6 +40,7 @@ SCENARIOS: dict[str, Callable[[], Json]] = {
     **legacy.SCENARIOS,
     **hosted.SCENARIOS,
     **nim_errors.SCENARIOS,
+    **retrieval.SCENARIOS,
 }
 CAPTURED = captures.CAPTURED
 

@@ -8,8 +8,9 @@ limit together is a 400; ``END``: the pair is cut to the limit from its end).
 
 The answer is ``{"rankings":[{"index","logit"}]}``, every passage once, sorted by logit from the
 most relevant down (equal logits keep the passages' order). The relevance of a passage is BM25's
-per-term score without corpus statistics: for each distinct query word (``\\w+``, case-folded) that
-the passage holds ``tf`` times, ``tf·(k1+1) / (tf + k1·(1 - b + b·len/avg))`` with ``k1 = 1.2``,
+per-term score without corpus statistics: for each distinct query word (``\\w+``, case-folded, the
+English function words of :data:`STOP_WORDS` left out, as an IDF would nearly zero them) that the
+passage holds ``tf`` times, ``tf·(k1+1) / (tf + k1·(1 - b + b·len/avg))`` with ``k1 = 1.2``,
 ``b = 0.75`` and a fixed average passage length of 100 words, averaged over the query's words. Using
 no statistics of the other passages means a pair scores the same in any batch, as a cross-encoder's
 does, so a client that splits passages into batches and merges them ranks like one request. The
@@ -31,12 +32,49 @@ from nim_mock.synth.retrieval_models import RANKING_MODELS
 from nim_mock.synth.tokens import count_tokens
 from nim_mock.wire.errors import Problem, bad_request
 
-__all__ = ["relevance_logit", "synthesize_ranking"]
+__all__ = ["STOP_WORDS", "relevance_logit", "synthesize_ranking"]
 
 _WORD = re.compile(r"\w+")
 _K1 = 1.2
 _B = 0.75
 _AVERAGE_WORDS = 100.0
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "in",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "with",
+    ]
+)
+"""Words that say nothing about relevance; a query made only of them scores by them after all."""
 
 
 def synthesize_ranking(body: dict[str, Any]) -> RecordedResponse | Problem:
@@ -71,7 +109,8 @@ def synthesize_ranking(body: dict[str, Any]) -> RecordedResponse | Problem:
 
 def relevance_logit(query: str, passage: str) -> float:
     """The stand-in reranker's logit for one query/passage pair (see the module docstring)."""
-    terms = set(_WORD.findall(query.casefold()))
+    words_of_query = set(_WORD.findall(query.casefold()))
+    terms = (words_of_query - STOP_WORDS) or words_of_query
     words = _WORD.findall(passage.casefold())
     score = 0.0
     if terms and words:

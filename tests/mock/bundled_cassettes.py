@@ -6,11 +6,16 @@ cassette bug; each response's layout (which server produced it) is read from its
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 import re
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from nim_mock.synth.retrieval_models import EMBEDDING_MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,3 +148,38 @@ GATEWAY = exchanges("gateway")
 
 VLLM = exchanges("vllm")
 """The exchanges recorded from vLLM 0.32 by ``tools/record_vllm.py`` (``cassettes/vllm/``)."""
+
+
+def is_retrieval(path: str) -> bool:
+    """An embeddings or reranking route, self-hosted or hosted (``nim_mock.serve.retrieval``)."""
+    return path in {"/v1/embeddings", "/v1/ranking"} or path.startswith("/v1/retrieval/")
+
+
+def check_retrieval_answer(request: dict[str, Any], body: dict[str, Any]) -> None:
+    """A 200 embeddings or ranking body in NIM's shape, consistent with the request it answers."""
+    sent = request["json"]
+    if "passages" in sent:
+        assert list(body) == ["rankings"]
+        rankings = body["rankings"]
+        assert all(list(r) == ["index", "logit"] for r in rankings)
+        assert sorted(r["index"] for r in rankings) == list(range(len(sent["passages"])))
+        logits = [r["logit"] for r in rankings]
+        assert logits == sorted(logits, reverse=True)
+        return
+    assert list(body) == ["object", "data", "model", "usage"]
+    assert body["object"] == "list"
+    assert body["model"] == sent["model"]
+    assert list(body["usage"]) == ["prompt_tokens", "total_tokens"]
+    assert body["usage"]["prompt_tokens"] == body["usage"]["total_tokens"] >= len(sent["input"])
+    assert [item["index"] for item in body["data"]] == list(range(len(sent["input"])))
+    expected = sent.get("dimensions") or EMBEDDING_MODELS[sent["model"]].dimension
+    for item in body["data"]:
+        assert list(item) == ["index", "embedding", "object"]
+        assert item["object"] == "embedding"
+        vector = item["embedding"]
+        if sent.get("encoding_format") == "base64":
+            raw = base64.b64decode(vector)
+            vector = list(struct.unpack(f"<{len(raw) // 4}f", raw))
+        assert len(vector) == expected
+        assert math.isclose(math.fsum(v * v for v in vector), 1.0, rel_tol=1e-5)
+        assert all(struct.unpack("<f", struct.pack("<f", v))[0] == v for v in vector)  # float32 values

@@ -9,13 +9,12 @@ from __future__ import annotations
 import base64
 import math
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from conftest import Builders, ServeFactory
 from nim_mock import RunningServer, create_app
 from nim_mock.cassette import RecordedResponse, compact_json
 from nim_mock.synth.retrieval_models import EMBEDDING_MODELS, RANKING_MODELS
@@ -293,7 +292,7 @@ def test_the_wrong_method_on_a_retrieval_route_is_a_405(standin: str) -> None:
     assert answer.headers["allow"] == "POST"
 
 
-def test_metrics_count_retrieval_requests_by_route(standin: str, build: type[Builders]) -> None:
+def test_metrics_count_retrieval_requests_by_route(standin: str, build: Any) -> None:
     embed(standin, model=E5, input=["counted"], input_type="query")
     rank(
         standin,
@@ -357,7 +356,7 @@ RECORDED_RANKING = {"rankings": [{"index": 1, "logit": 2.5}, {"index": 0, "logit
     ],
 )
 def test_a_recording_replays_byte_for_byte_with_keys_in_any_order(
-    serve: ServeFactory, build: type[Builders], path: str, body: dict[str, Any], answer: Any, on_miss: str
+    serve: Callable[..., str], build: Any, path: str, body: dict[str, Any], answer: Any, on_miss: str
 ) -> None:
     recorded = build.json_response(answer)
     base_url = serve([build.cassette("retrieval/one", (build.post(body, path), recorded))], on_miss=on_miss)
@@ -370,7 +369,7 @@ def test_a_recording_replays_byte_for_byte_with_keys_in_any_order(
 
 
 def test_a_miss_without_the_stand_in_is_a_404_naming_the_difference(
-    serve: ServeFactory, build: type[Builders]
+    serve: Callable[..., str], build: Any
 ) -> None:
     body = {"input": ["recorded"], "model": E5, "input_type": "query"}
     base_url = serve(
@@ -387,7 +386,7 @@ def test_a_miss_without_the_stand_in_is_a_404_naming_the_difference(
 
 
 def test_a_recorded_refusal_replays_though_the_stand_in_would_answer(
-    serve: ServeFactory, build: type[Builders]
+    serve: Callable[..., str], build: Any
 ) -> None:
     body = {"input": ["x"], "model": E5}
     refusal = RecordedResponse(
