@@ -22,6 +22,8 @@
 # 4. (vllm) the conformance battery (tests/conformance, via tools/conformance_vllm.py) against the server.
 # 5. a smoke test of `nim-mock record` for any client: curl through the proxy, a cassette per
 #    exchange, then `nim-mock serve` on them replays the very same bytes.
+# 6. (vllm) the embeddings live proof, .ci/live_embeddings.sh: the chat server stopped, the same
+#    build served as an embedding model (--runner pooling), recorded through nim-mock and replayed.
 # --update-cassettes (vllm only): when every step held, cassettes/vllm-contract/ (the contract suite's
 #    recordings from vLLM, which its mock mode replays) is replaced by what (b) recorded. That is how
 #    those cassettes are made: never by hand.
@@ -241,6 +243,20 @@ if PROXY=$(wait_for_url "$WORK/record.out" 'http://127\.0\.0\.1:[0-9]*/v1 '); th
   wait "$SERVE_PID" || true
 else
   fail "nim-mock record did not start: $(cat "$WORK/record.err")"
+fi
+
+# -- 6. (vllm) embeddings: the same build as an embedding model, recorded and replayed ---------------------
+if [ "$TARGET" = vllm ]; then
+  step "$TARGET: embeddings live proof (.ci/live_embeddings.sh)"
+  "$SCRIPTS/down.sh" "$SERVER_DIR" || true  # one vLLM at a time: ~2 GB each on a small machine
+  SERVER_DIR=""
+  if bash .ci/live_embeddings.sh >"$WORK/embeddings.log" 2>&1; then
+    cat "$WORK/embeddings.log"
+  else
+    cat "$WORK/embeddings.log"
+    fail "the embeddings live proof failed (vLLM --runner pooling, recorded and replayed by nim-mock)"
+  fi
+  while IFS= read -r line; do SUMMARY+=("$TARGET embeddings: $line"); done < <(grep -E "ready_s=|byte for byte|same vectors" "$WORK/embeddings.log" || true)
 fi
 
 # -- the bundled recordings, refreshed on request ---------------------------------------------------------

@@ -67,9 +67,10 @@ def create_app(
     ``speed`` scales recorded timing (0: as fast as possible, 1: real time); ``ignore`` adds body
     paths left out of matching for every cassette; ``error_layout`` picks NIM 1.x flat or vLLM >= 0.10
     nested error bodies for the errors the mock itself produces; ``max_body_bytes`` caps a request
-    body. ``clock`` is the time seam for tests. ``on_miss`` decides what a chat/completions request
-    no cassette matches gets: ``"error"`` (a 404 naming the nearest recording) or ``"synthesize"``
-    (a made-up NIM answer shaped by ``synth``, default rules and pace when ``None``, marked by the
+    body. ``clock`` is the time seam for tests. ``on_miss`` decides what a chat, completions,
+    embeddings or ranking request no cassette matches gets: ``"error"`` (a 404 naming the nearest
+    recording) or ``"synthesize"`` (a made-up NIM answer, chat shaped by ``synth``, default rules and
+    pace when ``None``; vectors and rankings by ``nim_mock.synth.embed`` and ``rank``; marked by the
     ``x-nim-mock-synthesized: 1`` header and ``synthesized`` in the log line). ``faults`` are rules
     for injected failures (``rules``); a request's ``x-nim-mock-fault`` header adds its own
     either way, and ``app.state.faults`` is the live plan (what was applied). ``worker`` says which

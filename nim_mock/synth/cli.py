@@ -1,6 +1,7 @@
 """The ``nim-mock serve`` options for synthesizing on a miss, kept apart so ``cli`` only wires them.
 
---on-miss error|synthesize   what a chat/completions request no cassette matches gets
+--on-miss error|synthesize   what a chat, completions, embeddings or ranking request no cassette
+                             matches gets
 --rules FILE                 JSON rules file for synthesized replies (see ``rules``)
 --tokens-per-s N             pace of synthesized streams (default 50; scaled by --speed)
 --ttft-ms MS                 time to the first synthesized token (default 200; scaled by --speed)
@@ -30,8 +31,9 @@ def add_synth_options(serve: argparse.ArgumentParser) -> None:
         "--on-miss",
         choices=("error", "synthesize"),
         default="error",
-        help="a chat/completions request no cassette matches gets a 404 naming the nearest recording "
-        "(error, default) or a made-up NIM answer marked x-nim-mock-synthesized: 1 (synthesize)",
+        help="a chat, completions, embeddings or ranking request no cassette matches gets a 404 naming "
+        "the nearest recording (error, default) or a made-up NIM answer marked x-nim-mock-synthesized: 1 "
+        "(synthesize)",
     )
     group.add_argument(
         "--rules",

@@ -17,7 +17,9 @@ on them finds the right document). The scheme, cheap and fully determined by the
 Texts that share most features (a typo, a changed word) share most coordinates, so their cosine
 similarity is high; texts without common features meet only where hashes collide, near 0. A text
 with no features at all (the empty string) and the rare text whose ±1s cancel exactly embed as the
-first basis vector, so every vector has unit length.
+first basis vector, so every vector has unit length. The vectors are sparse (a text touches about
+as many coordinates as it has characters), where a real model's are dense; cosine similarity,
+which is all a retriever reads, does not care.
 """
 
 from __future__ import annotations
@@ -47,17 +49,20 @@ def _features(text: str) -> list[str]:
 
 def embed_text(text: str, dimension: int) -> list[float]:
     """The unit-norm, float32-rounded stand-in embedding of ``text`` with ``dimension`` coordinates."""
-    vector = [0.0] * dimension
+    sums: dict[int, float] = {}
+    crc32 = zlib.crc32
     for feature in _features(text):
         data = feature.encode("utf-8", "surrogatepass")
-        index = zlib.crc32(data) % dimension
-        vector[index] += 1.0 if zlib.crc32(data, _SIGN_SEED) & 1 else -1.0
-    norm = math.sqrt(math.fsum(value * value for value in vector))
+        index = crc32(data) % dimension
+        sums[index] = sums.get(index, 0.0) + (1.0 if crc32(data, _SIGN_SEED) & 1 else -1.0)
+    norm = math.sqrt(math.fsum(value * value for value in sums.values()))
+    vector = [0.0] * dimension
     if norm == 0.0:
         vector[0] = 1.0
-        norm = 1.0
-    scaled = [value / norm for value in vector]
-    return list(struct.unpack(f"<{dimension}f", struct.pack(f"<{dimension}f", *scaled)))
+        return vector
+    for index, value in sums.items():
+        vector[index] = value / norm
+    return list(struct.unpack(f"<{dimension}f", struct.pack(f"<{dimension}f", *vector)))
 
 
 def float32_base64(vector: list[float]) -> str:
