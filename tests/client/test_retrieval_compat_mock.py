@@ -30,7 +30,8 @@ PASSAGES = [
     "Banana bread needs ripe bananas, flour, butter, sugar and an hour in the oven.",
     "NVIDIA NIM packages optimized inference engines behind an OpenAI-compatible API.",
 ]
-QUERY = "What is the memory bandwidth of the H100 GPU?"
+QUERY = "How much memory bandwidth does an H100 have?"
+RANK_QUERY = "What is the memory bandwidth of the H100 GPU?"
 RANKED = [
     "Banana bread needs ripe bananas, flour, butter, sugar and an hour in the oven.",
     "The H100 SXM GPU delivers 3.35 terabytes per second of memory bandwidth.",
@@ -108,16 +109,16 @@ def test_the_same_ranking(server: str, request: pytest.FixtureRequest) -> None:
     base = request.getfixturevalue(server)
     theirs = published(PublishedRerank, base, model=RERANK, top_n=3)
     mine = ours(NVIDIARerank, base, model=RERANK, top_n=3)
-    expected = ranked(theirs.compress_documents(documents(RANKED), QUERY))
-    assert ranked(mine.compress_documents(documents(RANKED), QUERY)) == expected
+    expected = ranked(theirs.compress_documents(documents(RANKED), RANK_QUERY))
+    assert ranked(mine.compress_documents(documents(RANKED), RANK_QUERY)) == expected
     assert expected[0][0] == RANKED[1]
 
 
 async def test_the_same_ranking_async_and_batched(stand_in: str) -> None:
     theirs = published(PublishedRerank, stand_in, model=RERANK, top_n=4, max_batch_size=2)
     mine = ours(NVIDIARerank, stand_in, model=RERANK, top_n=4, max_batch_size=2)
-    expected = ranked(await theirs.acompress_documents(documents(RANKED), QUERY))
-    assert ranked(await mine.acompress_documents(documents(RANKED), QUERY)) == expected
+    expected = ranked(await theirs.acompress_documents(documents(RANKED), RANK_QUERY))
+    assert ranked(await mine.acompress_documents(documents(RANKED), RANK_QUERY)) == expected
 
 
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -18,6 +18,7 @@ import pytest
 from langchain_core.documents import Document
 
 QUERY = "What is the memory bandwidth of the H100 GPU?"
+BATCHED_QUERY = "Which GPU moves data out of its memory fastest?"
 PASSAGES = [
     "Banana bread needs ripe bananas, flour, butter, sugar and an hour in the oven.",
     "The H100 SXM GPU delivers 3.35 terabytes per second of memory bandwidth.",
@@ -58,8 +59,11 @@ async def test_async_is_the_same(nim_harness_rerank) -> None:
 
 @pytest.mark.nim(cassette="retrieval-contract/rerank_batches")
 def test_batches_rank_as_one_request_does(nim_harness_rerank) -> None:
-    at_once = list(nim_harness_rerank(top_n=5).compress_documents(documents(), QUERY))
-    batched = list(nim_harness_rerank(top_n=5, max_batch_size=2).compress_documents(documents(), QUERY))
+    ranker = nim_harness_rerank(top_n=5)
+    at_once = list(ranker.compress_documents(documents(), BATCHED_QUERY))
+    batched = list(
+        nim_harness_rerank(top_n=5, max_batch_size=2).compress_documents(documents(), BATCHED_QUERY)
+    )
     assert_ranked(batched, 5)
     assert [d.metadata["source"] for d in batched] == [d.metadata["source"] for d in at_once]
     for one, other in zip(at_once, batched, strict=True):
