@@ -193,14 +193,6 @@ fi
 
 # -- 5. nim-mock record for any client (curl), replayed by nim-mock serve -----------------------------
 step "$TARGET: nim-mock record smoke test: curl -> proxy -> $BASE_URL, then nim-mock serve replays it"
-wait_for_url() {  # wait_for_url FILE PATTERN -> the first URL matching in FILE (10 s at most)
-  for _ in $(seq 1 200); do
-    url=$(grep -o "$2" "$1" 2>/dev/null | head -1 || true)
-    [ -n "$url" ] && { echo "$url"; return 0; }
-    sleep 0.05
-  done
-  return 1
-}
 SMOKE=$WORK/smoke
 CHAT='{"model":"'$MODEL'","messages":[{"role":"user","content":"Say hello"}],"max_tokens":16}'
 STREAM='{"model":"'$MODEL'","messages":[{"role":"user","content":"Say hello"}],"max_tokens":16,"stream":true}'

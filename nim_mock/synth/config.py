@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from nim_mock.synth.models import CATALOGUE
+from nim_mock.synth.retrieval_models import RETRIEVAL_MODEL_IDS
 from nim_mock.synth.rules import ReplyRules
 
 __all__ = ["SynthConfig"]
@@ -20,13 +21,14 @@ class SynthConfig:
     """How synthesized answers read and pace: ``rules`` for the text, then tokens/s and TTFT.
 
     The pace is the real-time one; the server's ``speed`` scales it like recorded timing (0 = send
-    at once). ``models`` is the catalogue ``GET /v1/models`` adds to the cassettes' models.
+    at once). ``models`` is the catalogue ``GET /v1/models`` adds to the cassettes' models: by default
+    the chat catalogue, then the embedding and reranking models the stand-in answers for.
     """
 
     rules: ReplyRules = field(default_factory=ReplyRules)
     tokens_per_s: float = 50.0
     ttft_ms: float = 200.0
-    models: tuple[str, ...] = CATALOGUE
+    models: tuple[str, ...] = (*CATALOGUE, *RETRIEVAL_MODEL_IDS)
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.tokens_per_s) or self.tokens_per_s <= 0:

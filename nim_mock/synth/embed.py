@@ -5,7 +5,9 @@ The request is read as NeMo Retriever's embedding NIM reads it: ``model`` (one o
 of strings, at most the model's ``max_batch``), ``encoding_format`` (``float``, default, or
 ``base64``), ``input_type`` (``query``/``passage``; required by the asymmetric models), ``truncate``
 (``NONE``, default: an input over the model's token limit is a 400; ``END``/``START``: cut from that
-end) and ``dimensions`` (only for models with dynamic sizes, 384 up to the full dimension). ``user``
+end) and ``dimensions`` (only for models with dynamic sizes, 384 up to the full dimension). A model
+named with a ``-query`` or ``-passage`` suffix (``NV-Embed-QA-query``) means that ``input_type``, as
+NIM documents for OpenAI clients. ``user``
 and fields this stand-in does not use are accepted and ignored.
 
 The answer has NIM's shape and key order,
@@ -32,6 +34,7 @@ __all__ = ["synthesize_embeddings"]
 
 def synthesize_embeddings(body: dict[str, Any]) -> RecordedResponse | Problem:
     """NIM's answer to an embeddings request (a JSON object already), or the error it gives."""
+    body, named = _without_mode_suffix(body)
     model = known_model(body, EMBEDDING_MODELS, "embedding")
     if isinstance(model, Problem):
         return model
@@ -69,7 +72,22 @@ def synthesize_embeddings(body: dict[str, Any]) -> RecordedResponse | Problem:
         embedding: Any = float32_base64(vector) if encoding == "base64" else vector
         data.append({"index": index, "embedding": embedding, "object": "embedding"})
     usage = {"prompt_tokens": used, "total_tokens": used}
-    return synthesized_json({"object": "list", "data": data, "model": model.id, "usage": usage})
+    return synthesized_json({"object": "list", "data": data, "model": named, "usage": usage})
+
+
+def _without_mode_suffix(body: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """``body`` with a ``-query``/``-passage`` model suffix turned into ``input_type`` (NIM's way for
+    OpenAI clients, which cannot send it), and the model as the client named it.
+
+    Only for a known model's name plus the suffix; an ``input_type`` the body sends itself wins."""
+    named = body.get("model")
+    if not isinstance(named, str) or named in EMBEDDING_MODELS:
+        return body, named
+    for mode in ("query", "passage"):
+        base = named.removesuffix(f"-{mode}")
+        if base != named and base in EMBEDDING_MODELS:
+            return {"input_type": mode, **body, "model": base}, named
+    return body, named
 
 
 def _inputs(body: dict[str, Any], model: EmbeddingModel) -> list[str] | Problem:

@@ -127,6 +127,15 @@ def test_input_type_is_required_by_asymmetric_models_only(standin: str) -> None:
     assert embed(standin, model="baai/bge-m3", input=["x"]).status_code == 200
 
 
+def test_a_mode_suffix_on_the_model_stands_for_input_type(standin: str) -> None:
+    suffixed = embed(standin, model="NV-Embed-QA-query", input=["openai clients"])
+    assert suffixed.status_code == 200
+    assert suffixed.json()["model"] == "NV-Embed-QA-query"
+    plain = embed(standin, model="NV-Embed-QA", input=["openai clients"], input_type="query").json()
+    assert suffixed.json()["data"] == plain["data"]
+    assert embed(standin, model="NV-Embed-QA-document", input=["x"]).status_code == 404
+
+
 def test_truncate_none_refuses_an_input_over_the_limit_with_nim_wording(standin: str) -> None:
     long_text = "word " * 600
     answer = embed(standin, model=E5, input=["short", long_text], input_type="passage")

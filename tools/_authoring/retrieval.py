@@ -94,151 +94,129 @@ def rerank_request(query: str, passages: list[str]) -> Json:
     return {"model": RERANK, "query": {"text": query}, "passages": [{"text": p} for p in passages]}
 
 
-def embed_query() -> Json:
-    name = "retrieval/embed_query"
-    t = Clock(name).jump(9, 18)
+def exchange(
+    name: str, description: str, path: str, request: Json, status: int, *, hosted: bool, body: Json
+) -> Json:
+    """A one-exchange cassette: a self-hosted NIM's headers (uvicorn) or the NVCF gateway's, and a
+    plausible time to headers for each (a GPU encoder answers in tens of ms; the gateway adds its hop)."""
+    if hosted:
+        headers = gateway_headers(name, "fulfilled" if status == 200 else "errored")
+        t = Clock(name).jump(120, 480)
+    else:
+        headers, t = NIM_JSON_HEADERS, Clock(name).jump(9, 45)
     return cassette(
+        description, [{"request": post(path, request), "response": json_response(status, headers, t, body)}]
+    )
+
+
+def embed_query() -> Json:
+    return exchange(
+        "retrieval/embed_query",
         f"NVIDIAEmbeddings.embed_query against a self-hosted NeMo Retriever embedding NIM ({E5}, "
         "FastAPI on uvicorn like NIM 1.x): input_type query, one 1024-dimension float vector.",
-        [
-            {
-                "request": post("/v1/embeddings", client_embeddings_request(E5, [QUERY], "query")),
-                "response": json_response(200, NIM_JSON_HEADERS, t, embeddings_body(E5, [QUERY], 1024)),
-            }
-        ],
+        "/v1/embeddings",
+        client_embeddings_request(E5, [QUERY], "query"),
+        200,
+        hosted=False,
+        body=embeddings_body(E5, [QUERY], 1024),
     )
 
 
 def embed_documents() -> Json:
-    name = "retrieval/embed_documents"
-    t = Clock(name).jump(18, 40)
-    return cassette(
+    return exchange(
+        "retrieval/embed_documents",
         f"NVIDIAEmbeddings.embed_documents against a self-hosted embedding NIM ({E5}, uvicorn like "
         "NIM 1.x): three passages in one batch, vectors in input order, usage summed over the batch.",
-        [
-            {
-                "request": post("/v1/embeddings", client_embeddings_request(E5, PASSAGES, "passage")),
-                "response": json_response(200, NIM_JSON_HEADERS, t, embeddings_body(E5, PASSAGES, 1024)),
-            }
-        ],
+        "/v1/embeddings",
+        client_embeddings_request(E5, PASSAGES, "passage"),
+        200,
+        hosted=False,
+        body=embeddings_body(E5, PASSAGES, 1024),
     )
 
 
 def embed_base64_dimensions() -> Json:
-    name = "retrieval/embed_base64_dimensions"
     texts = ["memory bandwidth", "GPU memory"]
     request = {"input": texts, "model": LLAMA_EMBED, "encoding_format": "base64", "dimensions": 384}
     request["input_type"] = "query"
-    t = Clock(name).jump(10, 22)
-    return cassette(
+    return exchange(
+        "retrieval/embed_base64_dimensions",
         f"The openai SDK's embeddings.create against a self-hosted embedding NIM ({LLAMA_EMBED}, uvicorn "
         "like NIM 1.x): encoding_format base64 (little-endian float32) and dimensions 384 of the "
         "model's 2048 (dynamic embedding sizes).",
-        [
-            {
-                "request": post("/v1/embeddings", request),
-                "response": json_response(
-                    200, NIM_JSON_HEADERS, t, embeddings_body(LLAMA_EMBED, texts, 384, base64_encoded=True)
-                ),
-            }
-        ],
+        "/v1/embeddings",
+        request,
+        200,
+        hosted=False,
+        body=embeddings_body(LLAMA_EMBED, texts, 384, base64_encoded=True),
     )
 
 
 def rerank() -> Json:
-    name = "retrieval/rerank"
-    t = Clock(name).jump(20, 45)
-    return cassette(
+    return exchange(
+        "retrieval/rerank",
         f"NVIDIARerank.compress_documents against a self-hosted reranking NIM ({RERANK}, uvicorn like "
         "NIM 1.x): every passage ranked once, sorted by logit, the unrelated one negative.",
-        [
-            {
-                "request": post("/v1/ranking", rerank_request(QUERY, PASSAGES)),
-                "response": json_response(200, NIM_JSON_HEADERS, t, rankings_body(QUERY, PASSAGES)),
-            }
-        ],
+        "/v1/ranking",
+        rerank_request(QUERY, PASSAGES),
+        200,
+        hosted=False,
+        body=rankings_body(QUERY, PASSAGES),
     )
 
 
 def hosted_embeddings() -> Json:
-    name = "retrieval/hosted_embeddings"
     text = "Hosted embedding models live on the API catalog."
-    t = Clock(name).jump(180, 420)
-    return cassette(
+    return exchange(
+        "retrieval/hosted_embeddings",
         f"NVIDIAEmbeddings on the hosted API catalogue (integrate.api.nvidia.com/v1/embeddings, {E5}): "
         "the NIM's answer behind the NVCF gateway's headers (nvcf-reqid, nvcf-status fulfilled, Vary).",
-        [
-            {
-                "request": post("/v1/embeddings", client_embeddings_request(E5, [text], "passage")),
-                "response": json_response(
-                    200, gateway_headers(name, "fulfilled"), t, embeddings_body(E5, [text], 1024)
-                ),
-            }
-        ],
+        "/v1/embeddings",
+        client_embeddings_request(E5, [text], "passage"),
+        200,
+        hosted=True,
+        body=embeddings_body(E5, [text], 1024),
     )
 
 
 def hosted_rerank() -> Json:
-    name = "retrieval/hosted_rerank"
     query = "Which GPU has the most memory bandwidth?"
-    t = Clock(name).jump(200, 480)
-    return cassette(
+    return exchange(
+        "retrieval/hosted_rerank",
         f"NVIDIARerank on the hosted catalogue's per-model endpoint (ai.api.nvidia.com/v1/retrieval/"
         f"nvidia/llama-3_2-nv-rerankqa-1b-v2/reranking, {RERANK}) behind the NVCF gateway's headers.",
-        [
-            {
-                "request": post(
-                    "/v1/retrieval/nvidia/llama-3_2-nv-rerankqa-1b-v2/reranking",
-                    rerank_request(query, PASSAGES),
-                ),
-                "response": json_response(
-                    200, gateway_headers(name, "fulfilled"), t, rankings_body(query, PASSAGES)
-                ),
-            }
-        ],
+        "/v1/retrieval/nvidia/llama-3_2-nv-rerankqa-1b-v2/reranking",
+        rerank_request(query, PASSAGES),
+        200,
+        hosted=True,
+        body=rankings_body(query, PASSAGES),
     )
 
 
 def errors_input_type_missing() -> Json:
-    name = "errors/embeddings_input_type_missing"
-    request = {"input": ["What is NIM?"], "model": E5, "encoding_format": "float"}
-    t = Clock(name).jump(120, 260)
-    return cassette(
+    return exchange(
+        "errors/embeddings_input_type_missing",
         f"An embeddings request without input_type to an asymmetric model ({E5}) on the hosted "
         'catalogue: 400 {"error": ...} with the retrieval NIM\'s text, through the NVCF gateway.',
-        [
-            {
-                "request": post("/v1/embeddings", request),
-                "response": json_response(
-                    400,
-                    gateway_headers(name, "errored"),
-                    t,
-                    {"error": "'input_type' parameter is required for asymmetric models"},
-                ),
-            }
-        ],
+        "/v1/embeddings",
+        {"input": ["What is NIM?"], "model": E5, "encoding_format": "float"},
+        400,
+        hosted=True,
+        body={"error": "'input_type' parameter is required for asymmetric models"},
     )
 
 
 def errors_input_too_long() -> Json:
-    name = "errors/embeddings_input_too_long"
     text = " ".join(["The quick brown fox jumps over the lazy dog."] * 70)
-    t = Clock(name).jump(120, 260)
-    length = ntok(text) + 2
-    return cassette(
+    return exchange(
+        "errors/embeddings_input_too_long",
         f"An input over {E5}'s 512-token limit with truncate NONE on the hosted catalogue: 400 "
         '{"error": "Input length N exceeds maximum allowed token size 512"} through the NVCF gateway.',
-        [
-            {
-                "request": post("/v1/embeddings", client_embeddings_request(E5, [text], "passage")),
-                "response": json_response(
-                    400,
-                    gateway_headers(name, "errored"),
-                    t,
-                    {"error": f"Input length {length} exceeds maximum allowed token size 512"},
-                ),
-            }
-        ],
+        "/v1/embeddings",
+        client_embeddings_request(E5, [text], "passage"),
+        400,
+        hosted=True,
+        body={"error": f"Input length {ntok(text) + 2} exceeds maximum allowed token size 512"},
     )
 
 
