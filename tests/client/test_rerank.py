@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from langchain_core.documents import Document
 from nim_harness import NotFoundError, NVIDIARerank, ResponseFormatError
 from nim_harness._rerank import parse_rankings
-from retrieval_fakes import RERANK_MODEL, ranker, rankings_answer
+from retrieval_fakes import BASE, RERANK_MODEL, ranker, rankings_answer
 
 QUERY = "What is the memory bandwidth of H100?"
 
@@ -146,3 +146,17 @@ def test_extra_headers_is_the_deprecated_spelling_of_default_headers() -> None:
 def test_bad_settings_are_refused_at_construction(kwargs: dict, field: str) -> None:
     with pytest.raises(ValueError, match=field):
         NVIDIARerank(model="m", base_url="http://h/v1", **kwargs)
+
+
+def test_get_available_models_on_the_class_lists_a_local_nim_as_it_is() -> None:
+    listing = {"data": [{"id": RERANK_MODEL, "object": "model"}, {"id": "org/unknown", "object": "model"}]}
+    with router() as mock:
+        mock.get("/models").respond(200, json=listing)
+        client = ranker(mock)
+        models = type(client).get_available_models(
+            model=RERANK_MODEL, base_url=BASE, api_key=None, http_client=client.http_client
+        )
+    assert [(m.id, m.client, m.known) for m in models] == [
+        (RERANK_MODEL, "NVIDIARerank", True),
+        ("org/unknown", None, False),
+    ]
