@@ -145,8 +145,8 @@ class NVIDIAEmbeddings(NIMService, Embeddings):
     """Send this ``input_type`` for queries and documents alike; ``None`` (the default) sends
     ``query`` from ``embed_query`` and ``passage`` from ``embed_documents``."""
     encoding_format: EncodingFormat = "float"
-    """How vectors travel: JSON numbers, or ``base64`` (float32, about a third of the bytes);
-    either way the methods return lists of floats."""
+    """How vectors travel: JSON numbers, or ``base64`` (float32: about a quarter of the bytes of a
+    dense vector as JSON); either way the methods return lists of floats."""
 
     def _payload(self, texts: Sequence[str], model: str, input_type: InputType) -> dict[str, Any]:
         return embedding_payload(
