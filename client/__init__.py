@@ -1,4 +1,4 @@
-"""nim-harness client: ``ChatNVIDIA``, a LangChain chat model for NVIDIA NIM on one httpx code path.
+"""nim-harness client: LangChain's ChatNVIDIA, NVIDIAEmbeddings and NVIDIARerank on one httpx path.
 
 Installed as ``nim_harness`` (the source lives in the repository's ``client/`` folder; the build
 maps it). Public names load on first use (PEP 562), so ``import nim_harness.sse`` (what the mock
@@ -15,6 +15,7 @@ import typing as _typing
 
 if _typing.TYPE_CHECKING:
     from ._chat_model import ChatNVIDIA
+    from ._embeddings import NVIDIAEmbeddings
     from ._errors import (
         APIConnectionError,
         APITimeoutError,
@@ -28,6 +29,7 @@ if _typing.TYPE_CHECKING:
         ServerError,
     )
     from ._models import Model
+    from ._rerank import NVIDIARerank
 
 __all__ = [
     "APIConnectionError",
@@ -36,7 +38,9 @@ __all__ = [
     "BadRequestError",
     "ChatNVIDIA",
     "Model",
+    "NVIDIAEmbeddings",
     "NVIDIAError",
+    "NVIDIARerank",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -47,6 +51,8 @@ __all__ = [
 _HOME = {
     "ChatNVIDIA": "_chat_model",
     "Model": "_models",
+    "NVIDIAEmbeddings": "_embeddings",
+    "NVIDIARerank": "_rerank",
     **dict.fromkeys(
         (
             "APIConnectionError",

@@ -19,7 +19,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from ._catalogue_published import MODELS, PROFILES
+from ._catalogue_published import CLIENT_DEFAULTS, MODELS, PROFILES
 
 CHAT_CLIENT = "ChatNVIDIA"
 VISION_TYPES = frozenset({"vlm", "nv-vlm"})
@@ -139,9 +139,25 @@ def thinking_control(model: str | None) -> ThinkingControl | None:
     return entry.thinking if entry is not None else None
 
 
+def current_models(client: str) -> Iterator[ModelCapabilities]:
+    """Models ``client`` (a published class name) serves that are not deprecated, in catalogue
+    order: what a hosted listing adds for that class."""
+    return (entry for entry in CATALOGUE.values() if entry.client == client and not entry.deprecated)
+
+
 def current_chat_models() -> Iterator[ModelCapabilities]:
     """Chat models that are not deprecated, in catalogue order: what a hosted listing adds."""
-    return (entry for entry in CATALOGUE.values() if entry.is_chat and not entry.deprecated)
+    return current_models(CHAT_CLIENT)
+
+
+def hosted_default_model(client: str) -> str:
+    """The model the published ``client`` class asks the hosted API for when given none."""
+    return str(CLIENT_DEFAULTS[client]["model"])
+
+
+def default_batch_size(client: str) -> int:
+    """How many inputs the published ``client`` class sends per request unless told otherwise."""
+    return int(CLIENT_DEFAULTS[client]["max_batch_size"])
 
 
 def profile_of(model_id: str | None) -> dict[str, Any] | None:

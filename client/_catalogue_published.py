@@ -13,6 +13,12 @@ SOURCE_PACKAGE = "langchain-nvidia-ai-endpoints"
 SOURCE_VERSION = "1.5.0"
 
 # fmt: off
+CLIENT_DEFAULTS: dict[str, dict[str, Any]] = {
+    'ChatNVIDIA': {'model': 'nvidia/nemotron-3-nano-30b-a3b'},
+    'NVIDIAEmbeddings': {'model': 'nvidia/llama-nemotron-embed-1b-v2', 'max_batch_size': 50},
+    'NVIDIARerank': {'model': 'nvidia/llama-nemotron-rerank-1b-v2', 'max_batch_size': 32},
+}
+
 MODELS: tuple[dict[str, Any], ...] = (
     {'id': 'google/gemma-7b', 'model_type': 'chat', 'client': 'ChatNVIDIA', 'aliases': ('ai-gemma-7b', 'playground_gemma_7b', 'gemma_7b'), 'deprecated': True},
     {'id': 'mistralai/mistral-7b-instruct-v0.2', 'model_type': 'chat', 'client': 'ChatNVIDIA', 'aliases': ('ai-mistral-7b-instruct-v2', 'playground_mistral_7b', 'mistral_7b'), 'deprecated': True},

@@ -22,37 +22,32 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import aclosing, closing
 from typing import Any, ClassVar, Literal, cast
 
-import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput, ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ._catalogue import profile_of, thinking_control
 from ._chunks import aiter_chunks, iter_chunks
 from ._http import (
-    DEFAULT_POLLING_BASE,
-    HTTPSettings,
     arequest_json,
     astream_events,
-    build_async_client,
-    build_client,
     request_json,
     stream_events,
 )
 from ._listing import AsyncModelListing, ModelListing
-from ._models import Model, choose_served_model, parse_listing
+from ._models import Model, parse_listing
 from ._payload import build, merge_params
+from ._pool import NIMConnection
 from ._response import combine_llm_outputs, parse_response
 from ._routing import PreparedCall, call_headers, no_thinking_switch, route_for
-from ._settings import HOSTED_BASE_URL, is_hosted, resolve_arguments
+from ._settings import is_hosted, resolve_arguments
 from ._structured import (
     METHODS,
     Method,
@@ -70,7 +65,7 @@ logger = logging.getLogger("nim_harness")
 _OWN_PARAMS = ("temperature", "top_p", "max_tokens", "seed", "stop", "n", "logprobs", "top_logprobs")
 
 
-class ChatNVIDIA(BaseChatModel):
+class ChatNVIDIA(NIMConnection, BaseChatModel):
     """Chat model for NVIDIA NIM and the hosted NVIDIA API catalogue.
 
     >>> llm = ChatNVIDIA(model="meta/llama-3.1-8b-instruct", base_url="http://localhost:8000/v1")
@@ -81,13 +76,8 @@ class ChatNVIDIA(BaseChatModel):
     is the published client's default, and an old alias is replaced by its current id.
     """
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
-
     model: str | None = None
     """Model id, e.g. ``meta/llama-3.1-8b-instruct``; optional on a local NIM serving one model."""
-    api_key: SecretStr | None = Field(default=None, alias="nvidia_api_key", repr=False)
-    base_url: str = HOSTED_BASE_URL
-    """API root, normalised (``/v1`` added; endpoint paths and credentials refused)."""
     # The ranges the published client checks at construction (pydantic raises a ValueError).
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     top_p: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -99,11 +89,6 @@ class ChatNVIDIA(BaseChatModel):
     n: int | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = None
-    timeout: float | None = 60.0
-    max_retries: int = 2
-    verify_ssl: bool | str = True
-    """TLS certificate checks: True (system CAs), False (none), or the path of a CA bundle."""
-    default_headers: dict[str, str] = Field(default_factory=dict)
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra body parameters sent as they are (``top_k``, ``chat_template_kwargs``, ``nvext``...)."""
     streaming: bool = False
@@ -112,23 +97,11 @@ class ChatNVIDIA(BaseChatModel):
     """Ask for token usage while streaming (``stream_options.include_usage``)."""
     stream_options: dict[str, Any] | None = Field(default_factory=lambda: {"include_usage": True})
     """Sent as they are with a streamed request; ``None`` sends none (and asks for no usage)."""
-    usage_telemetry_enabled: bool | None = Field(default=None, exclude=True, repr=False)
-    """Accepted for the published client's sake and without effect: nothing is ever collected."""
     thinking_mode: bool | None = None
     """Switch reasoning on or off for models the catalogue knows a switch for; ``None`` leaves it."""
     structured_output_style: Literal["response_format", "guided_json"] = "response_format"
     """How ``json_schema`` structured output is requested: OpenAI ``response_format``, or
     ``guided_json``/``guided_choice`` for NIMs that only know guided decoding."""
-    polling_base: str = DEFAULT_POLLING_BASE
-    """Where 202 answers from the hosted gateway are polled (``<polling_base><NVCF-REQID>``)."""
-    http_client: httpx.Client | None = Field(default=None, exclude=True, repr=False)
-    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True, repr=False)
-
-    _settings: HTTPSettings = PrivateAttr()
-    _client: httpx.Client | None = PrivateAttr(default=None)
-    _aclient: httpx.AsyncClient | None = PrivateAttr(default=None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-    _served_model: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -144,48 +117,13 @@ class ChatNVIDIA(BaseChatModel):
         return [value] if isinstance(value, str) else value
 
     def model_post_init(self, context: Any, /) -> None:
-        key = self.api_key.get_secret_value() if self.api_key is not None else None
-        self._settings = HTTPSettings(
-            base_url=self.base_url,
-            api_key=key,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=dict(self.default_headers),
-            polling_base=self.polling_base,
-            verify=self.verify_ssl,
-        )
-        self._client, self._aclient = self.http_client, self.http_async_client
+        super().model_post_init(context)
         if self.thinking_mode is not None and self.model and thinking_control(self.model) is None:
             warn_user(no_thinking_switch(self.model))
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         """LangChain's profile for the model (context size, modalities, tool calling), where known."""
         return cast(ModelProfile | None, profile_of(self.model))
-
-    def _http(self) -> httpx.Client:
-        """The pooled sync client, built on first use: building one loads TLS certificates
-        (~25 ms), which a model that is only configured, or only used async, never needs."""
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = build_client(self._settings)
-        return self._client
-
-    def _ahttp(self) -> httpx.AsyncClient:
-        if self._aclient is None:
-            with self._lock:
-                if self._aclient is None:
-                    self._aclient = build_async_client(self._settings)
-        return self._aclient
-
-    def _close_built_clients(self) -> None:
-        """Close the clients this model built itself (an injected client belongs to its owner)."""
-        if self._client is not None and self._client is not self.http_client:
-            self._client.close()
-
-    async def _aclose_built_clients(self) -> None:
-        if self._aclient is not None and self._aclient is not self.http_async_client:
-            await self._aclient.aclose()
 
     # -- serialisation (langchain-core dumpd/load) -----------------------------------------------
 
@@ -285,15 +223,6 @@ class ChatNVIDIA(BaseChatModel):
         return options or None
 
     # -- model resolution (a local NIM may be asked which model it serves) ------------------------
-
-    def _pick_served(self, listing: dict[str, Any]) -> str:
-        self._served_model = choose_served_model(parse_listing(listing), self.base_url)
-        logger.info(
-            "ChatNVIDIA: no model given; using %s, the model served at %s",
-            self._served_model,
-            self.base_url,
-        )
-        return self._served_model
 
     def _known_model(self, kwargs: Mapping[str, Any]) -> str | None:
         """The call's ``model=`` override or the configured model, if either is set (on the hosted

@@ -66,7 +66,8 @@ class AsyncModelListing:
 
 _DOC = """Models the server lists, each with the catalogue's facts (``Model``).
 
-On the hosted API the listing is merged with the catalogue's current chat models and keeps chat
-models only; a local NIM's listing is returned as the server gives it. Keyword arguments build a
-temporary ChatNVIDIA to ask (``ChatNVIDIA.get_available_models(base_url="http://localhost:8000")``).
+On the hosted API the listing is merged with the catalogue's current models of this class (chat
+models for ChatNVIDIA, embedding models for NVIDIAEmbeddings, ranking models for NVIDIARerank) and
+keeps only those; a local NIM's listing is returned as the server gives it. Keyword arguments
+build a temporary client to ask (``ChatNVIDIA.get_available_models(base_url="http://localhost:8000")``).
 """

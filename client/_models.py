@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ._catalogue import CHAT_CLIENT, ModelCapabilities, ThinkingStyle, current_chat_models, lookup
+from ._catalogue import CHAT_CLIENT, ModelCapabilities, ThinkingStyle, current_models, lookup
 
 
 class Model(BaseModel):
@@ -115,14 +115,14 @@ def _listed(entry: Mapping[str, Any]) -> Model:
     )
 
 
-def parse_listing(body: Mapping[str, Any], *, hosted: bool = False) -> list[Model]:
+def parse_listing(body: Mapping[str, Any], *, hosted: bool = False, client: str = CHAT_CLIENT) -> list[Model]:
     """Turn a ``GET /v1/models`` body into ``Model`` entries.
 
     A local listing keeps the server's order and every entry. A ``hosted`` listing is merged with
-    the catalogue's current chat models (listed ones first, in the server's order, then the rest
-    in catalogue order) and keeps only models the catalogue does not know to be something other
-    than a chat model: an embedding model the gateway lists is dropped, a new model the catalogue
-    has not heard of is kept (``known=False``).
+    the catalogue's current models of ``client`` (listed ones first, in the server's order, then
+    the rest in catalogue order) and keeps only models the catalogue does not know to be served by
+    another class: for ChatNVIDIA an embedding model the gateway lists is dropped, a new model the
+    catalogue has not heard of is kept (``known=False``).
 
     Raises ``ValueError`` naming what is wrong when the body is not an OpenAI-style model list;
     duplicate ids (a server that lists an alias twice) are kept once.
@@ -140,8 +140,8 @@ def parse_listing(body: Mapping[str, Any], *, hosted: bool = False) -> list[Mode
             models[entry["id"]] = _listed(entry)
     if not hosted:
         return list(models.values())
-    chat = [model for model in models.values() if not model.known or model.client == CHAT_CLIENT]
-    return chat + [from_catalogue(entry) for entry in current_chat_models() if entry.id not in models]
+    served = [model for model in models.values() if not model.known or model.client == client]
+    return served + [from_catalogue(entry) for entry in current_models(client) if entry.id not in models]
 
 
 def _adapters(models: Iterable[Model]) -> set[str]:

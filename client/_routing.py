@@ -53,13 +53,20 @@ def no_thinking_switch(model: str) -> str:
     )
 
 
+def endpoint_for(model: str, *, hosted: bool, path: str) -> str:
+    """Where a call to ``model`` goes: its own hosted endpoint where the catalogue names one (only
+    on the hosted API; a local NIM serves every model at its root), else ``path`` under the root."""
+    entry = lookup(model)
+    return entry.endpoint if hosted and entry is not None and entry.endpoint else path
+
+
 def route_for(model: str, *, hosted: bool) -> Route:
     """The route the catalogue gives ``model``; a model it does not know goes to the API root."""
     entry = lookup(model)
     if entry is None:
         return Route()
     return Route(
-        path=entry.endpoint if hosted and entry.endpoint else CHAT_PATH,
+        path=endpoint_for(model, hosted=hosted, path=CHAT_PATH),
         nv_vlm=entry.model_type == "nv-vlm",
         takes_stream_options=entry.model_type not in _NO_STREAM_OPTIONS,
         thinking=entry.thinking,

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._base_url import BASE_URL_ENV, DEFAULT_BASE_URL, normalize_base_url
-from ._catalogue import resolve
+from ._catalogue import CHAT_CLIENT, hosted_default_model, resolve
 from ._warnings import warn_user
 
 logger = logging.getLogger("nim_harness")
@@ -30,7 +30,7 @@ logger = logging.getLogger("nim_harness")
 HOSTED_BASE_URL = DEFAULT_BASE_URL
 API_KEY_ENV = "NVIDIA_API_KEY"
 #: what the published client talks to when the hosted catalogue is used without ``model=``
-DEFAULT_HOSTED_MODEL = "nvidia/nemotron-3-nano-30b-a3b"
+DEFAULT_HOSTED_MODEL = hosted_default_model(CHAT_CLIENT)
 HOSTED_HOSTS = frozenset({"integrate.api.nvidia.com", "ai.api.nvidia.com"})
 _KEY_FIELDS = frozenset({"api_key", "nvidia_api_key"})
 # Constructor spellings of the published client that are not fields (see adopt_published_spellings).
@@ -59,6 +59,33 @@ def resolve_arguments(
     resolved = resolve_from_env(resolved, environ)
     if is_hosted(resolved["base_url"]):
         resolved["model"] = resolve_hosted_model(resolved.get("model"))
+    return resolved
+
+
+def resolve_service_arguments(
+    values: Mapping[str, Any], fields: Iterable[str], environ: Mapping[str, str], *, owner: str
+) -> dict[str, Any]:
+    """Constructor arguments of an embedding or ranking client, read as the published class reads them.
+
+    Published spellings are adopted (``nvidia_base_url``, ``nvidia_api_key``), and an argument
+    that is not a field is dropped, as the published class drops it, but with a warning naming the
+    closest field: sending it would make NIM's retrieval endpoints refuse the request
+    (``extra_forbidden``), and dropping it silently would hide a typo. The environment and the
+    hosted model are then resolved as for ChatNVIDIA, with ``owner``'s own default model.
+    """
+    names = sorted(set(fields) | _SPELLINGS)
+    resolved = adopt_published_spellings(values)
+    for key in [key for key in resolved if key not in names]:
+        close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        warn_user(
+            f"{owner} got {key!r}, which is not one of its fields, and ignores it{hint} "
+            "(pass extra request body fields in model_kwargs)"
+        )
+        del resolved[key]
+    resolved = resolve_from_env(resolved, environ)
+    if is_hosted(resolved["base_url"]):
+        resolved["model"] = resolve_hosted_model(resolved.get("model"), owner)
     return resolved
 
 
@@ -140,16 +167,18 @@ def is_hosted(base_url: str) -> bool:
     return (urlsplit(base_url).hostname or "") in HOSTED_HOSTS
 
 
-def resolve_hosted_model(name: str | None) -> str:
-    """The model id to send to the hosted API for ``name``, warning as the published client does.
+def resolve_hosted_model(name: str | None, client: str = CHAT_CLIENT) -> str:
+    """The model id ``client`` (a class name) sends to the hosted API for ``name``, warning as the
+    published class does.
 
-    No name means the published client's default model. An old alias becomes its current id; a
-    deprecated model, or one the catalogue knows as something other than a chat model (an
-    embedding model, say), is used as asked but warned about.
+    No name means the published class's default model. An old alias becomes its current id; a
+    deprecated model, or one the catalogue knows as served by another class (an embedding model
+    asked of ChatNVIDIA, say), is used as asked but warned about.
     """
     if name is None:
-        logger.info("ChatNVIDIA: no model given; using %s, the hosted default", DEFAULT_HOSTED_MODEL)
-        return DEFAULT_HOSTED_MODEL
+        default = hosted_default_model(client)
+        logger.info("%s: no model given; using %s, the hosted default", client, default)
+        return default
     entry = resolve(name)
     if entry is None:
         return name
@@ -161,11 +190,12 @@ def resolve_hosted_model(name: str | None) -> str:
     if entry.deprecated:
         warn_user(
             f"model {entry.id!r} is deprecated on the hosted API and may be removed: choose a current "
-            "one from ChatNVIDIA.get_available_models()"
+            f"one from {client}.get_available_models()"
         )
-    if not entry.is_chat:
+    if entry.client != client:
+        kind = "a chat model" if client == CHAT_CLIENT else f"one {client} serves"
         warn_user(
-            f"model {entry.id!r} is a {entry.model_type} model, not a chat model: ChatNVIDIA calls to it "
-            "will most likely fail; see ChatNVIDIA.get_available_models()"
+            f"model {entry.id!r} is a {entry.model_type} model, not {kind}: {client} calls to it "
+            f"will most likely fail; see {client}.get_available_models()"
         )
     return entry.id

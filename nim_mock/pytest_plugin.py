@@ -1,7 +1,8 @@
 """nim-harness's pytest plugin (entry point ``pytest11: nim_harness``): one suite, three modes.
 
 Installing the package is enough: pytest loads this module, which adds the ``nim-harness`` option
-group, the ``nim`` marker and the fixtures (``nim_harness_chat``, ``nim_harness_base_url``,
+group, the ``nim`` marker and the fixtures (``nim_harness_chat``, ``nim_harness_embeddings``,
+``nim_harness_rerank``, ``nim_harness_base_url``,
 ``nim_harness_http_client``, ``nim_harness_mode``, ``nim_harness_model``, ``nim_harness_cassette``,
 ``nim_harness_settings``, ``nim_harness_faults``, ``nim_harness_test``, ``nim_harness_live_copy``,
 and ``nim_config``, which a conftest overrides as pytest-recording's ``vcr_config``).
@@ -51,17 +52,20 @@ from nim_mock.plugin.marker import MARKER_HELP
 from nim_mock.plugin.modes import record_command, session_error
 from nim_mock.plugin.mounts import SessionServer
 from nim_mock.plugin.options import OPTIONS, REDACT_FLAG, REDACT_INI, SettingsError, resolve_settings
+from nim_mock.plugin.retrieval import nim_harness_embeddings, nim_harness_rerank
 
 __all__ = [
     "nim_config",
     "nim_harness_base_url",
     "nim_harness_cassette",
     "nim_harness_chat",
+    "nim_harness_embeddings",
     "nim_harness_faults",
     "nim_harness_http_client",
     "nim_harness_live_copy",
     "nim_harness_mode",
     "nim_harness_model",
+    "nim_harness_rerank",
     "nim_harness_settings",
     "nim_harness_test",
 ]

@@ -3,7 +3,9 @@
 Why: the client's catalogue must know every model the published ChatNVIDIA knows (capabilities,
 aliases, the hosted endpoint of models outside integrate.api.nvidia.com, thinking switches,
 deprecation, LangChain model profiles), or code moved over from it loses tool calling, thinking
-and routing for those models. The facts are read from the installed package at run time and
+and routing for those models. The published classes' hosted default models and batch sizes are
+carried too, so ``NVIDIAEmbeddings()`` and ``NVIDIARerank()`` without arguments ask for what the
+published ones ask for. The facts are read from the installed package at run time and
 written out as plain data, so the client itself never imports the published package.
 
 Usage (with ``langchain-nvidia-ai-endpoints`` installed, the version the data should follow)::
@@ -79,9 +81,22 @@ def published_rows(table: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def render(version: str, rows: Iterable[Mapping[str, Any]], profiles: Mapping[str, Mapping[str, Any]]) -> str:
-    """The module text: deterministic (``repr`` of str/int/bool/tuple/dict keeps insertion order)."""
+def render(
+    version: str,
+    rows: Iterable[Mapping[str, Any]],
+    profiles: Mapping[str, Mapping[str, Any]],
+    defaults: Mapping[str, Mapping[str, Any]],
+) -> str:
+    """The module text: deterministic (``repr`` of str/int/bool/tuple/dict keeps insertion order).
+
+    ``defaults`` maps a published class name to its hosted default ``model`` (and ``max_batch_size``
+    where the class batches).
+    """
     lines = [HEADER.format(package=PACKAGE, version=version)]
+    lines.append("CLIENT_DEFAULTS: dict[str, dict[str, Any]] = {")
+    lines.extend(f"    {client!r}: {dict(values)!r}," for client, values in defaults.items())
+    lines.append("}")
+    lines.append("")
     lines.append("MODELS: tuple[dict[str, Any], ...] = (")
     lines.extend(f"    {dict(row)!r}," for row in rows)
     lines.append(")")
@@ -95,10 +110,22 @@ def render(version: str, rows: Iterable[Mapping[str, Any]], profiles: Mapping[st
 
 def generate() -> str:
     """The data module for the installed published package; ``ImportError`` when it is missing."""
+    from langchain_nvidia_ai_endpoints import chat_models, embeddings, reranking
     from langchain_nvidia_ai_endpoints._statics import MODEL_TABLE
     from langchain_nvidia_ai_endpoints.data._profiles import _PROFILES
 
-    return render(importlib.metadata.version(PACKAGE), published_rows(MODEL_TABLE), _PROFILES)
+    defaults = {
+        "ChatNVIDIA": {"model": chat_models._DEFAULT_MODEL_NAME},
+        "NVIDIAEmbeddings": {
+            "model": embeddings._DEFAULT_MODEL_NAME,
+            "max_batch_size": embeddings._DEFAULT_BATCH_SIZE,
+        },
+        "NVIDIARerank": {
+            "model": reranking._DEFAULT_MODEL_NAME,
+            "max_batch_size": reranking._DEFAULT_BATCH_SIZE,
+        },
+    }
+    return render(importlib.metadata.version(PACKAGE), published_rows(MODEL_TABLE), _PROFILES, defaults)
 
 
 def main(argv: Iterable[str] | None = None) -> int:

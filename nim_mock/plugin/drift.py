@@ -12,7 +12,9 @@ response to what a client relies on and lists the differences, one sentence each
 - the finish reasons, the tool calls (names and the key sets of their parsed arguments, assembled
   from stream fragments), whether usage is reported, whether the stream ends with ``[DONE]``;
 - the number of events, only when the live count falls outside a generous range (0.25x-4x of the
-  recorded count): token counts vary with sampling, a tenfold change means a different framing.
+  recorded count): token counts vary with sampling, a tenfold change means a different framing;
+- for embeddings and rankings, the values a retrieval index depends on (vector dimension, cosine
+  similarity for the same texts, passage order): see ``drift_retrieval``.
 
 Pure: two ``Interaction`` objects in, a list of strings out (empty = no drift). Live mode builds the
 live ``Interaction`` with the same recorder as record mode (``tee``) and :func:`describe_drift`
@@ -32,6 +34,7 @@ from nim_harness.sse import SSEDecoder
 
 from nim_mock.cassette import Interaction, RecordedResponse
 from nim_mock.cassettes.canonical import json_type
+from nim_mock.plugin.drift_retrieval import retrieval_differences
 
 __all__ = ["EVENT_COUNT_RANGE", "VOLATILE_KEYS", "Shape", "compare_shape", "describe_drift", "shape_of"]
 
@@ -207,7 +210,7 @@ def compare_shape(recorded: Interaction, live: Interaction) -> list[str]:
 
     Each entry is one sentence starting with what differs (``status:``, ``body:``, ``keys:``,
     ``types:``, ``finish_reason:``, ``tool calls:``, ``usage:``, ``events:``, ``[DONE]:``,
-    ``data:``), so a terminal summary can print them as they are.
+    ``data:``, ``embeddings:``, ``rankings:``), so a terminal summary can print them as they are.
     """
     old, new = shape_of(recorded.response), shape_of(live.response)
     out: list[str] = []
@@ -244,6 +247,7 @@ def compare_shape(recorded: Interaction, live: Interaction) -> list[str]:
             out.append(
                 f"data: recorded {old.unparsable} event(s) neither JSON nor [DONE], live {new.unparsable}"
             )
+    out.extend(retrieval_differences(recorded, live))
     return out
 
 

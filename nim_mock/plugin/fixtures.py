@@ -15,7 +15,7 @@ is where the modes differ:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,10 +29,12 @@ from nim_mock.plugin.faults import FAULTS_ONLY_IN_MOCK, MOCK_PLAN_KEY, marker_ru
 from nim_mock.plugin.hooks import ConfigError, NimConfig, parse_nim_config
 from nim_mock.plugin.marker import MarkerError, NimMarker, parse_marker
 from nim_mock.plugin.modes import (
+    Service,
     choose_model,
     endpoint_parts,
     missing_cassette_message,
     record_command,
+    service_of,
     skip_reason,
 )
 from nim_mock.plugin.mounts import SessionServer
@@ -60,6 +62,9 @@ __all__ = [
     "SETTINGS_KEY",
     "UNPLAYED_KEY",
     "NimTest",
+    "cassette_models",
+    "client_options",
+    "close_made",
     "nim_config",
     "nim_harness_base_url",
     "nim_harness_cassette",
@@ -173,15 +178,22 @@ def nim_harness_cassette(nim_harness_test: NimTest) -> Path:
     return nim_harness_test.path
 
 
-def _cassette_models(test: NimTest, settings: Settings, cache: CassetteCache) -> tuple[str, ...]:
+def cassette_models(
+    test: NimTest, settings: Settings, cache: CassetteCache, service: Service = "chat"
+) -> tuple[str, ...]:
+    """In mock mode, the models the test's cassette asks ``service`` for, in first-seen order."""
     if settings.mode is not Mode.MOCK or not test.path.is_file():
         return ()
     from nim_mock.cassette import CassetteError
 
     try:
-        return cache.load(test.path, root=test.folder).models
+        cassette = cache.load(test.path, root=test.folder)
     except CassetteError:
         return ()  # nim_harness_base_url reports the broken file; the model is not the place to fail
+    requests = [interaction.request for interaction in cassette.interactions]
+    return tuple(
+        dict.fromkeys(r.model for r in requests if r.model is not None and service_of(r.path) == service)
+    )
 
 
 @pytest.fixture
@@ -195,7 +207,7 @@ def nim_harness_model(
     return choose_model(
         nim_harness_settings,
         nim_harness_test.marker.model,
-        _cassette_models(nim_harness_test, nim_harness_settings, pytestconfig.stash[CASSETTES_KEY]),
+        cassette_models(nim_harness_test, nim_harness_settings, pytestconfig.stash[CASSETTES_KEY]),
     )
 
 
@@ -476,35 +488,70 @@ def nim_harness_chat(
     compare the answers with the cassette. Keyword arguments override any field
     (``nim_harness_chat(temperature=0, max_tokens=32)``); clients the factory built are closed afterwards.
     """
-    import httpx
     from nim_harness import ChatNVIDIA  # lazily: the plugin must load even where the client cannot
 
     made: list[httpx.Client | httpx.AsyncClient] = []
-    server = request.config.stash[SERVER_KEY]
 
     def build(**overrides: Any) -> ChatNVIDIA:
-        options: dict[str, Any] = {"model": nim_harness_model, "base_url": nim_harness_base_url}
-        if nim_harness_settings.mode is Mode.MOCK and not request.node.stash.get(RECORDS_KEY, False):
-            options["api_key"] = None  # a real NVIDIA_API_KEY has no business travelling to the mock
-            # 202 faults are polled at the mock's NVCF status route, not at the hosted gateway.
-            options["polling_base"] = nim_harness_base_url.removesuffix(_API_PATH) + NVCF_STATUS_PATH
-        elif nim_harness_settings.api_key:
-            options["api_key"] = nim_harness_settings.api_key
-        transports = _transports(nim_harness_settings, nim_harness_live_copy, server)
-        if transports is not None:
-            # An injected client keeps its own timeout: give it the one ChatNVIDIA would have used.
-            timeout = httpx.Timeout(overrides.get("timeout", _CLIENT_TIMEOUT_S))
-            # Mock traffic goes straight to loopback: a proxy from the environment must not carry it.
-            direct = nim_harness_settings.mode is not Mode.MOCK
-            sync_client = httpx.Client(transport=transports[0], timeout=timeout, trust_env=direct)
-            async_client = httpx.AsyncClient(transport=transports[1], timeout=timeout, trust_env=direct)
-            made.extend((sync_client, async_client))
-            options["http_client"] = sync_client
-            options["http_async_client"] = async_client
-        options.update(overrides)
-        return ChatNVIDIA(**options)
+        return ChatNVIDIA(
+            **client_options(
+                request,
+                nim_harness_base_url,
+                nim_harness_model,
+                nim_harness_settings,
+                nim_harness_live_copy,
+                overrides,
+                made,
+            )
+        )
 
     yield build
+    close_made(made)
+
+
+def client_options(
+    request: pytest.FixtureRequest,
+    base_url: str,
+    model: str,
+    settings: Settings,
+    copy: Recording,
+    overrides: Mapping[str, Any],
+    made: list[httpx.Client | httpx.AsyncClient],
+) -> dict[str, Any]:
+    """The constructor arguments of a client a fixture builds (ChatNVIDIA, NVIDIAEmbeddings, NVIDIARerank).
+
+    In mock mode its HTTP clients carry the network guard and no API key, in live mode a tee that
+    lets the plugin compare the answers with the cassette; ``overrides`` win. The httpx clients
+    made are appended to ``made``, for :func:`close_made` at teardown.
+    """
+    import httpx
+
+    options: dict[str, Any] = {"model": model, "base_url": base_url}
+    if settings.mode is Mode.MOCK and not request.node.stash.get(RECORDS_KEY, False):
+        options["api_key"] = None  # a real NVIDIA_API_KEY has no business travelling to the mock
+        # 202 faults are polled at the mock's NVCF status route, not at the hosted gateway.
+        options["polling_base"] = base_url.removesuffix(_API_PATH) + NVCF_STATUS_PATH
+    elif settings.api_key:
+        options["api_key"] = settings.api_key
+    transports = _transports(settings, copy, request.config.stash[SERVER_KEY])
+    if transports is not None:
+        # An injected client keeps its own timeout: give it the one the client would have used.
+        timeout = httpx.Timeout(overrides.get("timeout", _CLIENT_TIMEOUT_S))
+        # Mock traffic goes straight to loopback: a proxy from the environment must not carry it.
+        direct = settings.mode is not Mode.MOCK
+        sync_client = httpx.Client(transport=transports[0], timeout=timeout, trust_env=direct)
+        async_client = httpx.AsyncClient(transport=transports[1], timeout=timeout, trust_env=direct)
+        made.extend((sync_client, async_client))
+        options["http_client"] = sync_client
+        options["http_async_client"] = async_client
+    options.update(overrides)
+    return options
+
+
+def close_made(made: list[httpx.Client | httpx.AsyncClient]) -> None:
+    """Close the sync clients :func:`client_options` made."""
+    import httpx
+
     for client in made:
         if isinstance(client, httpx.Client):
             client.close()

@@ -13,20 +13,25 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 from urllib.parse import urlsplit
 
 from nim_mock.plugin.options import API_KEY_ENV, Mode, Settings
 
 __all__ = [
     "DEFAULT_MODEL",
+    "Service",
     "choose_model",
     "endpoint_parts",
     "missing_cassette_message",
     "record_command",
+    "service_of",
     "session_error",
     "skip_reason",
 ]
+
+Service = Literal["chat", "embeddings", "ranking"]
+"""What a request asks of a NIM: a chat (or completion, or listing), embeddings, or a ranking."""
 
 DEFAULT_MODEL: Final = "meta/llama-3.1-8b-instruct"
 """The model the fixtures ask for when nothing else names one (the NIM documentation's own example)."""
@@ -82,6 +87,18 @@ def choose_model(settings: Settings, marker_model: str | None, cassette_models: 
     if settings.mode is Mode.MOCK and cassette_models and not (explicit and settings.model):
         return cassette_models[0]
     return settings.model or DEFAULT_MODEL
+
+
+def service_of(path: str) -> Service:
+    """The service a request path belongs to (``/v1/embeddings``, hosted ``.../reranking``, ...).
+
+    A cassette may hold a whole RAG flow; each fixture picks its model from its own requests."""
+    route = path.partition("?")[0].rstrip("/")
+    if route.endswith("/embeddings"):
+        return "embeddings"
+    if route.endswith(("/ranking", "/reranking")):
+        return "ranking"
+    return "chat"
 
 
 def endpoint_parts(endpoint: str) -> tuple[str, str]:

@@ -178,6 +178,22 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         "model id the nim_harness_chat fixture asks for (default: the cassette's model, else "
         "meta/llama-3.1-8b-instruct; given on the command line it beats the cassette's in mock mode too).",
     ),
+    OptionSpec(
+        "embed_model",
+        "--nim-harness-embed-model",
+        "nim_harness_embed_model",
+        ("NIM_EMBED_MODEL",),
+        "embedding model the nim_harness_embeddings fixture asks for in live and record modes (the "
+        "endpoint must serve it); without one those tests are skipped.",
+    ),
+    OptionSpec(
+        "rerank_model",
+        "--nim-harness-rerank-model",
+        "nim_harness_rerank_model",
+        ("NIM_RERANK_MODEL",),
+        "reranking model the nim_harness_rerank fixture asks for in live and record modes (the "
+        "endpoint must serve it); without one those tests are skipped.",
+    ),
 )
 
 REDACT_FLAG: Final = "--nim-harness-redact"
@@ -198,6 +214,8 @@ class Settings:
     speed: float = 0.0
     identity: str = "nim1"
     model: str | None = None
+    embed_model: str | None = None
+    rerank_model: str | None = None
     skip_missing: bool = False
     skip_without_endpoint: bool = False
     """``--nim-harness-no-endpoint=skip``: a command-line live/record run without an endpoint skips."""
@@ -239,8 +257,10 @@ class Settings:
             )
             if self.mode is Mode.RECORD:
                 parts.append(f"cassettes={self.cassettes}")
-        if self.model is not None:
-            parts.append(f"model={self.model} ({self.sources.get('model', 'default')})")
+        for key in ("model", "embed_model", "rerank_model"):
+            value = getattr(self, key)
+            if value is not None:
+                parts.append(f"{key}={value} ({self.sources.get(key, 'default')})")
         return "nim-harness: " + ", ".join(parts)
 
 
@@ -371,7 +391,9 @@ def resolve_settings(
     fail_unplayed = _parse_report_or_fail(*picked["unplayed"]) if "unplayed" in picked else False
     endpoint = _parse_endpoint(*picked["endpoint"]) if "endpoint" in picked else None
     speed = _parse_speed(*picked["speed"]) if "speed" in picked else 0.0
-    model = picked["model"][0].strip() if "model" in picked else None
+    model, embed_model, rerank_model = (
+        picked[key][0].strip() if key in picked else None for key in ("model", "embed_model", "rerank_model")
+    )
     identity = _parse_identity(*picked["identity"]) if "identity" in picked else "nim1"
     skip_missing = _parse_fail_or_skip(*picked["missing"]) if "missing" in picked else False
     skip_without_endpoint = _parse_fail_or_skip(*picked["no_endpoint"]) if "no_endpoint" in picked else False
@@ -399,6 +421,8 @@ def resolve_settings(
         speed=speed,
         identity=identity,
         model=model or None,
+        embed_model=embed_model or None,
+        rerank_model=rerank_model or None,
         skip_missing=skip_missing,
         skip_without_endpoint=skip_without_endpoint,
         api_key=api_key,

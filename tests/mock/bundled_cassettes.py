@@ -23,10 +23,11 @@ ROOT = Path(__file__).resolve().parents[2]
 CASSETTE_DIR = ROOT / "cassettes"
 
 
-RECORDED_FOLDERS = {"vllm-contract"}
-"""Folders of cassettes recorded from a real engine by tests/contract in record mode (``vllm-contract/``):
-not authored, so the authoring script, its README table and the NIM 1.x layout rules do not apply
-to them; ``nim-mock check`` lints them and the contract suite replays them."""
+RECORDED_FOLDERS = {"vllm-contract", "retrieval-contract"}
+"""Folders of cassettes recorded by tests/contract in record mode, from a real engine (``vllm-contract/``)
+or from the mock's retrieval stand-in (``retrieval-contract/``): not authored, so the authoring
+script, its README table and the NIM 1.x layout rules do not apply to them; ``nim-mock check``
+lints them and the contract suite replays them."""
 
 
 FILES = sorted(

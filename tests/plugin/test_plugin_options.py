@@ -19,6 +19,8 @@ VALUES = {
     "cassettes": ["one", "two", "three"],
     "speed": ["0", "0.5", "2"],
     "model": ["org/a", "org/b", "org/c"],
+    "embed_model": ["nvidia/nv-embedqa-e5-v5", "org/embed"],
+    "rerank_model": ["nvidia/llama-3.2-nv-rerankqa-1b-v2", "org/rerank"],
     "missing": ["fail", "skip", "SKIP"],
     "no_endpoint": ["fail", "skip"],
     "record_mode": ["none", "once", "new_episodes", "all"],
