@@ -10,6 +10,10 @@
 # 2. `nim-mock record` in front of it: curl sends NVIDIAEmbeddings' body (NIM's input_type and
 #    truncate included; vLLM ignores them) and the published NVIDIAEmbeddings embeds documents
 #    through the proxy;
+#    then the embeddings contract suite (tests/contract/test_contract_embeddings.py) live against it,
+#    in record mode into a fresh folder and in mock mode on those recordings: none may fail, at least
+#    one must pass, and every test has the same outcome in the three runs (what the tiny model cannot
+#    do, dimensions, truncate=END and real similarity, skips with vLLM's reason);
 # 3. `nim-mock check` on what was recorded, then `nim-mock serve` on it: curl gets the very same
 #    bytes and the published client the very same vectors, with vLLM stopped.
 # Environment: NIM_HARNESS_SHARED, NIM_HARNESS_CACHE (as live.sh), LIVE_EMBED_PORT (default: free).
@@ -107,6 +111,31 @@ if PROXY=$(wait_for_url "$WORK/record.out" 'http://127\.0\.0\.1:[0-9]*/v1 '); th
   [ "$written" = 2 ] || fail "nim-mock record wrote $written cassettes for 2 exchanges"
 else
   fail "nim-mock record did not start: $(cat "$WORK/record.err")"
+fi
+
+# -- 2b. the embeddings contract suite: live, record, mock on those recordings ------------------------
+embed_contract() {  # embed_contract NAME ARGS...: tests/contract/test_contract_embeddings.py, junit kept
+  local name=$1
+  shift
+  local status=0
+  "$PY" -m pytest tests/contract/test_contract_embeddings.py -q -p no:cacheprovider \
+    --junitxml "$WORK/contract-$name.xml" "$@" >"$WORK/contract-$name.log" 2>&1 || status=$?
+  if [ "$status" = 0 ]; then grep -E '^SKIPPED|passed|failed' "$WORK/contract-$name.log" | tail -n 12; else tail -n 40 "$WORK/contract-$name.log"; fi
+  if [ ! -f "$WORK/contract-$name.xml" ]; then fail "embeddings contract $name did not report (pytest exit $status)"; return; fi
+  local result
+  result=$("$PY" .ci/junit_outcomes.py counts "$WORK/contract-$name.xml")
+  echo "embeddings contract $name: $result"
+  case "$result" in *"failed=0 errors=0"*) ;; *) fail "embeddings contract $name: $result" ;; esac
+  case "$result" in passed=0\ *) fail "embeddings contract $name: no test passed" ;; esac
+}
+step "embeddings: the contract suite, live, recording, then mock on the recordings"
+EMBED_ARGS=(--nim-harness-endpoint "$BASE_URL" --nim-harness-embed-model "$MODEL")
+embed_contract live --nim-mode=live "${EMBED_ARGS[@]}"
+embed_contract record --nim-mode=record "${EMBED_ARGS[@]}" --nim-harness-cassettes "$WORK/contract"
+embed_contract mock --nim-mode=mock --nim-harness-cassettes "$WORK/contract" --nim-harness-missing=skip
+if [ -f "$WORK/contract-live.xml" ] && [ -f "$WORK/contract-record.xml" ] && [ -f "$WORK/contract-mock.xml" ]; then
+  "$PY" .ci/junit_outcomes.py compare live="$WORK/contract-live.xml" record="$WORK/contract-record.xml" \
+    mock="$WORK/contract-mock.xml" || fail "embeddings contract: live, record and mock outcomes differ"
 fi
 
 # -- 3. lint and replay with vLLM gone ----------------------------------------------------------------
