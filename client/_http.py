@@ -22,6 +22,7 @@ event, so callers still get the result; it then has ``choices[].message`` rather
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import AsyncGenerator, Generator, Mapping
 from typing import Any
 
@@ -45,6 +46,7 @@ __all__ = [
     "join_url",
     "normalize_base_url",
     "request_json",
+    "shared_client",
     "start_exchange",
     "stream_events",
 ]
@@ -82,6 +84,29 @@ def build_client(settings: HTTPSettings, *, transport: httpx.BaseTransport | Non
         transport=transport,
         verify=tls_verification(settings.verify),
     )
+
+
+_SHARED_CLIENTS: dict[tuple[str, float | None, object], httpx.Client] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_client(settings: HTTPSettings) -> httpx.Client:
+    """The process's sync client for ``settings``' base URL, timeout and trust, built on first use.
+
+    Why shared: a model's own client made its first call pay for building the client (reading the
+    proxy variables, parsing URLs) and a new connection, so a fresh model's first call cost 1.5x
+    its later ones; models with the same settings now share one connection pool, as
+    langchain-openai does for its default clients. A client holds no key (headers travel with
+    each request) and is safe to use from many threads. Sync only: an async client belongs to the
+    event loop it first ran on, so each model keeps its own. A client closed by someone is
+    replaced by a new one.
+    """
+    key = (settings.base_url, settings.timeout, tls_verification(settings.verify))
+    with _SHARED_LOCK:
+        client = _SHARED_CLIENTS.get(key)
+        if client is None or client.is_closed:
+            client = _SHARED_CLIENTS[key] = build_client(settings)
+    return client
 
 
 def build_async_client(

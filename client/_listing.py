@@ -25,8 +25,6 @@ class Lister(Protocol):
 
     async def _alist_models(self) -> list[Model]: ...
 
-    def _close_built_clients(self) -> None: ...
-
     async def _aclose_built_clients(self) -> None: ...
 
 
@@ -37,11 +35,7 @@ class ModelListing:
         def get_available_models(**kwargs: Any) -> list[Model]:
             if instance is not None and not kwargs:
                 return instance._list_models()
-            temporary = owner(**kwargs)
-            try:
-                return temporary._list_models()
-            finally:
-                temporary._close_built_clients()
+            return owner(**kwargs)._list_models()  # its sync client is the process's shared one
 
         get_available_models.__doc__ = _DOC
         return get_available_models

@@ -4,10 +4,11 @@ ChatNVIDIA, NVIDIAEmbeddings and NVIDIARerank inherit it, so the three take the 
 (key, base URL, timeout, retries, TLS, headers, 202 polling, injected clients), check them the
 same way at construction, and build, reuse and close their connections the same way.
 
-A client is built on first use, because building one loads TLS certificates (~25 ms), which a
-model that is only configured, or only used async, never needs. An injected client
-(``http_client=``/``http_async_client=``) is used as it is and belongs to whoever passed it: it is
-never closed here. Building is locked, so threads sharing a model share one pool.
+A client is built on first use, so a model that is only configured, or only used async, never
+builds one. The sync client is the process's shared one for the model's base URL, timeout and
+trust (``_http.shared_client``); the async one is the model's own, built under a lock so threads
+sharing a model share one pool. An injected client (``http_client=``/``http_async_client=``) is
+used as it is and belongs to whoever passed it: it is never closed here.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
-from ._http import DEFAULT_POLLING_BASE, HTTPSettings, build_async_client, build_client
+from ._http import DEFAULT_POLLING_BASE, HTTPSettings, build_async_client, shared_client
 from ._models import choose_served_model, parse_listing
 from ._settings import HOSTED_BASE_URL
 
@@ -70,11 +71,9 @@ class NIMConnection(BaseModel):
         self._client, self._aclient = self.http_client, self.http_async_client
 
     def _http(self) -> httpx.Client:
-        """The sync client: the injected one, or one built from the settings on first use."""
+        """The sync client: the injected one, or the process's shared one for these settings."""
         if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = build_client(self._settings)
+            self._client = shared_client(self._settings)
         return self._client
 
     def _ahttp(self) -> httpx.AsyncClient:
@@ -84,12 +83,9 @@ class NIMConnection(BaseModel):
                     self._aclient = build_async_client(self._settings)
         return self._aclient
 
-    def _close_built_clients(self) -> None:
-        """Close the clients this model built itself (an injected client belongs to its owner)."""
-        if self._client is not None and self._client is not self.http_client:
-            self._client.close()
-
     async def _aclose_built_clients(self) -> None:
+        """Close the async client this model built itself (an injected one belongs to its owner;
+        the sync one is shared by the process)."""
         if self._aclient is not None and self._aclient is not self.http_async_client:
             await self._aclient.aclose()
 

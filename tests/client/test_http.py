@@ -758,3 +758,22 @@ def test_event_reader_reads_what_json_loads_reads_where_the_fast_parser_refuses(
     seen = list(reader.feed(f"data: {data}\n\n".encode()))
     # compared as JSON text: NaN is not equal to itself
     assert json.dumps(seen) == json.dumps([json.loads(data)])
+
+
+def test_models_with_the_same_settings_share_one_sync_client_and_keep_their_keys_apart() -> None:
+    """A fresh model's first call reuses the process's pool instead of building a client of its own."""
+    from nim_harness import ChatNVIDIA
+
+    first = ChatNVIDIA(model="m", base_url="http://127.0.0.1:9/v1", api_key="nvapi-first-key-0000")
+    second = ChatNVIDIA(model="m", base_url="http://127.0.0.1:9/v1", api_key="nvapi-second-key-000")
+    other_url = ChatNVIDIA(model="m", base_url="http://127.0.0.1:10/v1", api_key=None)
+    other_timeout = ChatNVIDIA(model="m", base_url="http://127.0.0.1:9/v1", timeout=5.0)
+    shared = first._http()
+    assert second._http() is shared
+    assert other_url._http() is not shared
+    assert other_timeout._http() is not shared
+    assert "authorization" not in shared.headers  # keys travel with each request, never on the client
+    shared.close()
+    replaced = ChatNVIDIA(model="m", base_url="http://127.0.0.1:9/v1")._http()
+    assert replaced is not shared
+    assert not replaced.is_closed
