@@ -24,6 +24,7 @@ __all__ = [
     "choose_model",
     "endpoint_parts",
     "missing_cassette_message",
+    "preferred_model",
     "record_command",
     "service_of",
     "session_error",
@@ -81,12 +82,21 @@ def choose_model(settings: Settings, marker_model: str | None, cassette_models: 
     ``NIM_MODEL`` left in the shell for live runs must not break mock runs); elsewhere the
     configured model does. Last comes ``DEFAULT_MODEL``.
     """
+    return preferred_model(settings, "model", marker_model, cassette_models) or DEFAULT_MODEL
+
+
+def preferred_model(
+    settings: Settings, field: str, marker_model: str | None, cassette_models: tuple[str, ...]
+) -> str | None:
+    """The order :func:`choose_model` describes, for the settings ``field`` naming a model
+    (``model``, ``embed_model``, ``rerank_model``); ``None`` when nothing names one."""
     if marker_model:
         return marker_model
-    explicit = settings.sources.get("model", "").startswith("--")
-    if settings.mode is Mode.MOCK and cassette_models and not (explicit and settings.model):
+    configured: str | None = getattr(settings, field)
+    explicit = settings.sources.get(field, "").startswith("--")
+    if settings.mode is Mode.MOCK and cassette_models and not (explicit and configured):
         return cassette_models[0]
-    return settings.model or DEFAULT_MODEL
+    return configured or None
 
 
 def service_of(path: str) -> Service:

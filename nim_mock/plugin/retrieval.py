@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pytest
 
 from nim_mock.plugin.fixtures import CASSETTES_KEY, NimTest, cassette_models, client_options, close_made
-from nim_mock.plugin.modes import Service, skip_reason
+from nim_mock.plugin.modes import Service, preferred_model, skip_reason
 from nim_mock.plugin.options import Mode, Settings
 
 if TYPE_CHECKING:
@@ -63,14 +63,9 @@ def choose_service_model(
     configured model, then (mock mode only) the published default.
     """
     field, _, _, default = _SETTINGS[service]
-    if marker_model:
-        return marker_model
-    configured: str | None = getattr(settings, field)
-    explicit = settings.sources.get(field, "").startswith("--")
-    if settings.mode is Mode.MOCK and cassette_models and not (explicit and configured):
-        return cassette_models[0]
-    if configured:
-        return configured
+    found = preferred_model(settings, field, marker_model, cassette_models)
+    if found:
+        return found
     return default if settings.mode is Mode.MOCK else None
 
 
