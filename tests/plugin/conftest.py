@@ -13,6 +13,14 @@ from nim_mock.serve.runner import RunningServer
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # In-process pytester runs put sys.modules back as they found it. A nim_harness submodule the
+    # package loads lazily (PEP 562), first loaded inside one run, is dropped after it and loaded
+    # again by the next, with new exception classes, while the package keeps the names it cached:
+    # ``pytest.raises(RateLimitError)`` then misses the RateLimitError raised. Load them all first.
+    import nim_harness
+
+    for name in nim_harness.__all__:
+        getattr(nim_harness, name)
     # pytest refuses ``pytest_plugins`` outside the rootdir's conftest, and the rootdir's conftest is
     # not this area's file: load pytester when this folder's tests are collected instead.
     if not config.pluginmanager.has_plugin("pytester"):
