@@ -20,6 +20,7 @@ from langchain_core.messages import AIMessageChunk, ToolCallChunk
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
 
+from ._plain_chunk import plain_chunk
 from ._thinking import ThinkSplitter
 from ._usage import Counts, counts_of, growth, to_metadata
 
@@ -93,7 +94,7 @@ def to_generation_chunk(event: Mapping[str, Any], state: StreamState) -> ChatGen
                 ident = event.get("id") or None  # state.same_id(event), inlined: runs once per token
                 if ident != state.last_id:
                     state.last_id = ident
-                return ChatGenerationChunk(message=AIMessageChunk(content=content, id=state.last_id))
+                return plain_chunk(content, state.last_id)
     chunk = _general_chunk(event, state)
     state.plain = state.reported_header and state.splitter.passing
     return chunk
