@@ -134,23 +134,12 @@ BASE_URL=$(sed -n 's/.*base_url=\([^ ]*\).*/\1/p' <<<"$ready")
 contract_run() {  # contract_run NAME ARGS...: the contract suite, its junit xml kept; never exits
   local name=$1
   shift
-  local status=0
   # The retrieval contract tests need an embedding or reranking model, which a chat server does not
   # serve: the embeddings ones run live in .ci/live_embeddings.sh, the reranking ones (no engine here
   # serves a reranker) in mock mode with the rest of the suite.
-  "$PY" -m pytest tests/contract -q -p no:cacheprovider \
-    --ignore tests/contract/test_contract_embeddings.py --ignore tests/contract/test_contract_rerank.py \
-    --junitxml "$WORK/$name.xml" "$@" >"$WORK/$name.log" 2>&1 || status=$?
-  if [ "$status" = 0 ]; then grep -E '^SKIPPED|passed|failed' "$WORK/$name.log" | tail -n 20; else tail -n 60 "$WORK/$name.log"; fi
-  if [ ! -f "$WORK/$name.xml" ]; then
-    fail "$TARGET $name run did not report (pytest exit $status)"
-    return
-  fi
-  local result
-  result=$("$PY" .ci/junit_outcomes.py counts "$WORK/$name.xml")
-  echo "$TARGET $name: $result (pytest exit $status)"
-  SUMMARY+=("$TARGET $name: $result")
-  case "$result" in *"failed=0 errors=0"*) ;; *) fail "$TARGET $name run: $result" ;; esac
+  junit_run "$TARGET $name" "$WORK/$name" 60 tests/contract \
+    --ignore tests/contract/test_contract_embeddings.py --ignore tests/contract/test_contract_rerank.py "$@" \
+    && SUMMARY+=("$TARGET $name: $JUNIT_RESULT")
 }
 
 LIVE_ARGS=(--nim-harness-endpoint "$BASE_URL" --nim-harness-model "$MODEL")

@@ -117,16 +117,9 @@ fi
 embed_contract() {  # embed_contract NAME ARGS...: tests/contract/test_contract_embeddings.py, junit kept
   local name=$1
   shift
-  local status=0
-  "$PY" -m pytest tests/contract/test_contract_embeddings.py -q -p no:cacheprovider \
-    --junitxml "$WORK/contract-$name.xml" "$@" >"$WORK/contract-$name.log" 2>&1 || status=$?
-  if [ "$status" = 0 ]; then grep -E '^SKIPPED|passed|failed' "$WORK/contract-$name.log" | tail -n 12; else tail -n 40 "$WORK/contract-$name.log"; fi
-  if [ ! -f "$WORK/contract-$name.xml" ]; then fail "embeddings contract $name did not report (pytest exit $status)"; return; fi
-  local result
-  result=$("$PY" .ci/junit_outcomes.py counts "$WORK/contract-$name.xml")
-  echo "embeddings contract $name: $result"
-  case "$result" in *"failed=0 errors=0"*) ;; *) fail "embeddings contract $name: $result" ;; esac
-  case "$result" in passed=0\ *) fail "embeddings contract $name: no test passed" ;; esac
+  junit_run "embeddings contract $name" "$WORK/contract-$name" 40 tests/contract/test_contract_embeddings.py "$@" \
+    || return 0
+  case "$JUNIT_RESULT" in passed=0\ *) fail "embeddings contract $name: no test passed" ;; esac
 }
 step "embeddings: the contract suite, live, recording, then mock on the recordings"
 EMBED_ARGS=(--nim-harness-endpoint "$BASE_URL" --nim-harness-embed-model "$MODEL")
