@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
 from nim_mock._cli_args import at_least_one, port
+from nim_mock._log_formats import LOG_FORMATS
 
 if TYPE_CHECKING:  # `nim-mock --help` builds these options: the server loads only when serve runs
     from starlette.types import ASGIApp
@@ -43,8 +44,6 @@ __all__ = [
 ]
 
 LOG_LEVELS: tuple[str, ...] = ("debug", "info", "warning", "error", "critical")
-LOG_FORMATS: tuple[str, ...] = ("text", "json")
-"""The request log's formats (``nim_mock.serve.request_log`` checks it holds the same)."""
 
 ENV_DEFAULTS: dict[str, str] = {
     "NIM_SERVER_PORT": "--port",

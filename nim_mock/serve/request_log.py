@@ -28,9 +28,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from nim_mock._log_formats import LOG_FORMATS
+
 __all__ = ["LOG_FORMATS", "RequestEntry", "RequestLogHandler"]
 
-LOG_FORMATS: tuple[str, ...] = ("text", "json")
 
 _PIPE_BUF = 4096
 """POSIX guarantees a write of at most this many bytes to a pipe is never interleaved with another's."""

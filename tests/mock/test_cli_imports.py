@@ -101,10 +101,3 @@ def test_the_check_is_able_to_see_a_heavy_module() -> None:
         f"{REPORT_MODULES}"
     )
     assert "nim_mock.cassettes.persist" in heavy_in(modules_after(code))
-
-
-def test_the_log_formats_offered_are_the_ones_the_request_log_writes() -> None:
-    from nim_mock._serve_cli import LOG_FORMATS as OFFERED
-    from nim_mock.serve.request_log import LOG_FORMATS as WRITTEN
-
-    assert OFFERED == WRITTEN
