@@ -27,13 +27,14 @@ engines do.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -42,7 +43,9 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from nim_mock.serve.vllm_metrics import EngineCounts, HttpCounts, vllm_families
+from nim_mock.serve import vllm_metrics
+from nim_mock.serve.observed import Observed
+from nim_mock.serve.vllm_metrics import HTTP_BUCKETS_S, EngineCounts, HttpCounts, vllm_families
 
 __all__ = [
     "LAG_BUCKETS_S",
@@ -95,6 +98,15 @@ VLLM_NAMES: Final = EngineNames("vllm:", True, "kv_cache_usage_perc")
 LAG_BUCKETS_S: tuple[float, ...] = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 """Upper bounds (seconds) of the replay-lag histogram; sub-millisecond first, since that is the goal."""
 
+_TOKEN_BOUNDS: Final = (*TOKEN_BUCKETS, *vllm_metrics.TOKEN_BUCKETS)
+_LATENCY_BOUNDS: Final = (*LATENCY_BUCKETS_S, *vllm_metrics.LATENCY_BUCKETS_S)
+"""Each series is kept with the bounds of every family that shows it (NIM 1.x's names and vLLM's)."""
+
+
+def _series(bounds: Sequence[float]) -> defaultdict[Any, Observed]:
+    """A table of series by label, each started empty with ``bounds`` on first use."""
+    return defaultdict(functools.partial(Observed, bounds))
+
 
 @dataclass(frozen=True, slots=True)
 class WorkerLabel:
@@ -117,10 +129,10 @@ class _Engine:
     prompt_tokens: Counter[str] = field(default_factory=Counter)
     generation_tokens: Counter[str] = field(default_factory=Counter)
     success: Counter[tuple[str, str]] = field(default_factory=Counter)
-    prompt_sizes: dict[str, list[float]] = field(default_factory=dict)
-    generation_sizes: dict[str, list[float]] = field(default_factory=dict)
-    first_token_s: dict[str, list[float]] = field(default_factory=dict)
-    e2e_s: dict[str, list[float]] = field(default_factory=dict)
+    prompt_sizes: defaultdict[str, Observed] = field(default_factory=lambda: _series(_TOKEN_BOUNDS))
+    generation_sizes: defaultdict[str, Observed] = field(default_factory=lambda: _series(_TOKEN_BOUNDS))
+    first_token_s: defaultdict[str, Observed] = field(default_factory=lambda: _series(_LATENCY_BOUNDS))
+    e2e_s: defaultdict[str, Observed] = field(default_factory=lambda: _series(_LATENCY_BOUNDS))
     running: int = 0
 
 
@@ -140,7 +152,7 @@ class Metrics:
         self._http: Counter[tuple[str, str, str]] = Counter()
         self._http_in: dict[str, tuple[int, int]] = {}
         self._http_out: dict[str, tuple[int, int]] = {}
-        self._http_s: dict[tuple[str, str], list[float]] = {}
+        self._http_s: defaultdict[tuple[str, str], Observed] = _series(HTTP_BUCKETS_S)
         self._engine = _Engine()
         self._started = time.time()
         self._lock = threading.Lock()
@@ -185,10 +197,10 @@ class Metrics:
             engine.prompt_tokens[model] += prompt_tokens
             engine.generation_tokens[model] += generation_tokens
             engine.success[(model, finish_reason)] += 1
-            engine.prompt_sizes.setdefault(model, []).append(prompt_tokens)
-            engine.generation_sizes.setdefault(model, []).append(generation_tokens)
-            engine.first_token_s.setdefault(model, []).append(first_token_s)
-            engine.e2e_s.setdefault(model, []).append(e2e_s)
+            engine.prompt_sizes[model].add(prompt_tokens)
+            engine.generation_sizes[model].add(generation_tokens)
+            engine.first_token_s[model].add(first_token_s)
+            engine.e2e_s[model].add(e2e_s)
 
     def request_done(
         self,
@@ -208,7 +220,7 @@ class Metrics:
             for sizes, size in ((self._http_in, request_bytes), (self._http_out, response_bytes)):
                 count, total = sizes.get(handler, (0, 0))
                 sizes[handler] = (count + 1, total + size)
-            self._http_s.setdefault((handler, method), []).append(seconds)
+            self._http_s[(handler, method)].add(seconds)
 
     def matched(self) -> None:
         with self._lock:
@@ -312,12 +324,12 @@ class Metrics:
             prompt, generation = dict(engine.prompt_tokens), dict(engine.generation_tokens)
             success = dict(engine.success)
             sizes = {
-                "request_prompt_tokens": {m: list(v) for m, v in engine.prompt_sizes.items()},
-                "request_generation_tokens": {m: list(v) for m, v in engine.generation_sizes.items()},
+                "request_prompt_tokens": {m: v.copy() for m, v in engine.prompt_sizes.items()},
+                "request_generation_tokens": {m: v.copy() for m, v in engine.generation_sizes.items()},
             }
             latencies = {
-                "time_to_first_token_seconds": {m: list(v) for m, v in engine.first_token_s.items()},
-                "e2e_request_latency_seconds": {m: list(v) for m, v in engine.e2e_s.items()},
+                "time_to_first_token_seconds": {m: v.copy() for m, v in engine.first_token_s.items()},
+                "e2e_request_latency_seconds": {m: v.copy() for m, v in engine.e2e_s.items()},
             }
         models = list(dict.fromkeys((*self._models, *sorted({*prompt, *(model for model, _ in success)}))))
         if names is VLLM_NAMES:
@@ -363,10 +375,12 @@ class Metrics:
                 p + family_name, _HISTOGRAM_HELP[family_name], labels=[*base, "model_name"]
             )
             for model in models:
-                observed = series.get(model, [])
-                buckets = [(_format_bound(bound), sum(v <= bound for v in observed)) for bound in bounds]
-                buckets.append(("+Inf", len(observed)))
-                histogram.add_metric([*engine_value, model], buckets, float(sum(observed)))
+                observed = series.get(model)
+                if observed is None:
+                    observed = Observed(bounds)
+                buckets = [(_format_bound(bound), observed.at_most(bound)) for bound in bounds]
+                buckets.append(("+Inf", observed.count))
+                histogram.add_metric([*engine_value, model], buckets, observed.total)
             yield histogram
 
     def _vllm(self, models: Sequence[str]) -> Iterator[Metric]:
@@ -377,16 +391,16 @@ class Metrics:
                 prompt_tokens=dict(engine.prompt_tokens),
                 generation_tokens=dict(engine.generation_tokens),
                 success=dict(engine.success),
-                prompt_sizes={m: list(v) for m, v in engine.prompt_sizes.items()},
-                generation_sizes={m: list(v) for m, v in engine.generation_sizes.items()},
-                first_token_s={m: list(v) for m, v in engine.first_token_s.items()},
-                e2e_s={m: list(v) for m, v in engine.e2e_s.items()},
+                prompt_sizes={m: v.copy() for m, v in engine.prompt_sizes.items()},
+                generation_sizes={m: v.copy() for m, v in engine.generation_sizes.items()},
+                first_token_s={m: v.copy() for m, v in engine.first_token_s.items()},
+                e2e_s={m: v.copy() for m, v in engine.e2e_s.items()},
             )
             http = HttpCounts(
                 dict(self._http),
                 dict(self._http_in),
                 dict(self._http_out),
-                {key: list(values) for key, values in self._http_s.items()},
+                {key: values.copy() for key, values in self._http_s.items()},
             )
         index = str(self._worker.index if self._worker is not None else 0)
         yield from vllm_families(counts, http, models, engine_index=index, started=self._started)

@@ -26,12 +26,29 @@ from prometheus_client.core import (
 )
 from prometheus_client.samples import Sample
 
-__all__ = ["EngineCounts", "HttpCounts", "vllm_families"]
+from nim_mock.serve.observed import Observed
+
+__all__ = [
+    "HTTP_BUCKETS_S",
+    "LATENCY_BUCKETS_S",
+    "TOKEN_BUCKETS",
+    "EngineCounts",
+    "HttpCounts",
+    "vllm_families",
+]
 
 _TOKENS: Final = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0)
 _SECONDS: Final = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 _HTTP_SECONDS: Final = (0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
 _HTTP_COARSE: Final = (0.1, 0.5, 1.0)
+TOKEN_BUCKETS: Final = _TOKENS
+"""The bounds vLLM buckets per-request token counts by."""
+LATENCY_BUCKETS_S: Final = _SECONDS
+"""The bounds vLLM buckets first-token and end-to-end latencies by."""
+HTTP_BUCKETS_S: Final = (*_HTTP_SECONDS, *_HTTP_COARSE)
+"""Every bound vLLM's two HTTP duration histograms use."""
+_NOTHING: Final = Observed(())
+"""A series nothing was observed in (what the engine families show for an idle model)."""
 _SIZE_HELP: Final = "Content length of {} by handler. Only value of header is respected."
 
 _ZERO_COUNTERS: Final = (
@@ -100,20 +117,20 @@ class EngineCounts:
     prompt_tokens: Mapping[str, int]
     generation_tokens: Mapping[str, int]
     success: Mapping[tuple[str, str], int]
-    prompt_sizes: Mapping[str, Sequence[float]]
-    generation_sizes: Mapping[str, Sequence[float]]
-    first_token_s: Mapping[str, Sequence[float]]
-    e2e_s: Mapping[str, Sequence[float]]
+    prompt_sizes: Mapping[str, Observed]
+    generation_sizes: Mapping[str, Observed]
+    first_token_s: Mapping[str, Observed]
+    e2e_s: Mapping[str, Observed]
 
 
 @dataclass(frozen=True, slots=True)
 class HttpCounts:
-    """Per (handler, method, status class): requests, bytes in, bytes out, and every duration."""
+    """Per (handler, method, status class): requests; per handler: bytes in and out; durations."""
 
     requests: Mapping[tuple[str, str, str], int]
     request_bytes: Mapping[str, tuple[int, int]]
     response_bytes: Mapping[str, tuple[int, int]]
-    durations: Mapping[tuple[str, str], Sequence[float]]
+    durations: Mapping[tuple[str, str], Observed]
 
 
 def _created(family: Metric, labels: dict[str, str], started: float) -> None:
@@ -121,14 +138,14 @@ def _created(family: Metric, labels: dict[str, str], started: float) -> None:
 
 
 def _histogram(
-    name: str, text: str, labels: Sequence[str], series: Mapping[Any, Sequence[float]],
+    name: str, text: str, labels: Sequence[str], series: Mapping[Any, Observed],
     bounds: Sequence[float], started: float,
 ) -> Metric:  # fmt: skip
     family = HistogramMetricFamily(name, text, labels=list(labels))
     for values, observed in series.items():
-        buckets = [(repr(bound), float(sum(v <= bound for v in observed))) for bound in bounds]
-        buckets.append(("+Inf", float(len(observed))))
-        family.add_metric(list(values), buckets, float(sum(observed)))
+        buckets = [(repr(bound), float(observed.at_most(bound))) for bound in bounds]
+        buckets.append(("+Inf", float(observed.count)))
+        family.add_metric(list(values), buckets, observed.total)
         _created(family, dict(zip(labels, values, strict=True)), started)
     return family
 
@@ -203,17 +220,17 @@ def vllm_families(
                     count = engine.success.get((labels[1], reason), 0)
                     success.add_metric([*labels, reason], count, created=started)
             yield success
-    counted: tuple[tuple[str, str, Mapping[str, Sequence[float]], tuple[float, ...]], ...] = (
+    counted: tuple[tuple[str, str, Mapping[str, Observed], tuple[float, ...]], ...] = (
         ("request_prompt_tokens", "Number of prefill tokens processed.", engine.prompt_sizes, _TOKENS),
         ("request_generation_tokens", "Number of generation tokens.", engine.generation_sizes, _TOKENS),
         ("time_to_first_token_seconds", "Histogram of time to first token.", engine.first_token_s, _SECONDS),
         ("e2e_request_latency_seconds", "Histogram of e2e request latency.", engine.e2e_s, _SECONDS),
     )  # fmt: skip
     for name, text, series, bounds in counted:
-        by_model = {labels: series.get(labels[1], ()) for labels in each}
+        by_model = {labels: series.get(labels[1], _NOTHING) for labels in each}
         yield _histogram("vllm:" + name, text, base, by_model, bounds, started)
     for name, text, bounds in _IDLE_HISTOGRAMS:
-        yield _histogram("vllm:" + name, text, base, dict.fromkeys(each, ()), bounds, started)
+        yield _histogram("vllm:" + name, text, base, dict.fromkeys(each, _NOTHING), bounds, started)
     info = GaugeMetricFamily(
         "vllm:cache_config_info",
         "Information of the LLMEngine CacheConfig",
@@ -250,7 +267,7 @@ def _http_families(http: HttpCounts, started: float) -> Iterator[Metric]:
             summary.add_metric([handler], count, float(total))
             _created(summary, {"handler": handler}, started)
         yield summary
-    everything = [d for durations in http.durations.values() for d in durations]
+    everything = Observed.merged(http.durations.values(), HTTP_BUCKETS_S)
     yield _histogram(
         "http_request_duration_highr_seconds",
         "Latency with many buckets but no API specific labels.",
