@@ -251,9 +251,15 @@ def stream_events(
                 )
                 if send is None:
                     reader = EventReader(status, response.headers)
-                    for chunk in response.iter_bytes():
+                    chunks = response.iter_bytes()
+                    for chunk in chunks:
                         yield from reader.feed(chunk)
                         if reader.done:
+                            # Read to the body's end (only the chunked terminator is left after
+                            # [DONE]) so the connection goes back to the pool instead of being
+                            # closed half-read, which made the next call open a new one.
+                            for _ in chunks:
+                                pass
                             return
                     yield from reader.finish()
         except httpx.RequestError as exc:
@@ -287,10 +293,13 @@ async def astream_events(
                 send = exchange.on_response(status, response.headers, body)
                 if send is None:
                     reader = EventReader(status, response.headers)
-                    async for chunk in response.aiter_bytes():
+                    achunks = response.aiter_bytes()
+                    async for chunk in achunks:
                         for event in reader.feed(chunk):
                             yield event
                         if reader.done:
+                            async for _ in achunks:  # as in stream_events: keep the connection
+                                pass
                             return
                     for event in reader.finish():
                         yield event

@@ -168,8 +168,8 @@ class Metrics:
         self._registry.register(_Collected(self._mock_families))
         if engine is not None:  # both servers run prometheus-client's default collectors
             for registry in (self._registry, self._server_registry):
-                for collector in (ProcessCollector, PlatformCollector, GCCollector):
-                    collector(registry=registry)
+                registry.register(_ProcessAndPlatform())
+                GCCollector(registry=registry)
                 registry.register(_Collected(self._engine_families))
 
     def request_started(self) -> None:
@@ -422,6 +422,25 @@ class _Collected(Collector):
 
     def collect(self) -> Iterator[Metric]:
         return self._families()
+
+
+class _ProcessAndPlatform(Collector):
+    """prometheus-client's process and platform collectors, built at the first scrape.
+
+    Building them reads ``/proc`` and the platform, which an app that is never scraped (the pytest
+    plugin builds one per mocked test) need not pay; a scrape shows the same families either way.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._collectors: tuple[Collector, ...] = ()
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            if not self._collectors:
+                self._collectors = (ProcessCollector(registry=None), PlatformCollector(registry=None))
+        for collector in self._collectors:
+            yield from collector.collect()
 
 
 def _format_bound(bound: float) -> str:

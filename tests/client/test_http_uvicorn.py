@@ -78,6 +78,12 @@ def _app(gate: threading.Event) -> Starlette:
             )
         return Response(b'{"done":true}', media_type="application/json")
 
+    async def peer(request: Request) -> Response:
+        # Which client port the request came from: the same port twice is the same connection.
+        assert request.client is not None
+        events = [f'data: {{"port":{request.client.port}}}\n\n'.encode(), b"data: [DONE]\n\n"]
+        return StreamingResponse(iter(events), media_type="text/event-stream")
+
     async def slow(request: Request) -> Response:
         await asyncio.sleep(0.5)
         return Response(b"{}", media_type="application/json")
@@ -87,6 +93,7 @@ def _app(gate: threading.Event) -> Starlette:
             Route("/v1/gated", gated, methods=["POST"]),
             Route("/v1/ragged", ragged, methods=["POST"]),
             Route("/v1/drop", drop, methods=["POST"]),
+            Route("/v1/peer", peer, methods=["POST"]),
             Route("/v1/slow", slow, methods=["POST"]),
             Route("/v1/accepted", accepted, methods=["POST"]),
             Route("/status/{request_id}", status, methods=["GET"]),
@@ -165,6 +172,22 @@ def test_one_byte_writes_with_crlf_and_multibyte_text(server_url: str) -> None:
     settings = settings_for(server_url)
     with build_client(settings) as client:
         assert list(stream_events(client, settings, "ragged", {})) == [{"t": "a\u2028b é"}, {"t": "c"}]
+
+
+def test_a_stream_ended_by_done_leaves_its_connection_for_the_next_call(server_url: str) -> None:
+    settings = settings_for(server_url)
+    with build_client(settings) as client:
+        first = list(stream_events(client, settings, "peer", {}))
+        second = list(stream_events(client, settings, "peer", {}))
+    assert first == second, "the second stream came over a new connection"
+
+
+async def test_async_stream_ended_by_done_leaves_its_connection_for_the_next_call(server_url: str) -> None:
+    settings = settings_for(server_url)
+    async with build_async_client(settings) as client:
+        first = [event async for event in astream_events(client, settings, "peer", {})]
+        second = [event async for event in astream_events(client, settings, "peer", {})]
+    assert first == second, "the second stream came over a new connection"
 
 
 def test_connection_dropped_mid_stream(server_url: str) -> None:
