@@ -43,9 +43,15 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from nim_mock.serve import vllm_metrics
-from nim_mock.serve.observed import Observed
-from nim_mock.serve.vllm_metrics import HTTP_BUCKETS_S, EngineCounts, HttpCounts, vllm_families
+from nim_mock.serve.observed import NOTHING_OBSERVED, Observed
+from nim_mock.serve.vllm_metrics import (
+    HTTP_BUCKETS_S,
+    LATENCY_BUCKETS_S,
+    TOKEN_BUCKETS,
+    EngineCounts,
+    HttpCounts,
+    vllm_families,
+)
 
 __all__ = [
     "LAG_BUCKETS_S",
@@ -59,27 +65,6 @@ __all__ = [
 
 METRICS_CONTENT_TYPE = "text/plain; version=1.0.0; charset=utf-8"
 """prometheus-client's exposition media type, as vLLM 0.32 sends it."""
-
-TOKEN_BUCKETS: Final = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0)
-"""vLLM's buckets for per-request token counts."""
-LATENCY_BUCKETS_S: Final = (
-    0.001,
-    0.005,
-    0.01,
-    0.02,
-    0.04,
-    0.06,
-    0.08,
-    0.1,
-    0.25,
-    0.5,
-    0.75,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-)
-"""Seconds buckets for the time to the first token and to the end of a request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +82,6 @@ VLLM_NAMES: Final = EngineNames("vllm:", True, "kv_cache_usage_perc")
 
 LAG_BUCKETS_S: tuple[float, ...] = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 """Upper bounds (seconds) of the replay-lag histogram; sub-millisecond first, since that is the goal."""
-
-_TOKEN_BOUNDS: Final = (*TOKEN_BUCKETS, *vllm_metrics.TOKEN_BUCKETS)
-_LATENCY_BOUNDS: Final = (*LATENCY_BUCKETS_S, *vllm_metrics.LATENCY_BUCKETS_S)
-"""Each series is kept with the bounds of every family that shows it (NIM 1.x's names and vLLM's)."""
 
 
 def _series(bounds: Sequence[float]) -> defaultdict[Any, Observed]:
@@ -129,10 +110,10 @@ class _Engine:
     prompt_tokens: Counter[str] = field(default_factory=Counter)
     generation_tokens: Counter[str] = field(default_factory=Counter)
     success: Counter[tuple[str, str]] = field(default_factory=Counter)
-    prompt_sizes: defaultdict[str, Observed] = field(default_factory=lambda: _series(_TOKEN_BOUNDS))
-    generation_sizes: defaultdict[str, Observed] = field(default_factory=lambda: _series(_TOKEN_BOUNDS))
-    first_token_s: defaultdict[str, Observed] = field(default_factory=lambda: _series(_LATENCY_BOUNDS))
-    e2e_s: defaultdict[str, Observed] = field(default_factory=lambda: _series(_LATENCY_BOUNDS))
+    prompt_sizes: defaultdict[str, Observed] = field(default_factory=lambda: _series(TOKEN_BUCKETS))
+    generation_sizes: defaultdict[str, Observed] = field(default_factory=lambda: _series(TOKEN_BUCKETS))
+    first_token_s: defaultdict[str, Observed] = field(default_factory=lambda: _series(LATENCY_BUCKETS_S))
+    e2e_s: defaultdict[str, Observed] = field(default_factory=lambda: _series(LATENCY_BUCKETS_S))
     running: int = 0
 
 
@@ -375,9 +356,7 @@ class Metrics:
                 p + family_name, _HISTOGRAM_HELP[family_name], labels=[*base, "model_name"]
             )
             for model in models:
-                observed = series.get(model)
-                if observed is None:
-                    observed = Observed(bounds)
+                observed = series.get(model, NOTHING_OBSERVED)
                 buckets = [(_format_bound(bound), observed.at_most(bound)) for bound in bounds]
                 buckets.append(("+Inf", observed.count))
                 histogram.add_metric([*engine_value, model], buckets, observed.total)

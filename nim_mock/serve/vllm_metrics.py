@@ -26,7 +26,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.samples import Sample
 
-from nim_mock.serve.observed import Observed
+from nim_mock.serve.observed import NOTHING_OBSERVED, Observed
 
 __all__ = [
     "HTTP_BUCKETS_S",
@@ -42,13 +42,11 @@ _SECONDS: Final = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0
 _HTTP_SECONDS: Final = (0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
 _HTTP_COARSE: Final = (0.1, 0.5, 1.0)
 TOKEN_BUCKETS: Final = _TOKENS
-"""The bounds vLLM buckets per-request token counts by."""
+"""vLLM's buckets for per-request token counts (NIM 1.x's engine metrics use them too)."""
 LATENCY_BUCKETS_S: Final = _SECONDS
-"""The bounds vLLM buckets first-token and end-to-end latencies by."""
+"""Seconds buckets for the time to the first token and to the end of a request (both servers)."""
 HTTP_BUCKETS_S: Final = (*_HTTP_SECONDS, *_HTTP_COARSE)
 """Every bound vLLM's two HTTP duration histograms use."""
-_NOTHING: Final = Observed(())
-"""A series nothing was observed in (what the engine families show for an idle model)."""
 _SIZE_HELP: Final = "Content length of {} by handler. Only value of header is respected."
 
 _ZERO_COUNTERS: Final = (
@@ -227,10 +225,10 @@ def vllm_families(
         ("e2e_request_latency_seconds", "Histogram of e2e request latency.", engine.e2e_s, _SECONDS),
     )  # fmt: skip
     for name, text, series, bounds in counted:
-        by_model = {labels: series.get(labels[1], _NOTHING) for labels in each}
+        by_model = {labels: series.get(labels[1], NOTHING_OBSERVED) for labels in each}
         yield _histogram("vllm:" + name, text, base, by_model, bounds, started)
     for name, text, bounds in _IDLE_HISTOGRAMS:
-        yield _histogram("vllm:" + name, text, base, dict.fromkeys(each, _NOTHING), bounds, started)
+        yield _histogram("vllm:" + name, text, base, dict.fromkeys(each, NOTHING_OBSERVED), bounds, started)
     info = GaugeMetricFamily(
         "vllm:cache_config_info",
         "Information of the LLMEngine CacheConfig",
