@@ -103,7 +103,11 @@ def worker_sockets(host: str, port: int, count: int) -> list[socket.socket]:
 
 
 def uvicorn_config(app: ASGIApp, *, log_level: str = "warning", graceful_s: float = 1.0) -> uvicorn.Config:
-    """The one uvicorn configuration the mock runs under, for threads and the CLI alike."""
+    """The one uvicorn configuration the mock runs under, for threads and the CLI alike.
+
+    ``http`` and ``loop`` stay uvicorn's ``auto``: httptools and uvloop (dependencies, as in vLLM's
+    server) where they are installed, h11 and asyncio where a platform has no build of them.
+    """
     return uvicorn.Config(
         app,
         log_level=log_level,
