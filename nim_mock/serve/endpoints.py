@@ -133,18 +133,37 @@ class _Endpoints:
         }
 
     def routes(self) -> list[BaseRoute]:
-        return [
-            Route(CHAT, self.chat, methods=["POST"]),
-            Route(COMPLETIONS, self.completions, methods=["POST"]),
-            Route(MODELS, self.models, methods=["GET"]),
-            *(Route(path, self.state, methods=["GET"]) for path in self._state),
-            *(Route(route, self._retrieval(route), methods=["POST"]) for route in RETRIEVAL_ROUTES),
-            # Last: anything else is either recorded (replayed), a known path with the wrong
-            # method (405) or unknown (404). Starlette prefers full matches, so this route also
-            # receives e.g. GET /v1/chat/completions and answers it with 405. As an ASGI app rather
-            # than a function it takes every method, so a recording of any method replays.
-            Route("/{path:path}", _EveryMethod(request_response(self.other))),
-        ]
+        """A catch-all route that looks the built-in routes up by method and path, after the templated ones.
+
+        A Starlette ``Route`` per endpoint would cost every app a compiled pattern each (a fresh app
+        per plugin test) and every request a scan of the patterns; most built-in paths have no
+        parameters, so a dict lookup answers the same question. Anything it does not hold is either
+        recorded (replayed), a known path with the wrong method (405) or unknown (404): ``other``.
+        As an ASGI app rather than a function the route takes every method, so a recording of any
+        method replays.
+        """
+        post = ("POST",)
+        get = ("GET", "HEAD")  # as Starlette's Route does for GET
+        exact: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {}
+        templated: list[BaseRoute] = []  # the few routes with path parameters stay Starlette's
+        for path, methods, handler in (
+            (CHAT, post, self.chat),
+            (COMPLETIONS, post, self.completions),
+            (MODELS, get, self.models),
+            *((path, get, self.state) for path in self._state),
+            *((route, post, self._retrieval(route)) for route in RETRIEVAL_ROUTES),
+        ):
+            if "{" in path:
+                templated.append(Route(path, handler, methods=list(methods)))
+            else:
+                exact.update(dict.fromkeys(((method, path) for method in methods), handler))
+        other = self.other
+
+        async def dispatch(request: Request) -> Response:
+            scope = request.scope
+            return await exact.get((scope["method"], scope["path"]), other)(request)
+
+        return [*templated, Route("/{path:path}", _EveryMethod(request_response(dispatch)))]
 
     # -- inference --------------------------------------------------------------------------
 
