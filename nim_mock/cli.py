@@ -444,12 +444,11 @@ def _run_server(
 
     ``log_filter`` sits on uvicorn's error log only while this runs (records it returns False for are
     expected outcomes, already reported by our own log line); the socket is closed on the way out."""
-    import asyncio
     import logging
 
     import uvicorn
 
-    from nim_mock.serve.runner import serve_until_stopped, uvicorn_config
+    from nim_mock.serve.runner import run_on_server_loop, serve_until_stopped, uvicorn_config
 
     server = uvicorn.Server(uvicorn_config(app, log_level="warning"))
     host, bound_port = sock.getsockname()[:2]
@@ -457,7 +456,8 @@ def _run_server(
     uvicorn_errors = logging.getLogger("uvicorn.error")
     uvicorn_errors.addFilter(log_filter)
     try:
-        asyncio.run(serve_until_stopped(server, sock, lambda: print(line, file=stdout, flush=True)))
+        announced = serve_until_stopped(server, sock, lambda: print(line, file=stdout, flush=True))
+        run_on_server_loop(server, announced)
     except KeyboardInterrupt:
         # uvicorn re-raises the Ctrl-C it caught once it has shut down cleanly; that is a normal stop.
         pass

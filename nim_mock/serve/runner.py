@@ -27,9 +27,9 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -37,6 +37,7 @@ from starlette.types import ASGIApp
 __all__ = [
     "RunningServer",
     "bind_socket",
+    "run_on_server_loop",
     "serve_in_thread",
     "serve_until_stopped",
     "serve_workers",
@@ -116,6 +117,22 @@ def uvicorn_config(app: ASGIApp, *, log_level: str = "warning", graceful_s: floa
         lifespan="on",
         timeout_graceful_shutdown=max(int(graceful_s), 1),
     )
+
+
+def run_on_server_loop(server: uvicorn.Server, main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` on the event loop uvicorn's own ``Server.run`` would choose (uvloop where installed).
+
+    ``nim-mock serve`` and its workers drive uvicorn themselves (to announce readiness, to watch the
+    parent), and a plain ``asyncio.run`` would put them on the stdlib loop while the thread-hosted
+    servers run on uvloop: the same mock, two speeds.
+    """
+    get_loop_factory = getattr(server.config, "get_loop_factory", None)
+    if get_loop_factory is None:  # older uvicorn: the loop is chosen by installing a policy
+        server.config.setup_event_loop()
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=get_loop_factory()) as runner:
+        runner.run(main)
 
 
 async def serve_until_stopped(
@@ -262,7 +279,7 @@ def _worker_main(  # pragma: no cover - runs in the forked worker
         signal.signal(signal.SIGTERM, lambda *_: None)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         server = uvicorn.Server(uvicorn_config(build(index)))
-        asyncio.run(_serve_worker(server, sock, ready_w, lifeline_r))
+        run_on_server_loop(server, _serve_worker(server, sock, ready_w, lifeline_r))
     except KeyboardInterrupt:
         pass
     except BaseException:
