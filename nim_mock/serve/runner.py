@@ -126,12 +126,7 @@ def run_on_server_loop(server: uvicorn.Server, main: Coroutine[Any, Any, None]) 
     parent), and a plain ``asyncio.run`` would put them on the stdlib loop while the thread-hosted
     servers run on uvloop: the same mock, two speeds.
     """
-    get_loop_factory = getattr(server.config, "get_loop_factory", None)
-    if get_loop_factory is None:  # older uvicorn: the loop is chosen by installing a policy
-        server.config.setup_event_loop()
-        asyncio.run(main)
-        return
-    with asyncio.Runner(loop_factory=get_loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
         runner.run(main)
 
 
