@@ -3,8 +3,9 @@
 A load or soak test sends millions of requests; keeping every duration and token count to bucket
 them at scrape time grew the server by ~65 bytes a request and made each scrape slower than the
 last. An :class:`Observed` keeps one count per interval between the bounds any exposition of the
-series uses (NIM 1.x's and vLLM's bucket sets together), plus the count and the sum, so every
-family's cumulative buckets still come out exact.
+series uses (all of them together where one series feeds families with different buckets, as
+vLLM's two HTTP duration histograms do), plus the count and the sum, so every family's cumulative
+buckets still come out exact.
 """
 
 from __future__ import annotations
