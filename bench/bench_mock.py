@@ -2,10 +2,12 @@
 
     python bench/bench_mock.py [--seconds 3] [--rounds 3] [--driver wrk|python] [--sections ...]
 
-Prints tables and writes bench/results/mock.json. Five figures:
+Prints tables and writes bench/results/mock.json. Six figures:
 
 1. non-streamed chat requests/s, mock vs bare, at 1, 16 and 64 connections (target: ratio >= 0.9);
 2. SSE events/s of a 1,000-event stream at speed 0, mock vs bare, same connections (target >= 0.95);
+   then the two apps alone, called in-process with no server: µs per answer, which splits the gap
+   above into what the mock's app does beyond a bare route and what the servers' HTTP work costs;
 3. `nim-mock serve --workers N` for N = 1, 2 and the CPU count: chat requests/s at 64 connections,
    SSE events/s at 16, the scaling against one worker, and how the requests split over the workers;
 4. timing fidelity at speed 1: median |replayed gap - recorded gap| (target < 2 ms);
@@ -430,6 +432,97 @@ def measure_workers(
     }
 
 
+# -- the app alone, without a server -----------------------------------------------------------------
+
+
+def _asgi_scope(path: str, body: bytes) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
+        "state": {},
+    }
+
+
+async def _asgi_call(app: Any, path: str, body: bytes) -> int:
+    """One request straight into ``app``; returns the response's status. After the body, ``receive``
+    waits (a client still connected), as a server's does, so a streaming response is not told of a
+    hang-up."""
+    delivered = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(_asgi_scope(path, body), receive, send)
+    return status
+
+
+def measure_app(folder: Path, scenarios: dict[str, Cassette], rounds: int) -> dict[str, Any]:
+    """The apps' own CPU per answer, called in-process with no server or socket: what the mock's
+    app does beyond a bare route, apart from the HTTP work both servers share. The mock logs as
+    ``nim-mock serve`` does (its request-log sink, to /dev/null)."""
+    from nim_mock.serve.request_log import RequestLogHandler
+
+    with open(os.devnull, "w") as devnull:
+        log = RequestLogHandler(devnull)
+        mock = create_app(load_cassettes([folder]), request_log=log.write_entry)
+        apps = {"mock": mock, "bare": _bare_app(folder)}
+        bare_paths = {"chat": "/chat", "sse": "/stream"}
+        calls = {"chat": 2000, "sse": 20}
+
+        async def per_call_us(kind: str, scenario: str, body: bytes) -> float:
+            path = "/v1/chat/completions" if kind == "mock" else bare_paths[scenario]
+            assert await _asgi_call(apps[kind], path, body) == 200, (kind, scenario)
+            started = time.perf_counter()
+            for _ in range(calls[scenario]):
+                await _asgi_call(apps[kind], path, body)
+            return (time.perf_counter() - started) / calls[scenario] * 1e6
+
+        async def run() -> dict[str, Any]:
+            results: dict[str, Any] = {}
+            for scenario, body in _bodies(scenarios).items():
+                payload = json.dumps(body).encode()
+                timings: dict[str, list[float]] = {"mock": [], "bare": []}
+                for round_number in range(rounds):
+                    for kind in ("mock", "bare") if round_number % 2 == 0 else ("bare", "mock"):
+                        timings[kind].append(await per_call_us(kind, scenario, payload))
+                mock_us, bare_us = min(timings["mock"]), min(timings["bare"])
+                results[scenario] = {
+                    "mock_us_per_answer": round(mock_us, 1),
+                    "bare_us_per_answer": round(bare_us, 1),
+                    "mock_extra_us": round(mock_us - bare_us, 1),
+                    "ratio": round(bare_us / mock_us, 3),
+                }
+            log.flush()
+            return results
+
+        return asyncio.run(run())
+
+
 def measure_timing(folder: Path, scenarios: dict[str, Cassette], repeats: int) -> dict[str, Any]:
     cassette = scenarios["timing"]
     events = cassette.interactions[0].response.events or ()
@@ -518,8 +611,8 @@ def main() -> None:
     )
     parser.add_argument(
         "--sections",
-        default="throughput,workers,timing,startup",
-        help="comma-separated subset of throughput,workers,timing,startup",
+        default="throughput,app,workers,timing,startup",
+        help="comma-separated subset of throughput,app,workers,timing,startup",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "mock.json")
     args = parser.parse_args()
@@ -550,6 +643,8 @@ def main() -> None:
             results["throughput"] = measure_throughput(
                 folder, scenarios, args.seconds, args.rounds, args.driver, log
             )
+        if "app" in sections:
+            results["app_in_process"] = measure_app(folder, scenarios, args.rounds)
         if "workers" in sections:
             results["workers"] = measure_workers(
                 folder, scenarios, args.seconds, args.rounds, args.driver, log
@@ -596,6 +691,20 @@ def main() -> None:
                 "cpu ratio",
             ),
         )
+        print()
+    if "app_in_process" in results:
+        rows = [
+            (
+                "non-streamed chat" if scenario == "chat" else f"SSE, {STREAM_EVENTS} events",
+                str(row["mock_us_per_answer"]),
+                str(row["bare_us_per_answer"]),
+                str(row["mock_extra_us"]),
+                f"{row['ratio']:.2f}",
+            )
+            for scenario, row in results["app_in_process"].items()
+        ]
+        print(f"the apps alone, called in-process (no server), best of {args.rounds} rounds")
+        _table(rows, ("answer", "mock µs", "bare µs", "mock extra µs", "bare/mock"))
         print()
     if "workers" in results:
         rows = [
