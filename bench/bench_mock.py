@@ -80,6 +80,11 @@ STARTUP_CASSETTES = 500
 CONNECTIONS = (1, 16, 64)
 TARGETS = {"chat": 0.9, "sse": 0.95}
 """mock/bare targets: non-streamed chat requests/s and SSE events/s."""
+PATHS = {
+    "mock": {"chat": "/v1/chat/completions", "sse": "/v1/chat/completions"},
+    "bare": {"chat": "/chat", "sse": "/stream"},
+}
+"""Where each server answers each scenario (the bare app's routes are ``_bare_app``'s)."""
 
 
 # -- the cassettes under test ----------------------------------------------------------------------
@@ -272,10 +277,10 @@ class Server:
     def __init__(self, kind: str, folder: Path, log: Path | None = None, workers: int = 1) -> None:
         self.kind = kind
         self.process: Any
+        self.paths = PATHS[kind]
         if kind == "bare":
             child = Child("bare", folder)
             self.process, self.port = child.process, child.port
-            self.paths = {"chat": "/chat", "sse": "/stream"}
             return
         # The mock as a user runs it: the console script at the default log level, stderr to a file.
         args = ["serve", "--cassettes", str(folder), "--port", "0", "--workers", str(workers)]
@@ -286,7 +291,6 @@ class Server:
             stop(self.process)
             raise RuntimeError(f"nim-mock serve did not announce a URL: {banner!r}")
         self.port = int(found.group(1))
-        self.paths = {"chat": "/v1/chat/completions", "sse": "/v1/chat/completions"}
 
     def close(self) -> None:
         stop(self.process, signal.SIGTERM)
@@ -482,8 +486,9 @@ async def _asgi_call(app: Any, path: str, body: bytes) -> int:
 
 
 def measure_app(folder: Path, scenarios: dict[str, Cassette], rounds: int) -> dict[str, Any]:
-    """The apps' own CPU per answer, called in-process with no server or socket: what the mock's
-    app does beyond a bare route, apart from the HTTP work both servers share. The mock logs as
+    """The apps' own time per answer (wall clock, one thread, nothing else on the loop), called
+    in-process with no server or socket: what the mock's app does beyond a bare route, apart from
+    the HTTP work both servers share. The mock logs as
     ``nim-mock serve`` does (its request-log sink, to /dev/null)."""
     from nim_mock.serve.request_log import RequestLogHandler
 
@@ -491,11 +496,10 @@ def measure_app(folder: Path, scenarios: dict[str, Cassette], rounds: int) -> di
         log = RequestLogHandler(devnull)
         mock = create_app(load_cassettes([folder]), request_log=log.write_entry)
         apps = {"mock": mock, "bare": _bare_app(folder)}
-        bare_paths = {"chat": "/chat", "sse": "/stream"}
         calls = {"chat": 2000, "sse": 20}
 
         async def per_call_us(kind: str, scenario: str, body: bytes) -> float:
-            path = "/v1/chat/completions" if kind == "mock" else bare_paths[scenario]
+            path = PATHS[kind][scenario]
             assert await _asgi_call(apps[kind], path, body) == 200, (kind, scenario)
             started = time.perf_counter()
             for _ in range(calls[scenario]):
