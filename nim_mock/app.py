@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 
 import nim_harness
 from starlette.applications import Starlette
@@ -26,12 +26,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nim_mock.cassette import Cassette, RecordedRequest
 from nim_mock.faults.kinds import FaultRules
-from nim_mock.faults.middleware import FaultMiddleware
+from nim_mock.faults.middleware import FaultMiddleware, passes_through
 from nim_mock.faults.plan import FaultPlan
-from nim_mock.serve.endpoints import CHAT, COMPLETIONS, MockSettings, build_endpoints
+from nim_mock.serve.endpoints import CHAT, COMPLETIONS, MockSettings, as_asgi, build_endpoints
 from nim_mock.serve.match import Matcher
 from nim_mock.serve.metrics import NIM1_NAMES, VLLM_NAMES, Metrics, WorkerLabel
-from nim_mock.serve.note import RequestNote, start_note
+from nim_mock.serve.note import RequestNote, note_of, start_note
 from nim_mock.serve.replay import Clock, MonotonicClock
 from nim_mock.serve.request_log import RequestEntry
 from nim_mock.synth.config import SynthConfig
@@ -139,10 +139,16 @@ def create_app(
         status, headers, body = render_problem(problem, layout)
         return Response(body, status_code=status, headers=dict(headers))
 
-    app = Starlette(
-        routes=build_endpoints(cassettes, matcher, metrics, settings, the_clock),
+    endpoints = build_endpoints(cassettes, matcher, metrics, settings, the_clock)
+    observer = _Observer(metrics=metrics, clock=the_clock, logger=logger, sink=request_log)
+    app = _MockApp(
+        direct={key: as_asgi(handler) for key, handler in endpoints.exact.items()},
+        observer=observer,
+        faults=fault_plan,
+        server_error=server_error,
+        routes=endpoints.routes,
         middleware=[
-            Middleware(_Observe, metrics=metrics, clock=the_clock, logger=logger, sink=request_log),
+            Middleware(_Observed, observer=observer),
             # Inside the observer, so every fault lands in the request's log line and metrics.
             Middleware(
                 FaultMiddleware,
@@ -177,9 +183,68 @@ def _identity(identity: str | None, error_layout: str | None) -> Identity:
 
 
 _INFERENCE = frozenset((CHAT, COMPLETIONS))
+ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
 
 
-class _Observe:
+class _MockApp(Starlette):
+    """Starlette, with a direct lane for the requests that need none of its machinery.
+
+    Nearly every request a client or a load test sends is to a built-in route (chat, completions,
+    embeddings, ranking, models, health) with no fault to inject. Through Starlette such a request
+    passes two middlewares, the router's patterns, a route and a request wrapper, and each message
+    it sends passes three wrappers: under wrk that came to more server time than the answer itself.
+    Those requests go straight to their endpoint, observed like every other (log line, metrics);
+    anything else (templated or recorded routes, a fault header or rules, the lifespan) takes the
+    Starlette stack, which answers the same. A failure before the response starts is answered by
+    the app's 500 handler and raised again, as Starlette's outermost middleware does.
+    """
+
+    def __init__(
+        self,
+        *,
+        direct: Mapping[tuple[str, str], ASGIApp],
+        observer: _Observer,
+        faults: FaultPlan,
+        server_error: ErrorHandler,
+        **starlette: Any,
+    ) -> None:
+        super().__init__(**starlette)
+        self._direct = direct
+        self._observer = observer
+        self._faults = faults
+        self._server_error = server_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            endpoint = self._direct.get((scope["method"], scope["path"]))
+            if endpoint is not None and passes_through(self._faults, scope):
+                scope["app"] = self
+                try:
+                    await self._observer.observe(scope, receive, send, endpoint)
+                except Exception as error:
+                    if not note_of(scope).responded:
+                        response = await self._server_error(Request(scope, receive), error)
+                        await response(scope, receive, send)
+                    raise
+                return
+        await super().__call__(scope, receive, send)
+
+
+class _Observed:
+    """The observer as Starlette middleware, for the requests that take the Starlette stack."""
+
+    def __init__(self, app: ASGIApp, *, observer: _Observer) -> None:
+        self._app = app
+        self._observer = observer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        await self._observer.observe(scope, receive, send, self._app)
+
+
+class _Observer:
     """Stamps arrival, then counts the request and hands its :class:`RequestEntry` on when done.
 
     The entry goes to ``sink`` if there is one, else to the ``nim_mock`` logger at INFO as the one
@@ -189,23 +254,19 @@ class _Observe:
 
     def __init__(
         self,
-        app: ASGIApp,
         *,
         metrics: Metrics,
         clock: Clock,
         logger: logging.Logger,
         sink: Callable[[RequestEntry], None] | None,
     ) -> None:
-        self._app = app
         self._metrics = metrics
         self._clock = clock
         self._logger = logger
         self._sink = sink
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
+    async def observe(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
+        """Run the HTTP request ``scope`` through ``app``, observed."""
         note = start_note(scope, arrived=self._clock.now())
         inference = scope["path"] in _INFERENCE
         first_byte = [note.arrived]
@@ -214,6 +275,7 @@ class _Observe:
         async def observed_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 note.status = message["status"]
+                note.responded = True
                 first_byte[0] = self._clock.now()
             elif message["type"] == "http.response.body":
                 sent[0] += len(message.get("body", b""))
@@ -222,7 +284,7 @@ class _Observe:
         if inference:
             self._metrics.request_started()
         try:
-            await self._app(scope, receive, observed_send)
+            await app(scope, receive, observed_send)
         finally:
             if inference:
                 self._metrics.request_finished()

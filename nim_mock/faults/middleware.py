@@ -37,7 +37,7 @@ from nim_mock.serve.replay import Clock
 from nim_mock.wire.errors import ErrorLayout, Problem
 from nim_mock.wire.http import NVCF_REQID_HEADER, NVCF_STATUS_HEADER, NVCF_STATUS_PATH
 
-__all__ = ["FaultMiddleware"]
+__all__ = ["FaultMiddleware", "passes_through"]
 
 _STATUS_ROUTE = NVCF_STATUS_PATH.rstrip("/")
 _HEADER = FAULT_HEADER.encode("latin-1")
@@ -64,6 +64,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key.lower() == name:
             return str(value.decode("latin-1"))
     return None
+
+
+def passes_through(plan: FaultPlan, scope: Scope) -> bool:
+    """Whether the request ``scope`` gets no fault for sure: no fault header, and no rule loaded."""
+    return not plan.rules.rules and _header(scope, _HEADER) is None
 
 
 def _replaying(messages: list[Message], receive: Receive) -> Receive:
@@ -139,11 +144,11 @@ class FaultMiddleware:
             if pending is not None:
                 await self._poll(scope, receive, send, request_id, pending)
                 return
-        header = _header(scope, _HEADER)
-        rules = self._plan.rules
-        if header is None and not rules.rules:
+        if passes_through(self._plan, scope):
             await self._app(scope, receive, send)
             return
+        header = _header(scope, _HEADER)
+        rules = self._plan.rules
         note = note_of(scope)
         try:
             header_faults = parse_header(header) if header is not None else ()

@@ -20,7 +20,7 @@ request log line and the metrics, which ``app``'s middleware writes once the res
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -57,7 +57,7 @@ from nim_mock.wire.errors import ErrorLayout, Problem, render_problem
 from nim_mock.wire.http import JSON_CONTENT_TYPE, MISS_HEADER, media_type
 from nim_mock.wire.identity import NIM1, Identity, response_headers
 
-__all__ = ["MockSettings", "build_endpoints"]
+__all__ = ["Endpoints", "Handler", "MockSettings", "as_asgi", "build_endpoints"]
 
 _JSON_HEADERS = (("content-type", JSON_CONTENT_TYPE),)
 
@@ -66,6 +66,8 @@ _INLINE_BODY_BYTES: Final = 256 * 1024
 a worker thread (an 8 MB body takes the JSON parser and the canonical renderer ~0.1 s)."""
 
 _T = TypeVar("_T")
+Handler = Callable[[Request], Awaitable[Response]]
+"""An endpoint: the request in, the response to send out."""
 _DEFAULT_SYNTH: Final = SynthConfig()
 
 CHAT = "/v1/chat/completions"
@@ -132,7 +134,7 @@ class _Endpoints:
             **dict.fromkeys(RETRIEVAL_ROUTES, ("POST",)),
         }
 
-    def routes(self) -> list[BaseRoute]:
+    def routes(self) -> Endpoints:
         """A catch-all route that looks the built-in routes up by method and path, after the templated ones.
 
         A Starlette ``Route`` per endpoint would cost every app a compiled pattern each (a fresh app
@@ -144,7 +146,7 @@ class _Endpoints:
         """
         post = ("POST",)
         get = ("GET", "HEAD")  # as Starlette's Route does for GET
-        exact: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {}
+        exact: dict[tuple[str, str], Handler] = {}
         templated: list[BaseRoute] = []  # the few routes with path parameters stay Starlette's
         for path, methods, handler in (
             (CHAT, post, self.chat),
@@ -163,7 +165,7 @@ class _Endpoints:
             scope = request.scope
             return await exact.get((scope["method"], scope["path"]), other)(request)
 
-        return [*templated, Route("/{path:path}", _EveryMethod(request_response(dispatch)))]
+        return Endpoints([*templated, Route("/{path:path}", _EveryMethod(request_response(dispatch)))], exact)
 
     # -- inference --------------------------------------------------------------------------
 
@@ -349,9 +351,17 @@ class _Endpoints:
     # -- answering -------------------------------------------------------------------------
 
     async def _match(self, request: Request, raw: bytes) -> Hit | Miss:
+        scope = request.scope
+        method: str = scope["method"]
+        query: bytes = scope.get("query_string", b"")
+        path = f"{scope['path']}?{query.decode('latin-1')}" if query else str(scope["path"])
+
         def match() -> Hit | Miss:
-            # The body is read from ``raw`` alone, so the matcher may remember its answer by those bytes.
-            return self._matcher.match(_recorded_request(request, raw), source=raw)
+            # The body is read from ``raw`` alone, so the matcher may remember its answer by those
+            # bytes, and then needs no parsed request at all.
+            return self._matcher.match_lazily(
+                method, path, lambda: _recorded_request(method, path, raw), source=raw
+            )
 
         return await self._off_loop(match, len(raw))
 
@@ -432,26 +442,38 @@ class _Endpoints:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """The app's routes for Starlette, and the built-in ones by ``(method, path)`` for a caller
+    that dispatches them itself (``nim_mock.app``'s direct lane)."""
+
+    routes: list[BaseRoute]
+    exact: Mapping[tuple[str, str], Handler]
+
+
 def build_endpoints(
     cassettes: Sequence[Cassette], matcher: Matcher, metrics: Metrics, settings: MockSettings, clock: Clock
-) -> list[BaseRoute]:
+) -> Endpoints:
     """The app's routes, as data, bound to this app's matcher, metrics and settings."""
     return _Endpoints(cassettes, matcher, metrics, settings, clock).routes()
 
 
-def _recorded_request(request: Request, raw: bytes = b"") -> RecordedRequest:
+def as_asgi(handler: Handler) -> ASGIApp:
+    """``handler`` as an ASGI app: what Starlette's route makes of it, without its wrappers."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await handler(Request(scope, receive))
+        await response(scope, receive, send)
+
+    return app
+
+
+def _recorded_request(method: str, path: str, raw: bytes) -> RecordedRequest:
     """The request in the matcher's terms: method, path with query, and the body read as the recorder
     reads it (``matchable_body``). No headers: nothing that answers (matching, synthesis) reads them,
     and copying them cost every request a dict."""
-    path: str = request.scope["path"]
-    query = request.scope.get("query_string", b"").decode("latin-1")
     body, raw_body = matchable_body(raw)
-    return RecordedRequest(
-        method=request.method.upper(),
-        path=f"{path}?{query}" if query else path,
-        body=body,
-        raw_body=raw_body,
-    )
+    return RecordedRequest(method=method.upper(), path=path, body=body, raw_body=raw_body)
 
 
 def _names_a_served_model(interaction: Interaction) -> bool:

@@ -21,7 +21,8 @@ Speed. Interactions are indexed by (method, path, canonical body) once, per dist
 paths, so a request costs one canonical rendering and one dict lookup per ignore set, whatever the
 number of cassettes. A caller that has the bytes a body was parsed from passes them as ``source``:
 the same bytes always give the same answer, so the last ``MEMO_ENTRIES`` answers are kept by bytes
-and a load test repeating a request skips the rendering. Only a miss walks the candidates, to
+and a load test repeating a request skips the rendering; through ``match_lazily`` it skips
+parsing the body too. Only a miss walks the candidates, to
 find the closest one, and only once its report is read (``Miss`` builds it lazily).
 """
 
@@ -224,30 +225,45 @@ class Matcher:
 
         ``source``: the bytes ``request.body`` was parsed from, if the caller has them (see Speed).
         """
-        method = request.method.upper()
+        return self.match_lazily(request.method, request.path, lambda: request, scope=scope, source=source)
+
+    def match_lazily(
+        self,
+        method: str,
+        path: str,
+        request_of: Callable[[], RecordedRequest],
+        *,
+        scope: str | None = None,
+        source: bytes | None = None,
+    ) -> Hit | Miss:
+        """:meth:`match` for a caller whose request costs work to build (its body parsed from
+        ``source``): ``request_of()`` is called only when the answer for those bytes is not remembered,
+        an extra matcher needs the request, or a miss report is read."""
+        method = method.upper()
         if scope is not None and scope not in self._position:
-            return Miss(lambda: self._unknown_scope(method, request.path, scope))
+            return Miss(lambda: self._unknown_scope(method, path, scope))
         if source is not None and len(source) <= _MEMO_MAX_BYTES:
-            found = self._find_by_source(method, request, scope, source)
+            found = self._find_by_source(method, path, request_of, scope, source)
         else:
-            found = self._find(method, request, scope)
+            found = self._find(method, request_of(), scope)
         if found is None:
-            return Miss(lambda: self._miss(method, request, scope))
+            return Miss(lambda: self._miss(method, request_of(), scope))
         position, key, indices = found
         cassette = self._cassettes[position]
         if self._match_on:
+            request = request_of()
             indices = [
                 index
                 for index in indices
                 if all(agrees(cassette.interactions[index].request, request) for agrees in self._match_on)
             ]
             if not indices:
-                return Miss(lambda: self._refused(method, request.path, cassette.name))
+                return Miss(lambda: self._refused(method, path, cassette.name))
         with self._lock:
             counts = self._plays.setdefault(cassette.name, {})
             played = counts.get(key, 0)
             if not self._repeats and played >= len(indices):
-                return Miss(lambda: self._exhausted(method, request.path, cassette.name, len(indices)))
+                return Miss(lambda: self._exhausted(method, path, cassette.name, len(indices)))
             counts[key] = played + 1
             index = indices[played % len(indices)]
             self._played.add((position, index))
@@ -276,14 +292,19 @@ class Matcher:
                 self._played = {pair for pair in self._played if pair[0] != position}
 
     def _find_by_source(
-        self, method: str, request: RecordedRequest, scope: str | None, source: bytes
+        self,
+        method: str,
+        path: str,
+        request_of: Callable[[], RecordedRequest],
+        scope: str | None,
+        source: bytes,
     ) -> tuple[int, _Key, list[int]] | None:
         """``_find``, remembered by the body's bytes: the index never changes, so neither does the answer."""
-        memo_key = (method, request.path, scope, source)
+        memo_key = (method, path, scope, source)
         with self._lock:
             if memo_key in self._memo:
                 return self._memo[memo_key]
-        found = self._find(method, request, scope)
+        found = self._find(method, request_of(), scope)
         with self._lock:
             if len(self._memo) >= MEMO_ENTRIES:
                 del self._memo[next(iter(self._memo))]

@@ -36,6 +36,9 @@ class RequestNote:
     arrived: float
     route: str = "unknown"
     status: int = 500
+    """500 until the response starts: a request that fails before it does is answered as one."""
+    responded: bool = False
+    """Whether the response has started (its status and headers are on their way)."""
     answer: str = ""
     outcome: StreamOutcome = field(default_factory=StreamOutcome)
     usage: Usage | None = None

@@ -97,3 +97,23 @@ def test_integral_floats_written_any_way_repr_writes_them_are_rendered_as_ints()
     assert canonical_text({"a": 1e16, "b": -0.0, "c": [3.0, 0.25], "d": "1.0,"}) == (
         '{"a":10000000000000000,"b":0,"c":[3,0.25],"d":"1.0,"}'
     )
+
+
+def test_matching_lazily_builds_the_request_only_when_the_bytes_are_new_or_a_miss_is_read() -> None:
+    matcher = _matcher()
+    built: list[bytes] = []
+
+    def request_of(raw: bytes) -> RecordedRequest:
+        built.append(raw)
+        return _post(json.loads(raw))
+
+    hit = b'{"model":"m","messages":[{"role":"user","content":"once"}]}'
+    miss = b'{"model":"m","messages":[{"role":"user","content":"never"}]}'
+    answers = [matcher.match_lazily("post", CHAT, lambda: request_of(hit), source=hit) for _ in range(3)]
+    assert all(isinstance(answer, Hit) and answer.interaction.response.body == b"only" for answer in answers)
+    assert built == [hit]  # parsed for the first request only; the memo answered the others
+    missed = [matcher.match_lazily("POST", CHAT, lambda: request_of(miss), source=miss) for _ in range(2)]
+    assert built == [hit, miss]
+    assert all(isinstance(answer, Miss) for answer in missed)
+    assert "sent 'never'" in missed[1].message
+    assert built == [hit, miss, miss]  # the report of the miss that was read
