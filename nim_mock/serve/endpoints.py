@@ -214,8 +214,9 @@ class _Endpoints:
 
     @staticmethod
     def _same_media_type(request: Request, hit: Hit) -> bool:
-        sent = request.headers.get("content-type")
-        return media_type(sent) == media_type(hit.interaction.request.headers.get("content-type"))
+        sent = _headers(request).get("content-type")
+        recorded = hit.interaction.request.headers.get("content-type")
+        return sent == recorded or media_type(sent) == media_type(recorded)
 
     async def _read_raw(self, request: Request) -> tuple[bytes, Problem | None]:
         """The body, unless its size is over the limit (declared up front or found while reading)."""
