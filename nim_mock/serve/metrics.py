@@ -84,6 +84,11 @@ LAG_BUCKETS_S: tuple[float, ...] = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.
 """Upper bounds (seconds) of the replay-lag histogram; sub-millisecond first, since that is the goal."""
 
 
+_SHAPES_KEPT: Final = 1024
+"""Distinct request (and answer) shapes counted before they are folded into the tables, so
+requests that all differ (sizes, token counts) cost bounded memory."""
+
+
 def _series(bounds: Sequence[float]) -> defaultdict[Any, Observed]:
     """A table of series by label, each started empty with ``bounds`` on first use."""
     return defaultdict(functools.partial(Observed, bounds))
@@ -144,6 +149,8 @@ class Metrics:
         self._lag_counts = [0] * (len(LAG_BUCKETS_S) + 1)
         self._lag_sum = 0.0
         self._faults: Counter[str] = Counter()
+        self._request_shapes: Counter[tuple[str, str, int, int, int]] = Counter()
+        self._answer_shapes: Counter[tuple[str, int, int, str]] = Counter()
         self._registry = CollectorRegistry(auto_describe=False)
         self._server_registry = CollectorRegistry(auto_describe=False)
         self._registry.register(_Collected(self._mock_families))
@@ -175,13 +182,11 @@ class Metrics:
         """Count one answered chat or completions request for the engine metrics."""
         engine = self._engine
         with self._lock:
-            engine.prompt_tokens[model] += prompt_tokens
-            engine.generation_tokens[model] += generation_tokens
-            engine.success[(model, finish_reason)] += 1
-            engine.prompt_sizes[model].add(prompt_tokens)
-            engine.generation_sizes[model].add(generation_tokens)
+            self._answer_shapes[(model, prompt_tokens, generation_tokens, finish_reason)] += 1
             engine.first_token_s[model].add(first_token_s)
             engine.e2e_s[model].add(e2e_s)
+            if len(self._answer_shapes) >= _SHAPES_KEPT:
+                self._fold()
 
     def request_done(
         self,
@@ -196,12 +201,33 @@ class Metrics:
         """Count one finished request: by route and status, and its sizes and duration by handler."""
         handler = "none" if route == "unknown" else route
         with self._lock:
-            self._requests[(method, route, status)] += 1
-            self._http[(handler, method, f"{status // 100}xx")] += 1
+            self._request_shapes[(method, route, status, request_bytes, response_bytes)] += 1
+            self._http_s[(handler, method)].add(seconds)
+            if len(self._request_shapes) >= _SHAPES_KEPT:
+                self._fold()
+
+    def _fold(self) -> None:
+        """Add the requests and answers counted by shape to the tables a scrape reads (under the lock).
+
+        A load test repeats a few requests: counting each as one tuple of what the counters need
+        (method, route, status, sizes; model, token counts, finish reason) is one dict update,
+        where updating every table per request cost as much as the rest of the observation."""
+        for (method, route, status, request_bytes, response_bytes), n in self._request_shapes.items():
+            handler = "none" if route == "unknown" else route
+            self._requests[(method, route, status)] += n
+            self._http[(handler, method, f"{status // 100}xx")] += n
             for sizes, size in ((self._http_in, request_bytes), (self._http_out, response_bytes)):
                 count, total = sizes.get(handler, (0, 0))
-                sizes[handler] = (count + 1, total + size)
-            self._http_s[(handler, method)].add(seconds)
+                sizes[handler] = (count + n, total + size * n)
+        self._request_shapes.clear()
+        engine = self._engine
+        for (model, prompt_tokens, generation_tokens, finish_reason), n in self._answer_shapes.items():
+            engine.prompt_tokens[model] += prompt_tokens * n
+            engine.generation_tokens[model] += generation_tokens * n
+            engine.success[(model, finish_reason)] += n
+            engine.prompt_sizes[model].add(prompt_tokens, n)
+            engine.generation_sizes[model].add(generation_tokens, n)
+        self._answer_shapes.clear()
 
     def matched(self) -> None:
         with self._lock:
@@ -247,6 +273,7 @@ class Metrics:
 
     def _mock_families(self) -> Iterator[Metric]:
         with self._lock:
+            self._fold()
             requests = sorted(self._requests.items())
             matched, unmatched, disconnects = self._matched, self._unmatched, self._disconnects
             lag_counts, lag_sum = list(self._lag_counts), self._lag_sum
@@ -301,6 +328,7 @@ class Metrics:
         assert names is not None
         engine = self._engine
         with self._lock:
+            self._fold()
             running = engine.running
             prompt, generation = dict(engine.prompt_tokens), dict(engine.generation_tokens)
             success = dict(engine.success)
@@ -365,6 +393,7 @@ class Metrics:
     def _vllm(self, models: Sequence[str]) -> Iterator[Metric]:
         engine = self._engine
         with self._lock:
+            self._fold()
             counts = EngineCounts(
                 running=engine.running,
                 prompt_tokens=dict(engine.prompt_tokens),

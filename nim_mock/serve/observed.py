@@ -27,10 +27,11 @@ class Observed:
         self.count = 0
         self.total = 0.0
 
-    def add(self, value: float) -> None:
-        self._counts[bisect.bisect_left(self._bounds, value)] += 1
-        self.count += 1
-        self.total += value
+    def add(self, value: float, times: int = 1) -> None:
+        """Observe ``value`` (``times`` times over)."""
+        self._counts[bisect.bisect_left(self._bounds, value)] += times
+        self.count += times
+        self.total += value * times
 
     def at_most(self, bound: float) -> int:
         """How many observed values were ``<= bound``; ``bound`` must be one of the bounds given."""

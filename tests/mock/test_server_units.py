@@ -19,7 +19,7 @@ from nim_mock.serve.inbound import (
     parse_json,
     read_body,
 )
-from nim_mock.serve.metrics import Metrics
+from nim_mock.serve.metrics import NIM1_NAMES, VLLM_NAMES, EngineNames, Metrics
 from nim_mock.serve.models import build_model_list, merge_listing
 from nim_mock.serve.replay import wire_headers
 from nim_mock.wire.errors import Problem, bad_request, check_error_layout, error_body, render_problem
@@ -236,3 +236,55 @@ def test_read_body_ends_early_when_the_client_leaves() -> None:
     messages = [{"type": "http.request", "body": b"ab", "more_body": True}, {"type": "http.disconnect"}]
     assert asyncio.run(read_body(_receiver(messages), 100)) == b"ab"
     assert asyncio.run(read_body(_receiver([{"type": "http.disconnect"}]), 100)) == b""
+
+
+_requests_done = st.lists(
+    st.tuples(
+        st.sampled_from(["GET", "POST"]),
+        st.sampled_from(["/v1/chat/completions", "/v1/completions", "unknown"]),
+        st.sampled_from([200, 404, 429]),
+        st.integers(0, 3),
+        st.integers(0, 3),
+        st.sampled_from(["m", "other"]),
+        st.sampled_from(["stop", "length"]),
+    ),
+    max_size=40,
+)
+
+
+def _server_lines(text: str) -> list[str]:
+    """The samples that count requests and answers (process and GC samples, and the times a series
+    was created, move on their own)."""
+    return [
+        line
+        for line in text.splitlines()
+        if not line.startswith(("process_", "python_")) and "_created" not in line.split(" ", 1)[0]
+    ]
+
+
+@settings(max_examples=60)
+@given(_requests_done, st.sampled_from([NIM1_NAMES, VLLM_NAMES]))
+def test_metrics_counted_by_shape_scrape_as_metrics_counted_one_by_one(
+    done: list[tuple[str, str, int, int, int, str, str]], engine: EngineNames
+) -> None:
+    at_once, scraped_each_time = Metrics(engine=engine), Metrics(engine=engine)
+    for metrics in (at_once, scraped_each_time):
+        for method, route, status, size, tokens, model, finish in done:
+            metrics.request_done(method, route, status, request_bytes=size, response_bytes=size, seconds=0.5)
+            metrics.inference_done(
+                model,
+                prompt_tokens=tokens,
+                generation_tokens=3 * tokens,
+                finish_reason=finish,
+                first_token_s=0.01,
+                e2e_s=0.2,
+            )
+            if metrics is scraped_each_time:
+                metrics.render()  # folds what was counted so far
+    assert _server_lines(at_once.render()) == _server_lines(scraped_each_time.render())
+    assert _server_lines(at_once.render(mock=False)) == _server_lines(scraped_each_time.render(mock=False))
+    samples = [line.rsplit(" ", 1) for line in _server_lines(at_once.render()) if not line.startswith("#")]
+    requests = sum(float(value) for name, value in samples if name.startswith("nim_mock_requests_total{"))
+    prompt = "vllm:prompt_tokens_total{" if engine is VLLM_NAMES else "prompt_tokens_total{"
+    tokens = sum(float(value) for name, value in samples if name.startswith(prompt))
+    assert (requests, tokens) == (len(done), sum(entry[4] for entry in done))
