@@ -142,7 +142,8 @@ class _Endpoints:
         parameters, so a dict lookup answers the same question. Anything it does not hold is either
         recorded (replayed), a known path with the wrong method (405) or unknown (404): ``other``.
         As an ASGI app rather than a function the route takes every method, so a recording of any
-        method replays.
+        method replays. The lookup table comes back too, for a caller that dispatches the built-in
+        routes itself (the app's direct lane); a templated path never matches one of its paths.
         """
         post = ("POST",)
         get = ("GET", "HEAD")  # as Starlette's Route does for GET

@@ -209,9 +209,9 @@ class Metrics:
     def _fold(self) -> None:
         """Add the requests and answers counted by shape to the tables a scrape reads (under the lock).
 
-        A load test repeats a few requests: counting each as one tuple of what the counters need
-        (method, route, status, sizes; model, token counts, finish reason) is one dict update,
-        where updating every table per request cost as much as the rest of the observation."""
+        A load test repeats a few requests, so counting each as one tuple of what the counters need
+        (method, route, status, sizes; model, token counts, finish reason) costs one dict update on
+        the request's path instead of one per table, and the tables are brought up to date when read."""
         for (method, route, status, request_bytes, response_bytes), n in self._request_shapes.items():
             handler = "none" if route == "unknown" else route
             self._requests[(method, route, status)] += n
