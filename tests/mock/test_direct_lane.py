@@ -11,12 +11,14 @@ import json
 from typing import Any
 
 import httpx
+from starlette.routing import Match, Route
 
 from nim_mock import create_app, serve_in_thread
-from nim_mock.faults.kinds import FaultRules, Match, Rule, ServerError
+from nim_mock.faults.kinds import FaultRules, Rule, ServerError
+from nim_mock.faults.kinds import Match as Requests
 from nim_mock.serve.request_log import RequestEntry
 
-NEVER_FIRES = FaultRules((Rule("never", (ServerError(503),), Match(path="/v1/nowhere")),))
+NEVER_FIRES = FaultRules((Rule("never", (ServerError(503),), Requests(path="/v1/nowhere")),))
 JSON = {"content-type": "application/json"}
 
 
@@ -59,3 +61,17 @@ def test_the_direct_lane_answers_as_the_starlette_stack_does(build: Any) -> None
     assert direct_log == stacked_log
     statuses = [status for _, _, status, _, _ in direct]
     assert statuses[:5] == [200, 404, 400, 415, 413]  # a hit, a miss and three refusals all took a lane
+
+
+def test_no_templated_route_claims_a_path_the_direct_lane_answers() -> None:
+    # The direct lane looks paths up before Starlette's router would try the templated routes,
+    # so a templated route matching one of those paths would answer differently in the two lanes.
+    for identity in ("nim1", "nim2", "hosted"):
+        app = create_app([], identity=identity)
+        templated = [
+            route for route in app.routes if isinstance(route, Route) and route.path != "/{path:path}"
+        ]
+        assert templated, identity
+        for method, path in app._direct:
+            scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+            assert all(route.matches(scope)[0] is Match.NONE for route in templated), (identity, path)
