@@ -150,11 +150,11 @@ class _Endpoints:
         exact: dict[tuple[str, str], Handler] = {}
         templated: list[BaseRoute] = []  # the few routes with path parameters stay Starlette's
         for path, methods, handler in (
-            (CHAT, post, self.chat),
-            (COMPLETIONS, post, self.completions),
+            (CHAT, post, self._inference(CHAT, chat=True)),
+            (COMPLETIONS, post, self._inference(COMPLETIONS, chat=False)),
             (MODELS, get, self.models),
             *((path, get, self.state) for path in self._state),
-            *((route, post, self._retrieval(route)) for route in RETRIEVAL_ROUTES),
+            *((route, post, self._inference(route, chat=False)) for route in RETRIEVAL_ROUTES),
         ):
             if "{" in path:
                 templated.append(Route(path, handler, methods=list(methods)))
@@ -170,22 +170,16 @@ class _Endpoints:
 
     # -- inference --------------------------------------------------------------------------
 
-    async def chat(self, request: Request) -> Response:
-        return await self._inference(request, CHAT, chat=True)
+    def _inference(self, route: str, *, chat: bool) -> Handler:
+        """The endpoint of one inference route (chat, completions, embeddings, ranking); ``chat``:
+        a miss is checked as a chat request."""
 
-    async def completions(self, request: Request) -> Response:
-        return await self._inference(request, COMPLETIONS, chat=False)
+        async def inference(request: Request) -> Response:
+            note = note_of(request.scope)
+            note.route = route
+            return await self._answer(request, note, lambda raw: self._checked(request, raw, chat=chat))
 
-    def _retrieval(self, route: str) -> Callable[[Request], Awaitable[Response]]:
-        async def retrieval(request: Request) -> Response:
-            return await self._inference(request, route, chat=False)
-
-        return retrieval
-
-    async def _inference(self, request: Request, route: str, *, chat: bool) -> Response:
-        note = note_of(request.scope)
-        note.route = route
-        return await self._answer(request, note, lambda raw: self._checked(request, raw, chat=chat))
+        return inference
 
     async def _answer(
         self,
