@@ -292,13 +292,14 @@ class _Observer:
 
     def _finish(self, scope: Scope, note: RequestNote, first_byte: float, sent: int) -> None:
         method = scope["method"]
+        took = max(self._clock.now() - note.arrived, 0.0)  # the request's whole time, for both metrics
         self._metrics.request_done(
             method,
             note.route,
             note.status,
             request_bytes=_declared_length(scope),
             response_bytes=sent,
-            seconds=max(self._clock.now() - note.arrived, 0.0),
+            seconds=took,
         )
         usage = note.usage
         if usage is not None and note.status == 200:
@@ -308,7 +309,7 @@ class _Observer:
                 generation_tokens=usage.completion_tokens,
                 finish_reason=usage.finish_reason,
                 first_token_s=max(first_byte - note.arrived, 0.0),
-                e2e_s=max(self._clock.now() - note.arrived, 0.0),
+                e2e_s=took,
             )
         outcome = note.outcome
         if outcome.disconnected:
