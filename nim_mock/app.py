@@ -9,10 +9,11 @@ once the response is finished (for a stream, after its last event or the client'
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -145,7 +146,6 @@ def create_app(
         direct={key: as_asgi(handler) for key, handler in endpoints.exact.items()},
         observer=observer,
         faults=fault_plan,
-        server_error=server_error,
         routes=endpoints.routes,
         middleware=[
             Middleware(_Observed, observer=observer),
@@ -183,7 +183,6 @@ def _identity(identity: str | None, error_layout: str | None) -> Identity:
 
 
 _INFERENCE = frozenset((CHAT, COMPLETIONS))
-ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
 
 
 class _MockApp(Starlette):
@@ -196,7 +195,8 @@ class _MockApp(Starlette):
     Those requests go straight to their endpoint, observed like every other (log line, metrics);
     anything else (templated or recorded routes, a fault header or rules, the lifespan) takes the
     Starlette stack, which answers the same. A failure before the response starts is answered by
-    the app's 500 handler and raised again, as Starlette's outermost middleware does.
+    the app's 500 handler and raised again, as Starlette's outermost middleware does. Middleware a
+    caller adds (``add_middleware``) must see every request, so adding any closes the lane.
     """
 
     def __init__(
@@ -205,14 +205,24 @@ class _MockApp(Starlette):
         direct: Mapping[tuple[str, str], ASGIApp],
         observer: _Observer,
         faults: FaultPlan,
-        server_error: ErrorHandler,
         **starlette: Any,
     ) -> None:
         super().__init__(**starlette)
         self._direct = direct
         self._observer = observer
         self._faults = faults
-        self._server_error = server_error
+
+    def add_middleware(self, middleware_class: Any, *args: Any, **kwargs: Any) -> None:
+        self._direct = {}
+        super().add_middleware(middleware_class, *args, **kwargs)
+
+    def _error_handler(self) -> Callable[[Request, Exception], Any] | None:
+        """The handler Starlette's outermost middleware would use: the last one for 500 or ``Exception``."""
+        chosen = None
+        for key, handler in self.exception_handlers.items():
+            if key in (500, Exception):
+                chosen = handler
+        return chosen
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -222,8 +232,11 @@ class _MockApp(Starlette):
                 try:
                     await self._observer.observe(scope, receive, send, endpoint)
                 except Exception as error:
-                    if not note_of(scope).responded:
-                        response = await self._server_error(Request(scope, receive), error)
+                    handler = self._error_handler()
+                    if handler is not None and not note_of(scope).responded:
+                        response = handler(Request(scope, receive), error)
+                        if inspect.isawaitable(response):  # Starlette takes plain functions too
+                            response = await response
                         await response(scope, receive, send)
                     raise
                 return

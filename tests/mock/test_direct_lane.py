@@ -11,11 +11,16 @@ import json
 from typing import Any
 
 import httpx
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Match, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nim_mock import create_app, serve_in_thread
+from nim_mock.cassette import RecordedResponse
 from nim_mock.faults.kinds import FaultRules, Rule, ServerError
 from nim_mock.faults.kinds import Match as Requests
+from nim_mock.serve.replay import MonotonicClock
 from nim_mock.serve.request_log import RequestEntry
 
 NEVER_FIRES = FaultRules((Rule("never", (ServerError(503),), Requests(path="/v1/nowhere")),))
@@ -75,3 +80,51 @@ def test_no_templated_route_claims_a_path_the_direct_lane_answers() -> None:
         for method, path in app._direct:
             scope = {"type": "http", "method": method, "path": path, "root_path": ""}
             assert all(route.matches(scope)[0] is Match.NONE for route in templated), (identity, path)
+
+
+def test_middleware_a_caller_adds_sees_the_requests_the_direct_lane_would_take(build: Any) -> None:
+    seen: list[str] = []
+
+    class Witness:
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                seen.append(f"{scope['method']} {scope['path']}")
+            await self.app(scope, receive, send)
+
+    cassette = build.plain_chat()
+    app = create_app([cassette])
+    app.add_middleware(Witness)
+    with serve_in_thread(app) as base_url:
+        answer = httpx.post(base_url + "/v1/chat/completions", json=cassette.interactions[0].request.body)
+        health = httpx.get(base_url + "/v1/health/ready")
+    assert (answer.status_code, health.status_code) == (200, 200)
+    assert seen == ["POST /v1/chat/completions", "GET /v1/health/ready"]
+
+
+class _BrokenClock(MonotonicClock):
+    """A clock whose waits fail: a bug inside the app, in the middle of answering."""
+
+    async def sleep(self, seconds: float) -> None:
+        raise RuntimeError("the clock broke (on purpose)")
+
+
+def test_a_failure_in_the_direct_lane_is_answered_by_the_apps_current_error_handler(build: Any) -> None:
+    plain = build.plain_chat()
+    recorded = plain.interactions[0]
+    response = recorded.response  # its headers a minute late at speed 1, so replay asks the clock
+    late = RecordedResponse(response.status, response.headers, response.body, t_headers_ms=60_000.0)
+    app = create_app([build.cassette("late", (recorded.request, late))], speed=1.0, clock=_BrokenClock())
+
+    def plain_text(request: Request, error: Exception) -> Response:  # a plain function, as Starlette allows
+        return PlainTextResponse(f"custom: {error}", status_code=500)
+
+    with serve_in_thread(app, log_level="critical") as base_url:
+        default = httpx.post(base_url + "/v1/chat/completions", json=recorded.request.body)
+        app.add_exception_handler(Exception, plain_text)
+        custom = httpx.post(base_url + "/v1/chat/completions", json=recorded.request.body)
+    assert default.status_code == 500
+    assert "RuntimeError: the clock broke" in default.json()["message"]
+    assert (custom.status_code, custom.text) == (500, "custom: the clock broke (on purpose)")
