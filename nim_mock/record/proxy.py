@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from nim_mock.cassette import Event, Interaction, RecordedRequest, RecordedResponse
-from nim_mock.wire.http import COMPUTED_HEADERS, EVENT_STREAM_TYPE
+from nim_mock.wire.http import COMPUTED_HEADERS, EVENT_STREAM_TYPE, path_with_query
 from nim_mock.wire.sse import EventSplitter
 
 __all__ = [
@@ -180,8 +180,7 @@ class RecordingProxy:
         except Exception as exc:
             self._sink.fail(f"{request.method} {request.url.path}: could not read the request ({exc})")
             raise
-        query = request.scope.get("query_string", b"").decode("latin-1")
-        path = request.scope["path"] + (f"?{query}" if query else "")
+        path = path_with_query(request.scope)
         recorded = recorded_request(request.method, path, request.headers.items(), body)
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
         headers.append(("accept-encoding", "identity"))

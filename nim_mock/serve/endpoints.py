@@ -54,7 +54,7 @@ from nim_mock.serve.state import StateAnswer, state_routes
 from nim_mock.serve.usage import usage_of
 from nim_mock.synth.config import SynthConfig
 from nim_mock.wire.errors import ErrorLayout, Problem, render_problem
-from nim_mock.wire.http import JSON_CONTENT_TYPE, MISS_HEADER, media_type
+from nim_mock.wire.http import JSON_CONTENT_TYPE, MISS_HEADER, media_type, path_with_query
 from nim_mock.wire.identity import NIM1, Identity, response_headers
 
 __all__ = ["Endpoints", "Handler", "MockSettings", "as_asgi", "build_endpoints"]
@@ -347,10 +347,8 @@ class _Endpoints:
     # -- answering -------------------------------------------------------------------------
 
     async def _match(self, request: Request, raw: bytes) -> Hit | Miss:
-        scope = request.scope
-        method: str = scope["method"]
-        query: bytes = scope.get("query_string", b"")
-        path = f"{scope['path']}?{query.decode('latin-1')}" if query else str(scope["path"])
+        method: str = request.scope["method"]
+        path = path_with_query(request.scope)
 
         def match() -> Hit | Miss:
             # The body is read from ``raw`` alone, so the matcher may remember its answer by those

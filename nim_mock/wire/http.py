@@ -7,7 +7,8 @@ NVCF's status polls go. Each name is written here once; this module imports noth
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 __all__ = [
     "COMPUTED_HEADERS",
@@ -18,6 +19,7 @@ __all__ = [
     "NVCF_STATUS_HEADER",
     "NVCF_STATUS_PATH",
     "media_type",
+    "path_with_query",
 ]
 
 COMPUTED_HEADERS: Final = frozenset({"content-length", "transfer-encoding", "date", "connection"})
@@ -40,3 +42,10 @@ NVCF_STATUS_HEADER: Final = "nvcf-status"
 def media_type(content_type: str | None) -> str:
     """The media type of a ``content-type`` value without its parameters, lower case ("" if none)."""
     return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def path_with_query(scope: Mapping[str, Any]) -> str:
+    """An ASGI request's path with its query string, as the recorder stores it and the matcher compares it."""
+    query: bytes = scope.get("query_string", b"")
+    path: str = scope["path"]
+    return f"{path}?{query.decode('latin-1')}" if query else path
