@@ -89,6 +89,11 @@ _SHAPES_KEPT: Final = 1024
 requests that all differ (sizes, token counts) cost bounded memory."""
 
 
+def _handler(route: str) -> str:
+    """The ``handler`` label of vLLM's HTTP metrics for a route (``none`` where no route matched)."""
+    return "none" if route == "unknown" else route
+
+
 def _series(bounds: Sequence[float]) -> defaultdict[Any, Observed]:
     """A table of series by label, each started empty with ``bounds`` on first use."""
     return defaultdict(functools.partial(Observed, bounds))
@@ -199,7 +204,7 @@ class Metrics:
         seconds: float = 0.0,
     ) -> None:
         """Count one finished request: by route and status, and its sizes and duration by handler."""
-        handler = "none" if route == "unknown" else route
+        handler = _handler(route)
         with self._lock:
             self._request_shapes[(method, route, status, request_bytes, response_bytes)] += 1
             self._http_s[(handler, method)].add(seconds)
@@ -213,7 +218,7 @@ class Metrics:
         (method, route, status, sizes; model, token counts, finish reason) costs one dict update on
         the request's path instead of one per table, and the tables are brought up to date when read."""
         for (method, route, status, request_bytes, response_bytes), n in self._request_shapes.items():
-            handler = "none" if route == "unknown" else route
+            handler = _handler(route)
             self._requests[(method, route, status)] += n
             self._http[(handler, method, f"{status // 100}xx")] += n
             for sizes, size in ((self._http_in, request_bytes), (self._http_out, response_bytes)):
