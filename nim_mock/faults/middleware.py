@@ -35,7 +35,7 @@ from nim_mock.serve.metrics import Metrics
 from nim_mock.serve.note import RequestNote, note_of
 from nim_mock.serve.replay import Clock
 from nim_mock.wire.errors import ErrorLayout, Problem
-from nim_mock.wire.http import NVCF_REQID_HEADER, NVCF_STATUS_HEADER, NVCF_STATUS_PATH
+from nim_mock.wire.http import NVCF_REQID_HEADER, NVCF_STATUS_HEADER, NVCF_STATUS_PATH, request_headers
 
 __all__ = ["FaultMiddleware", "passes_through"]
 
@@ -60,15 +60,14 @@ class _Pending:
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return str(value.decode("latin-1"))
-    return None
+    """Every value of header ``name``, joined with commas as HTTP reads a repeated list header."""
+    values = [value.decode("latin-1") for key, value in scope.get("headers", ()) if key.lower() == name]
+    return ", ".join(values) if values else None
 
 
 def passes_through(plan: FaultPlan, scope: Scope) -> bool:
     """Whether the request ``scope`` gets no fault for sure: no fault header, and no rule loaded."""
-    return not plan.rules.rules and _header(scope, _HEADER) is None
+    return not plan.rules.rules and FAULT_HEADER not in request_headers(scope)
 
 
 def _replaying(messages: list[Message], receive: Receive) -> Receive:

@@ -54,7 +54,7 @@ from nim_mock.serve.state import StateAnswer, state_routes
 from nim_mock.serve.usage import usage_of
 from nim_mock.synth.config import SynthConfig
 from nim_mock.wire.errors import ErrorLayout, Problem, render_problem
-from nim_mock.wire.http import JSON_CONTENT_TYPE, MISS_HEADER, media_type, path_with_query
+from nim_mock.wire.http import JSON_CONTENT_TYPE, MISS_HEADER, media_type, path_with_query, request_headers
 from nim_mock.wire.identity import NIM1, Identity, response_headers
 
 __all__ = ["Endpoints", "Handler", "MockSettings", "as_asgi", "build_endpoints"]
@@ -490,14 +490,5 @@ class _EveryMethod:
 
 
 def _headers(request: Request) -> dict[str, str]:
-    """The request headers as a plain dict (last value wins), read straight from the ASGI scope.
-
-    Cheaper than Starlette's ``Headers`` on the hot path, and computed once per request.
-    """
-    cached = request.scope.get("nim_mock.headers")
-    if cached is None:
-        cached = request.scope["nim_mock.headers"] = {
-            name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]
-        }
-    headers: dict[str, str] = cached
-    return headers
+    """The request headers as a plain dict, built once per request (cheaper than Starlette's ``Headers``)."""
+    return request_headers(request.scope)

@@ -7,7 +7,7 @@ NVCF's status polls go. Each name is written here once; this module imports noth
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, Final
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "NVCF_STATUS_PATH",
     "media_type",
     "path_with_query",
+    "request_headers",
 ]
 
 COMPUTED_HEADERS: Final = frozenset({"content-length", "transfer-encoding", "date", "connection"})
@@ -49,3 +50,20 @@ def path_with_query(scope: Mapping[str, Any]) -> str:
     query: bytes = scope.get("query_string", b"")
     path: str = scope["path"]
     return f"{path}?{query.decode('latin-1')}" if query else path
+
+
+_HEADERS_KEY: Final = "nim_mock.headers"
+
+
+def request_headers(scope: MutableMapping[str, Any]) -> dict[str, str]:
+    """An ASGI request's headers as a dict (the last value of a repeated one wins).
+
+    Built once per request and kept in the scope: the fault check, the body-size checks, the
+    media-type checks and the metrics all read it. Names are as ASGI passes them, lower case.
+    """
+    headers: dict[str, str] | None = scope.get(_HEADERS_KEY)
+    if headers is None:
+        headers = scope[_HEADERS_KEY] = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in scope.get("headers", ())
+        }
+    return headers

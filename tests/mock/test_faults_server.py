@@ -206,3 +206,18 @@ def test_cut_leaves_the_socket_closed_without_a_final_chunk(bundled: Any) -> Non
     assert stream.response.events[0].raw in received
     assert stream.response.events[1].raw not in received
     assert not received.endswith(b"0\r\n\r\n")
+
+
+def test_a_repeated_fault_header_is_read_as_one_list(
+    bundled: Any, caplog: pytest.LogCaptureFixture, build: Any
+) -> None:
+    """HTTP reads a list header sent twice as its values joined by commas: both faults count."""
+    plain = recorded(bundled, "chat/plain")
+    caplog.set_level(logging.INFO, logger="nim_mock")
+    with serve_in_thread(create_app(bundled)) as url:
+        headers = [("x-nim-mock-fault", "503"), ("x-nim-mock-fault", "500")]
+        answer = httpx.post(url + CHAT, json=plain.request.body, headers=headers, timeout=5)
+        assert build.wait_for(lambda: any("[faults:" in r.getMessage() for r in caplog.records))
+    assert answer.status_code == 503
+    line = next(r.getMessage() for r in caplog.records if "[faults:" in r.getMessage())
+    assert line.endswith("[faults: 503 <header>; 500 <header> (ignored: another fault already decides this)]")
