@@ -37,6 +37,7 @@ from nim_mock.serve.replay import Clock, MonotonicClock
 from nim_mock.serve.request_log import RequestEntry
 from nim_mock.synth.config import SynthConfig
 from nim_mock.wire.errors import Problem, render_problem
+from nim_mock.wire.http import request_headers
 from nim_mock.wire.identity import Identity, check_identity, identity_for_layout
 
 __all__ = ["LOGGER_NAME", "create_app", "harness_version"]
@@ -280,18 +281,19 @@ class _Observer:
 
     async def observe(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
         """Run the HTTP request ``scope`` through ``app``, observed."""
-        note = start_note(scope, arrived=self._clock.now())
+        clock = self._clock
+        note = start_note(scope, arrived=clock.now())
         inference = scope["path"] in _INFERENCE
-        first_byte = [note.arrived]
-        sent = [0]
+        sent = 0
 
         async def observed_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            nonlocal sent
+            if message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            elif message["type"] == "http.response.start":
                 note.status = message["status"]
                 note.responded = True
-                first_byte[0] = self._clock.now()
-            elif message["type"] == "http.response.body":
-                sent[0] += len(message.get("body", b""))
+                note.first_byte = clock.now()
             await send(message)
 
         if inference:
@@ -301,29 +303,22 @@ class _Observer:
         finally:
             if inference:
                 self._metrics.request_finished()
-            self._finish(scope, note, first_byte[0], sent[0])
+            self._finish(scope, note, sent)
 
-    def _finish(self, scope: Scope, note: RequestNote, first_byte: float, sent: int) -> None:
+    def _finish(self, scope: Scope, note: RequestNote, sent: int) -> None:
         method = scope["method"]
+        status = note.status
         took = max(self._clock.now() - note.arrived, 0.0)  # the request's whole time, for both metrics
         self._metrics.request_done(
             method,
             note.route,
-            note.status,
+            status,
             request_bytes=_declared_length(scope),
             response_bytes=sent,
             seconds=took,
+            answer=note.usage if status == 200 else None,
+            first_token_s=max(note.first_byte - note.arrived, 0.0),
         )
-        usage = note.usage
-        if usage is not None and note.status == 200:
-            self._metrics.inference_done(
-                usage.model,
-                prompt_tokens=usage.prompt_tokens,
-                generation_tokens=usage.completion_tokens,
-                finish_reason=usage.finish_reason,
-                first_token_s=max(first_byte - note.arrived, 0.0),
-                e2e_s=took,
-            )
         outcome = note.outcome
         if outcome.disconnected:
             self._metrics.disconnected()
@@ -331,7 +326,7 @@ class _Observer:
         if sink is None and not self._logger.isEnabledFor(logging.INFO):
             return
         entry = RequestEntry(
-            method, scope["path"], note.status, note.answer, outcome.disconnected, outcome.sent, outcome.total
+            method, scope["path"], status, note.answer, outcome.disconnected, outcome.sent, outcome.total
         )
         if sink is not None:
             sink(entry)
@@ -341,7 +336,5 @@ class _Observer:
 
 def _declared_length(scope: Scope) -> int:
     """The request's ``content-length`` (what vLLM's request-size metric counts), 0 when absent."""
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else 0
-    return 0
+    declared = request_headers(scope).get("content-length", "")
+    return int(declared) if declared.isascii() and declared.isdigit() else 0

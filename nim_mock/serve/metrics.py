@@ -31,7 +31,7 @@ import functools
 import math
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -43,6 +43,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from nim_mock.serve.note import Usage
 from nim_mock.serve.observed import NOTHING_OBSERVED, Observed
 from nim_mock.serve.vllm_metrics import (
     HTTP_BUCKETS_S,
@@ -84,9 +85,21 @@ LAG_BUCKETS_S: tuple[float, ...] = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.
 """Upper bounds (seconds) of the replay-lag histogram; sub-millisecond first, since that is the goal."""
 
 
-_SHAPES_KEPT: Final = 1024
-"""Distinct request (and answer) shapes counted before they are folded into the tables, so
-requests that all differ (sizes, token counts) cost bounded memory."""
+_PENDING_KEPT: Final = 4096
+"""Requests queued before they are counted into the tables (see ``Metrics.request_done``), so a
+server nobody scrapes holds bounded memory."""
+
+_STARTED: Final = "started"
+_FINISHED: Final = "finished"
+_MATCHED: Final = "matched"
+_UNMATCHED: Final = "unmatched"
+_DISCONNECTED: Final = "disconnected"
+
+_Finished = tuple[str, str, int, int, int, float, Usage | None, float]
+"""A finished request as queued: method, route, status, request and response bytes, seconds,
+the answer's usage (chat and completions) and the time to its first byte."""
+_Pending = _Finished | str
+"""What the queue holds: finished requests, and the marks above."""
 
 
 def _handler(route: str) -> str:
@@ -124,7 +137,6 @@ class _Engine:
     generation_sizes: defaultdict[str, Observed] = field(default_factory=lambda: _series(TOKEN_BUCKETS))
     first_token_s: defaultdict[str, Observed] = field(default_factory=lambda: _series(LATENCY_BUCKETS_S))
     e2e_s: defaultdict[str, Observed] = field(default_factory=lambda: _series(LATENCY_BUCKETS_S))
-    running: int = 0
 
 
 class Metrics:
@@ -148,14 +160,11 @@ class Metrics:
         self._started = time.time()
         self._lock = threading.Lock()
         self._requests: Counter[tuple[str, str, int]] = Counter()
-        self._matched = 0
-        self._unmatched = 0
-        self._disconnects = 0
+        self._pending: deque[_Pending] = deque()
+        self._marks: Counter[str] = Counter()
         self._lag_counts = [0] * (len(LAG_BUCKETS_S) + 1)
         self._lag_sum = 0.0
         self._faults: Counter[str] = Counter()
-        self._request_shapes: Counter[tuple[str, str, int, int, int]] = Counter()
-        self._answer_shapes: Counter[tuple[str, int, int, str]] = Counter()
         self._registry = CollectorRegistry(auto_describe=False)
         self._server_registry = CollectorRegistry(auto_describe=False)
         self._registry.register(_Collected(self._mock_families))
@@ -165,33 +174,27 @@ class Metrics:
                 GCCollector(registry=registry)
                 registry.register(_Collected(self._engine_families))
 
+    # What every request does is queued, not counted: one append to a deque (thread-safe without a
+    # lock, and popped from the other end without losing what is appended meanwhile) instead of a
+    # lock and a dozen table updates; :meth:`_fold` counts the queue when the numbers are read, or
+    # once it holds _PENDING_KEPT items. A load test repeats a few requests, so the fold counts each
+    # distinct shape (method, route, status, sizes; model, tokens, finish reason) once per batch.
+
     def request_started(self) -> None:
         """An inference request arrived (the engine's running-requests gauge)."""
-        with self._lock:
-            self._engine.running += 1
+        self._pending.append(_STARTED)
 
     def request_finished(self) -> None:
-        with self._lock:
-            self._engine.running -= 1
+        self._pending.append(_FINISHED)
 
-    def inference_done(
-        self,
-        model: str,
-        *,
-        prompt_tokens: int,
-        generation_tokens: int,
-        finish_reason: str,
-        first_token_s: float,
-        e2e_s: float,
-    ) -> None:
-        """Count one answered chat or completions request for the engine metrics."""
-        engine = self._engine
-        with self._lock:
-            self._answer_shapes[(model, prompt_tokens, generation_tokens, finish_reason)] += 1
-            engine.first_token_s[model].add(first_token_s)
-            engine.e2e_s[model].add(e2e_s)
-            if len(self._answer_shapes) >= _SHAPES_KEPT:
-                self._fold()
+    def matched(self) -> None:
+        self._pending.append(_MATCHED)
+
+    def unmatched(self) -> None:
+        self._pending.append(_UNMATCHED)
+
+    def disconnected(self) -> None:
+        self._pending.append(_DISCONNECTED)
 
     def request_done(
         self,
@@ -202,49 +205,69 @@ class Metrics:
         request_bytes: int = 0,
         response_bytes: int = 0,
         seconds: float = 0.0,
+        answer: Usage | None = None,
+        first_token_s: float = 0.0,
     ) -> None:
-        """Count one finished request: by route and status, and its sizes and duration by handler."""
-        handler = _handler(route)
-        with self._lock:
-            self._request_shapes[(method, route, status, request_bytes, response_bytes)] += 1
-            self._http_s[(handler, method)].add(seconds)
-            if len(self._request_shapes) >= _SHAPES_KEPT:
+        """Count one finished request: by route and status, and its sizes and duration by handler.
+
+        ``answer``: the usage of the chat or completions answer it got, counted for the engine
+        metrics too, with ``first_token_s`` and ``seconds`` as its time to the first byte and to the
+        end."""
+        pending = self._pending
+        pending.append((method, route, status, request_bytes, response_bytes, seconds, answer, first_token_s))
+        if len(pending) >= _PENDING_KEPT:
+            with self._lock:
                 self._fold()
 
-    def _fold(self) -> None:
-        """Add the requests and answers counted by shape to the tables a scrape reads (under the lock).
+    def _running(self) -> int:
+        """Inference requests under way (after a fold, under the lock)."""
+        return self._marks[_STARTED] - self._marks[_FINISHED]
 
-        A load test repeats a few requests, so counting each as one tuple of what the counters need
-        (method, route, status, sizes; model, token counts, finish reason) costs one dict update on
-        the request's path instead of one per table, and the tables are brought up to date when read."""
-        for (method, route, status, request_bytes, response_bytes), n in self._request_shapes.items():
+    def _fold(self) -> None:
+        """Count what is queued into the tables a scrape reads (under the lock)."""
+        pending = self._pending
+        if not pending:
+            return
+        marks = self._marks
+        request_shapes: Counter[tuple[str, str, int, int, int]] = Counter()
+        answer_shapes: Counter[Usage] = Counter()
+        durations: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
+        first_token: defaultdict[str, list[float]] = defaultdict(list)
+        end_to_end: defaultdict[str, list[float]] = defaultdict(list)
+        popleft = pending.popleft
+        # What is queued now: what other threads append meanwhile waits for the next fold.
+        for _ in range(len(pending)):
+            item = popleft()
+            if isinstance(item, str):
+                marks[item] += 1
+                continue
+            method, route, status, request_bytes, response_bytes, seconds, answer, first_token_s = item
+            request_shapes[(method, route, status, request_bytes, response_bytes)] += 1
+            durations[(route, method)].append(seconds)
+            if answer is not None:
+                answer_shapes[answer] += 1
+                first_token[answer.model].append(first_token_s)
+                end_to_end[answer.model].append(seconds)
+        for (method, route, status, request_bytes, response_bytes), n in request_shapes.items():
             handler = _handler(route)
             self._requests[(method, route, status)] += n
             self._http[(handler, method, f"{status // 100}xx")] += n
             for sizes, size in ((self._http_in, request_bytes), (self._http_out, response_bytes)):
                 count, total = sizes.get(handler, (0, 0))
                 sizes[handler] = (count + n, total + size * n)
-        self._request_shapes.clear()
+        for (route, method), values in durations.items():
+            self._http_s[(_handler(route), method)].add_each(values)
         engine = self._engine
-        for (model, prompt_tokens, generation_tokens, finish_reason), n in self._answer_shapes.items():
+        for model, values in first_token.items():
+            engine.first_token_s[model].add_each(values)
+        for model, values in end_to_end.items():
+            engine.e2e_s[model].add_each(values)
+        for (model, prompt_tokens, completion_tokens, finish_reason), n in answer_shapes.items():
             engine.prompt_tokens[model] += prompt_tokens * n
-            engine.generation_tokens[model] += generation_tokens * n
+            engine.generation_tokens[model] += completion_tokens * n
             engine.success[(model, finish_reason)] += n
             engine.prompt_sizes[model].add(prompt_tokens, n)
-            engine.generation_sizes[model].add(generation_tokens, n)
-        self._answer_shapes.clear()
-
-    def matched(self) -> None:
-        with self._lock:
-            self._matched += 1
-
-    def unmatched(self) -> None:
-        with self._lock:
-            self._unmatched += 1
-
-    def disconnected(self) -> None:
-        with self._lock:
-            self._disconnects += 1
+            engine.generation_sizes[model].add(completion_tokens, n)
 
     def fault(self, kind: str) -> None:
         """Count one injected fault that took effect (``kind`` as in the faults rules file)."""
@@ -262,10 +285,12 @@ class Metrics:
     def counts(self) -> dict[str, int]:
         """The plain counters, for callers that want numbers rather than text."""
         with self._lock:
+            self._fold()
+            marks = self._marks
             return {
-                "matched": self._matched,
-                "unmatched": self._unmatched,
-                "disconnects": self._disconnects,
+                "matched": marks[_MATCHED],
+                "unmatched": marks[_UNMATCHED],
+                "disconnects": marks[_DISCONNECTED],
                 "lag_observations": sum(self._lag_counts),
             }
 
@@ -280,7 +305,8 @@ class Metrics:
         with self._lock:
             self._fold()
             requests = sorted(self._requests.items())
-            matched, unmatched, disconnects = self._matched, self._unmatched, self._disconnects
+            marks = self._marks
+            matched, unmatched, disconnects = marks[_MATCHED], marks[_UNMATCHED], marks[_DISCONNECTED]
             lag_counts, lag_sum = list(self._lag_counts), self._lag_sum
             faults = sorted(self._faults.items())
         worker = {"worker": str(self._worker.index)} if self._worker is not None else {}
@@ -334,7 +360,7 @@ class Metrics:
         engine = self._engine
         with self._lock:
             self._fold()
-            running = engine.running
+            running = self._running()
             prompt, generation = dict(engine.prompt_tokens), dict(engine.generation_tokens)
             success = dict(engine.success)
             sizes = {
@@ -400,7 +426,7 @@ class Metrics:
         with self._lock:
             self._fold()
             counts = EngineCounts(
-                running=engine.running,
+                running=self._running(),
                 prompt_tokens=dict(engine.prompt_tokens),
                 generation_tokens=dict(engine.generation_tokens),
                 success=dict(engine.success),

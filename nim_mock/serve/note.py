@@ -10,7 +10,7 @@ so no layer needs to know how the others reach it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 from starlette.types import Scope
 
@@ -39,15 +39,18 @@ class RequestNote:
     """500 until the response starts: a request that fails before it does is answered as one."""
     responded: bool = False
     """Whether the response has started (its status and headers are on their way)."""
+    first_byte: float = 0.0
+    """When the response started (clock seconds; 0 until it does)."""
     answer: str = ""
     outcome: StreamOutcome = field(default_factory=StreamOutcome)
     usage: Usage | None = None
     """For a chat or completions answer: what the engine metrics count."""
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """The model, token counts and finish reason of one chat or completions answer."""
+class Usage(NamedTuple):
+    """The model, token counts and finish reason of one chat or completions answer.
+
+    A tuple, so the metrics can count answers by it at the speed of a tuple's hash."""
 
     model: str
     prompt_tokens: int

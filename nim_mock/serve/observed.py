@@ -33,6 +33,15 @@ class Observed:
         self.count += times
         self.total += value * times
 
+    def add_each(self, values: Sequence[float]) -> None:
+        """Observe each of ``values``, in order (the sum comes out as from one :meth:`add` each)."""
+        counts, bounds, total = self._counts, self._bounds, self.total
+        for value in values:
+            counts[bisect.bisect_left(bounds, value)] += 1
+            total += value
+        self.count += len(values)
+        self.total = total
+
     def at_most(self, bound: float) -> int:
         """How many observed values were ``<= bound``; ``bound`` must be one of the bounds given."""
         if not self.count:

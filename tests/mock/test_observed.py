@@ -58,3 +58,13 @@ def test_a_bound_the_series_was_not_kept_with_is_refused() -> None:
 def test_series_with_different_bounds_are_not_merged() -> None:
     with pytest.raises(ValueError, match="same bounds"):
         Observed.merged((Observed((1.0,)),), (2.0,))
+
+
+@given(bounds_lists, st.lists(finite, max_size=60))
+def test_observing_values_together_is_observing_each(bounds: list[float], values: list[float]) -> None:
+    together, each = Observed(bounds), Observed(bounds)
+    together.add_each(values)
+    for value in values:
+        each.add(value)
+    assert [together.at_most(bound) for bound in bounds] == [each.at_most(bound) for bound in bounds]
+    assert (together.count, together.total) == (each.count, each.total)  # same order, same float sum

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -19,8 +20,9 @@ from nim_mock.serve.inbound import (
     parse_json,
     read_body,
 )
-from nim_mock.serve.metrics import NIM1_NAMES, VLLM_NAMES, EngineNames, Metrics
+from nim_mock.serve.metrics import _PENDING_KEPT, NIM1_NAMES, VLLM_NAMES, EngineNames, Metrics
 from nim_mock.serve.models import build_model_list, merge_listing
+from nim_mock.serve.note import Usage
 from nim_mock.serve.replay import wire_headers
 from nim_mock.wire.errors import Problem, bad_request, check_error_layout, error_body, render_problem
 from nim_mock.wire.http import COMPUTED_HEADERS
@@ -270,14 +272,15 @@ def test_metrics_counted_by_shape_scrape_as_metrics_counted_one_by_one(
     at_once, scraped_each_time = Metrics(engine=engine), Metrics(engine=engine)
     for metrics in (at_once, scraped_each_time):
         for method, route, status, size, tokens, model, finish in done:
-            metrics.request_done(method, route, status, request_bytes=size, response_bytes=size, seconds=0.5)
-            metrics.inference_done(
-                model,
-                prompt_tokens=tokens,
-                generation_tokens=3 * tokens,
-                finish_reason=finish,
+            metrics.request_done(
+                method,
+                route,
+                status,
+                request_bytes=size,
+                response_bytes=size,
+                seconds=0.2,
+                answer=Usage(model, tokens, 3 * tokens, finish),
                 first_token_s=0.01,
-                e2e_s=0.2,
             )
             if metrics is scraped_each_time:
                 metrics.render()  # folds what was counted so far
@@ -288,3 +291,42 @@ def test_metrics_counted_by_shape_scrape_as_metrics_counted_one_by_one(
     prompt = "vllm:prompt_tokens_total{" if engine is VLLM_NAMES else "prompt_tokens_total{"
     tokens = sum(float(value) for name, value in samples if name.startswith(prompt))
     assert (requests, tokens) == (len(done), sum(entry[4] for entry in done))
+
+
+def test_requests_counted_on_one_thread_while_another_scrapes_are_all_counted(build: Any) -> None:
+    """The serving thread queues without a lock; a scrape on another thread counts the queue while
+    it grows, and must neither lose nor double an entry."""
+    metrics, requests = Metrics(engine=VLLM_NAMES), 20_000
+
+    def serve() -> None:
+        for _ in range(requests):
+            metrics.request_started()
+            metrics.matched()
+            metrics.request_done(
+                "POST", "/v1/chat/completions", 200, seconds=0.01, answer=Usage("m", 1, 2, "stop")
+            )
+            metrics.request_finished()
+
+    server = threading.Thread(target=serve)
+    server.start()
+    scrapes = 0
+    while server.is_alive():
+        metrics.render()
+        scrapes += 1
+    server.join()
+    text = metrics.render()
+    total = 'nim_mock_requests_total{method="POST",route="/v1/chat/completions",status="200"}'
+    assert build.metric_value(text, total) == requests
+    assert build.metric_value(text, 'vllm:prompt_tokens_total{engine="0",model_name="m"}') == requests
+    assert 'vllm:num_requests_running{engine="0",model_name="m"} 0.0' in text.splitlines()
+    assert metrics.counts["matched"] == requests
+    assert scrapes > 1
+
+
+def test_a_server_nobody_scrapes_keeps_a_bounded_queue() -> None:
+    metrics = Metrics()
+    for _ in range(3 * _PENDING_KEPT):
+        metrics.request_done("GET", "/v1/health/ready", 200)
+    assert len(metrics._pending) < _PENDING_KEPT  # counted as it went, not kept
+    assert metrics.counts["lag_observations"] == 0
+    assert 'route="/v1/health/ready",status="200"} 12288.0' in metrics.render()
