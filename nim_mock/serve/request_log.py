@@ -7,8 +7,9 @@ on a request: a ``LogRecord`` (5 µs on the dev machine), a ``Formatter`` with i
 - the app hands each request's :class:`RequestEntry` to a sink. Without one (library use, the
   pytest plugin) the entry goes to the ``nim_mock`` logger at INFO, as the single argument of
   ``"%s"``, so ``caplog`` and any handler work, and with INFO off the cost is one level check;
-- ``nim-mock serve`` passes :meth:`RequestLogHandler.write_entry` as the sink: the line is built
-  straight from the entry (the date part rendered once a second), no record at all, and queued;
+- ``nim-mock serve`` passes :meth:`RequestLogHandler.write_entry` as the sink: the entry is queued
+  with its time, no record at all, and its line is built straight from it when the queue is
+  written (the date part rendered once a second), off the request's path;
 - the queue is written from the event loop at most every ``interval`` seconds, in writes of whole
   lines of at most ``PIPE_BUF`` bytes, so worker processes sharing one stderr pipe never
   interleave halves of lines. :meth:`RequestLogHandler.flush` writes what is left (the CLI calls
@@ -123,7 +124,8 @@ class RequestLogHandler(logging.Handler):
         self._json = log_format == "json"
         self._interval = interval
         self._max_lines = max_lines
-        self._pending: list[str] = []
+        self._pending: list[str | tuple[float, RequestEntry]] = []
+        """Lines of log records, and entries with their time (their lines made when written)."""
         self._scheduled_on: asyncio.AbstractEventLoop | None = None
         self._clock = _Clock()
         self._worker: int | None = None
@@ -135,17 +137,27 @@ class RequestLogHandler(logging.Handler):
         self._tag = f"[worker {index}] " if index is not None else ""
 
     def write_entry(self, entry: RequestEntry) -> None:
-        """The app's sink: queue ``entry``'s line without making a log record.
+        """The app's sink: queue ``entry`` (its line is made when the queue is written).
 
         Called on the event loop's thread; it takes no lock: appending to the queue is atomic, and
         :meth:`_write_pending` swaps the queue for a new one before writing the old.
         """
-        now = time.time()
+        pending = self._pending
+        pending.append((time.time(), entry))
+        if self._scheduled_on is None or len(pending) >= self._max_lines:
+            self._see_written()
+
+    def _lines(self, queued: list[str | tuple[float, RequestEntry]]) -> list[str]:
+        """The queue's lines: records' as they were made, entries' made now."""
         if self._json:
-            line = self._json_line(now, "INFO", "nim_mock", str(entry), entry.fields())
-        else:
-            line = f"{self._clock.text(now)} INFO {self._tag}{entry}"
-        self._queue(line)
+            return [
+                item
+                if isinstance(item, str)
+                else self._json_line(item[0], "INFO", "nim_mock", str(item[1]), item[1].fields())
+                for item in queued
+            ]
+        stamp, tag = self._clock.text, self._tag
+        return [item if isinstance(item, str) else f"{stamp(item[0])} INFO {tag}{item[1]}" for item in queued]
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -177,9 +189,13 @@ class RequestLogHandler(logging.Handler):
         return json.dumps(fields, ensure_ascii=False)
 
     def _queue(self, line: str) -> None:
-        """Queue ``line`` and see that it gets written: a write already scheduled will take it
-        (asking for the running loop costs a system call, so it is only asked when none is)."""
         self._pending.append(line)
+        self._see_written()
+
+    def _see_written(self) -> None:
+        """See that the queue gets written: at once when full or when no event loop runs here, else
+        by a write scheduled on the running loop (one already scheduled takes what was just queued;
+        asking for the running loop costs a system call, so it is only asked when none is)."""
         if len(self._pending) >= self._max_lines:
             self._write_pending()
             return
@@ -204,7 +220,8 @@ class RequestLogHandler(logging.Handler):
     def _write_pending(self) -> None:
         if not self._pending:
             return
-        lines, self._pending = self._pending, []
+        queued, self._pending = self._pending, []
+        lines = self._lines(queued)
         try:
             for piece in _pieces(lines, _PIPE_BUF):
                 self.stream.write(piece)
@@ -216,11 +233,30 @@ class RequestLogHandler(logging.Handler):
 def _pieces(lines: list[str], limit: int) -> list[str]:
     """``lines``, each ended by a newline, joined into pieces of whole lines of at most ``limit``
     bytes where possible (a longer line is a piece of its own)."""
+    text = "\n".join(lines) + "\n" if lines else ""
+    if not text.isascii():
+        return _pieces_by_line(lines, limit)
+    # ASCII: a character is a byte, so the cuts are found by searching for newlines (in C).
+    pieces: list[str] = []
+    start, end = 0, len(text)
+    while end - start > limit:
+        cut = text.rfind("\n", start, start + limit)  # the last line that ends within the limit
+        if cut < 0:  # the first line is longer than the limit
+            cut = text.index("\n", start)
+        pieces.append(text[start : cut + 1])
+        start = cut + 1
+    if start < end:
+        pieces.append(text[start:])
+    return pieces
+
+
+def _pieces_by_line(lines: list[str], limit: int) -> list[str]:
+    """:func:`_pieces` for text whose characters are not all one byte."""
     pieces: list[str] = []
     current: list[str] = []
     size = 0
     for line in lines:
-        length = (len(line) if line.isascii() else len(line.encode("utf-8", "replace"))) + 1
+        length = len(line.encode("utf-8", "replace")) + 1
         if current and size + length > limit:
             pieces.append("".join(current))
             current, size = [], 0

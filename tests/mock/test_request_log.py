@@ -155,3 +155,23 @@ def test_pieces_are_whole_lines_in_order_each_within_the_limit_unless_one_line_i
         assert piece.endswith("\n")
         size = len(piece.encode("utf-8", "replace"))
         assert size <= limit or piece.count("\n") == 1
+
+
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(max_codepoint=127, exclude_characters="\n"), max_size=300), max_size=40
+    ),
+    st.booleans(),
+)
+def test_ascii_and_other_lines_are_cut_alike_and_as_few_pieces_as_fit(lines: list[str], wide: bool) -> None:
+    """ASCII text is cut by searching for newlines, other text line by line: both must pack whole
+    lines greedily (a piece ends only where the next line would not fit)."""
+    limit = 256
+    if wide and lines:
+        lines = [*lines[:-1], lines[-1] + "é"]  # one non-ASCII character sends all of it line by line
+    pieces = _pieces(lines, limit)
+    assert "".join(pieces) == "".join(line + "\n" for line in lines)
+    sizes = [len(piece.encode("utf-8")) for piece in pieces]
+    for size, following in zip(sizes, pieces[1:], strict=False):
+        next_line = len(following.split("\n", 1)[0].encode("utf-8")) + 1
+        assert size + next_line > limit
