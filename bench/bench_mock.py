@@ -346,6 +346,7 @@ def measure_throughput(
     runs: dict[str, dict[int, dict[str, list[dict[str, float]]]]] = {
         scenario: {c: {"mock": [], "bare": []} for c in CONNECTIONS} for scenario in bodies
     }
+    own_cpus = _pin_apart([server.process.pid for server in servers.values()])
     try:
         for server in servers.values():  # warm up: imports, first connections, the matcher's caches
             drive(driver, server, "chat", bodies["chat"], 4, 1)
@@ -359,7 +360,9 @@ def measure_throughput(
     finally:
         for server in servers.values():
             server.close()
-    results: dict[str, Any] = {}
+        if own_cpus is not None:
+            os.sched_setaffinity(0, own_cpus)
+    results: dict[str, Any] = {"pinned": own_cpus is not None}
     for scenario, by_connections in runs.items():
         results[scenario] = {}
         for connections, by_kind in by_connections.items():
@@ -381,6 +384,24 @@ def measure_throughput(
                 },
             }
     return results
+
+
+def _pin_apart(server_pids: list[int]) -> set[int] | None:
+    """Put the servers on the first CPU and this process (and so the load generator it starts) on the
+    others; returns this process's CPUs as they were, ``None`` where there is one CPU or no affinity.
+
+    Unpinned, the scheduler now and then runs the load generator on the server's core, and one
+    run of the same server moved by up to 2x against the next; both servers get the same core.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    for pid in server_pids:
+        os.sched_setaffinity(pid, {cpus[0]})
+    os.sched_setaffinity(0, set(cpus[1:]))
+    return set(cpus)
 
 
 def _worker_split(port: int, workers: int) -> dict[str, int]:
@@ -681,6 +702,7 @@ def main() -> None:
         print(
             f"mock (nim-mock serve, log level info) vs bare Starlette, best of {args.rounds} rounds "
             f"(paired: median of the rounds' ratios), driver {args.driver}"
+            + (", servers on one CPU and the load on the others" if results["throughput"]["pinned"] else "")
         )
         _table(
             rows,
