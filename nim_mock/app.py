@@ -37,7 +37,7 @@ from nim_mock.serve.replay import Clock, MonotonicClock
 from nim_mock.serve.request_log import RequestEntry
 from nim_mock.synth.config import SynthConfig
 from nim_mock.wire.errors import Problem, render_problem
-from nim_mock.wire.http import request_headers
+from nim_mock.wire.http import request_header
 from nim_mock.wire.identity import Identity, check_identity, identity_for_layout
 
 __all__ = ["LOGGER_NAME", "create_app", "harness_version"]
@@ -336,5 +336,5 @@ class _Observer:
 
 def _declared_length(scope: Scope) -> int:
     """The request's ``content-length`` (what vLLM's request-size metric counts), 0 when absent."""
-    declared = request_headers(scope).get("content-length", "")
+    declared = request_header(scope, b"content-length") or ""
     return int(declared) if declared.isascii() and declared.isdigit() else 0

@@ -35,7 +35,7 @@ from nim_mock.serve.metrics import Metrics
 from nim_mock.serve.note import RequestNote, note_of
 from nim_mock.serve.replay import Clock
 from nim_mock.wire.errors import ErrorLayout, Problem
-from nim_mock.wire.http import NVCF_REQID_HEADER, NVCF_STATUS_HEADER, NVCF_STATUS_PATH, request_headers
+from nim_mock.wire.http import NVCF_REQID_HEADER, NVCF_STATUS_HEADER, NVCF_STATUS_PATH, request_header
 
 __all__ = ["FaultMiddleware", "passes_through"]
 
@@ -67,7 +67,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 def passes_through(plan: FaultPlan, scope: Scope) -> bool:
     """Whether the request ``scope`` gets no fault for sure: no fault header, and no rule loaded."""
-    return not plan.rules.rules and FAULT_HEADER not in request_headers(scope)
+    return not plan.rules.rules and request_header(scope, _HEADER) is None
 
 
 def _replaying(messages: list[Message], receive: Receive) -> Receive:

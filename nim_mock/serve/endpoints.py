@@ -54,7 +54,7 @@ from nim_mock.serve.state import StateAnswer, state_routes
 from nim_mock.serve.usage import usage_of
 from nim_mock.synth.config import SynthConfig
 from nim_mock.wire.errors import ErrorLayout, Problem, render_problem
-from nim_mock.wire.http import JSON_CONTENT_TYPE, MISS_HEADER, media_type, path_with_query, request_headers
+from nim_mock.wire.http import JSON_CONTENT_TYPE, MISS_HEADER, media_type, path_with_query, request_header
 from nim_mock.wire.identity import NIM1, Identity, response_headers
 
 __all__ = ["Endpoints", "Handler", "MockSettings", "as_asgi", "build_endpoints"]
@@ -209,14 +209,14 @@ class _Endpoints:
 
     @staticmethod
     def _same_media_type(request: Request, hit: Hit) -> bool:
-        sent = _headers(request).get("content-type")
+        sent = request_header(request.scope, b"content-type")
         recorded = hit.interaction.request.headers.get("content-type")
         return sent == recorded or media_type(sent) == media_type(recorded)
 
     async def _read_raw(self, request: Request) -> tuple[bytes, Problem | None]:
         """The body, unless its size is over the limit (declared up front or found while reading)."""
         limit = self._settings.max_body_bytes
-        problem = check_content_length(_headers(request), limit)
+        problem = check_content_length(request_header(request.scope, b"content-length"), limit)
         if problem is not None:
             return b"", problem
         try:
@@ -229,7 +229,8 @@ class _Endpoints:
 
         A ``nim2`` server words the JSON refusals as vLLM does and leaves the fields to the stand-in's
         vLLM check (``nim_mock.synth.vllm_request``), which reads them in vLLM's order."""
-        problem = check_content_type(_headers(request).get("content-type"), self._settings.error_layout)
+        sent = request_header(request.scope, b"content-type")
+        problem = check_content_type(sent, self._settings.error_layout)
         if problem is not None:
             return {}, problem
         if self._identity.name == "nim2":
@@ -413,7 +414,7 @@ class _Endpoints:
 
     def _hit(self, note: RequestNote, hit: Hit) -> None:
         self._metrics.matched()
-        note.answer = f"{hit.cassette.name}#{hit.index + 1}"
+        note.answer = hit.name
 
     def _problem(self, note: RequestNote, problem: Problem, *, as_refusal: bool = True) -> Response:
         status, headers, body = render_problem(problem, self._settings.error_layout)
@@ -487,8 +488,3 @@ class _EveryMethod:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._app(scope, receive, send)
-
-
-def _headers(request: Request) -> dict[str, str]:
-    """The request headers as a plain dict, built once per request (cheaper than Starlette's ``Headers``)."""
-    return request_headers(request.scope)

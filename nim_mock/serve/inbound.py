@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -60,9 +59,9 @@ def too_large(limit: int) -> Problem:
     )
 
 
-def check_content_length(headers: Mapping[str, str], limit: int) -> Problem | None:
-    """Refuse up front when the declared length is over the limit, so the body is never read."""
-    declared = headers.get("content-length")
+def check_content_length(declared: str | None, limit: int) -> Problem | None:
+    """Refuse up front when the declared length (``content-length``) is over the limit, so the body
+    is never read."""
     if declared is None:
         return None
     try:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nim_mock.cassette import Cassette, Interaction, RecordedRequest
@@ -68,6 +68,11 @@ class Hit:
     cassette: Cassette
     index: int
     interaction: Interaction
+    name: str = field(init=False, compare=False)
+    """``<cassette>#<1-based position>``, as the request log names what answered."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"{self.cassette.name}#{self.index + 1}")
 
 
 @dataclass(frozen=True)
@@ -209,6 +214,11 @@ class Matcher:
                 group.index.setdefault(key, {}).setdefault(position, []).append(index)
                 self._routes.setdefault((method, request.path), []).append((position, index))
         self._groups = tuple(groups.values())
+        # A Hit never changes, so each interaction has one, built here rather than per request.
+        self._hits = [
+            [Hit(cassette, index, interaction) for index, interaction in enumerate(cassette.interactions)]
+            for cassette in self._cassettes
+        ]
         self._plays: dict[str, dict[_Key, int]] = {}
         self._played: set[tuple[int, int]] = set()
         self._memo: dict[tuple[str, str, str | None, bytes], tuple[int, _Key, list[int]] | None] = {}
@@ -267,7 +277,7 @@ class Matcher:
             counts[key] = played + 1
             index = indices[played % len(indices)]
             self._played.add((position, index))
-        return Hit(cassette, index, cassette.interactions[index])
+        return self._hits[position][index]
 
     def unplayed(self) -> list[tuple[Cassette, int]]:
         """Each (cassette, 0-based index) no request has been answered with since the last reset."""
@@ -301,9 +311,10 @@ class Matcher:
     ) -> tuple[int, _Key, list[int]] | None:
         """``_find``, remembered by the body's bytes: the index never changes, so neither does the answer."""
         memo_key = (method, path, scope, source)
-        with self._lock:
-            if memo_key in self._memo:
-                return self._memo[memo_key]
+        try:  # one dict read is atomic, so it needs no lock (writes take it, to evict and add together)
+            return self._memo[memo_key]
+        except KeyError:
+            pass
         found = self._find(method, request_of(), scope)
         with self._lock:
             if len(self._memo) >= MEMO_ENTRIES:

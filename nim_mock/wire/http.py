@@ -20,7 +20,7 @@ __all__ = [
     "NVCF_STATUS_PATH",
     "media_type",
     "path_with_query",
-    "request_headers",
+    "request_header",
 ]
 
 COMPUTED_HEADERS: Final = frozenset({"content-length", "transfer-encoding", "date", "connection"})
@@ -55,15 +55,15 @@ def path_with_query(scope: Mapping[str, Any]) -> str:
 _HEADERS_KEY: Final = "nim_mock.headers"
 
 
-def request_headers(scope: MutableMapping[str, Any]) -> dict[str, str]:
-    """An ASGI request's headers as a dict (the last value of a repeated one wins).
+def request_header(scope: MutableMapping[str, Any], name: bytes) -> str | None:
+    """The value of the ASGI request's header ``name`` (lower case, as ASGI passes names; the last
+    one where it is repeated), ``None`` when absent.
 
-    Built once per request and kept in the scope: the fault check, the body-size checks, the
-    media-type checks and the metrics all read it. Names are as ASGI passes them, lower case.
+    The headers are made a dict once per request and kept in the scope: the fault check, the
+    body-size and media-type checks and the metrics each read one of them.
     """
-    headers: dict[str, str] | None = scope.get(_HEADERS_KEY)
+    headers: dict[bytes, bytes] | None = scope.get(_HEADERS_KEY)
     if headers is None:
-        headers = scope[_HEADERS_KEY] = {
-            name.decode("latin-1"): value.decode("latin-1") for name, value in scope.get("headers", ())
-        }
-    return headers
+        headers = scope[_HEADERS_KEY] = dict(scope.get("headers", ()))
+    value = headers.get(name)
+    return None if value is None else value.decode("latin-1")
