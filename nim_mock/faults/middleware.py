@@ -35,7 +35,7 @@ from nim_mock.serve.metrics import Metrics
 from nim_mock.serve.note import RequestNote, note_of
 from nim_mock.serve.replay import Clock
 from nim_mock.wire.errors import ErrorLayout, Problem
-from nim_mock.wire.http import NVCF_REQID_HEADER, NVCF_STATUS_HEADER, NVCF_STATUS_PATH, request_header
+from nim_mock.wire.http import NVCF_REQID_HEADER, NVCF_STATUS_HEADER, NVCF_STATUS_PATH
 
 __all__ = ["FaultMiddleware", "passes_through"]
 
@@ -66,8 +66,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def passes_through(plan: FaultPlan, scope: Scope) -> bool:
-    """Whether the request ``scope`` gets no fault for sure: no fault header, and no rule loaded."""
-    return not plan.rules.rules and request_header(scope, _HEADER) is None
+    """Whether the request ``scope`` gets no fault for sure: no fault header, and no rule loaded.
+
+    The header is looked for as :class:`FaultMiddleware` reads it (``_header``, whatever the case
+    of its name), so a request the lane lets pass is one the middleware would have passed too."""
+    return not plan.rules.rules and _header(scope, _HEADER) is None
 
 
 def _replaying(messages: list[Message], receive: Receive) -> Receive:

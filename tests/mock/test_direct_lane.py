@@ -136,3 +136,38 @@ def test_a_failure_in_the_direct_lane_is_answered_by_the_apps_current_error_hand
     assert default.status_code == 500
     assert "RuntimeError: the clock broke" in default.json()["message"]
     assert (custom.status_code, custom.text) == (500, "custom: the clock broke (on purpose)")
+
+
+async def test_a_fault_header_named_in_any_case_keeps_the_request_off_the_direct_lane(build: Any) -> None:
+    """ASGI servers pass header names in lower case, but a raw ASGI caller may not; the fault
+    middleware reads the name in any case, so the lane must see it the same way."""
+    app = create_app([build.plain_chat()], request_log=lambda entry: None)
+    body = json.dumps(build.chat_body("Hi")).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/chat/completions",
+        "raw_path": b"/v1/chat/completions",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"X-Nim-Mock-Fault", b"503")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    received = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return received.pop(0) if received else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 503
+    assert [(applied.path, len(applied.labels)) for applied in app.state.faults.applied] == [
+        ("/v1/chat/completions", 1)
+    ]
