@@ -67,6 +67,7 @@ def create_app(
     request_log: Callable[[RequestEntry], None] | None = None,
     repeats: bool = True,
     match_on: Sequence[Callable[[RecordedRequest, RecordedRequest], bool]] = (),
+    stream_in_one_write: bool = False,
 ) -> Starlette:
     """A Starlette app replaying ``cassettes`` the way a NIM serves.
 
@@ -86,7 +87,9 @@ def create_app(
     label of its metrics (each process counts only its own requests). ``request_log`` receives each
     finished request's entry (``nim_mock.serve.request_log``); without it the entry goes to the
     ``nim_mock`` logger at INFO. ``repeats=False`` answers each recorded interaction once and
-    ``match_on`` adds matchers an interaction must also satisfy (``serve.match``). Bad settings
+    ``match_on`` adds matchers an interaction must also satisfy (``serve.match``).
+    ``stream_in_one_write`` sends a stream's events in one write at speed 0 (the same bytes; for
+    a client in this process, which otherwise takes turns with the server once per event). Bad settings
     raise ``ValueError`` saying what to pass.
     """
     if not math.isfinite(speed) or speed < 0:
@@ -111,6 +114,7 @@ def create_app(
         created=int(time.time()),
         synth=(synth or SynthConfig()) if on_miss == "synthesize" else None,
         identity=the_identity,
+        stream_in_one_write=stream_in_one_write,
     )
     logger = logging.getLogger(LOGGER_NAME)
     fault_plan = FaultPlan(faults)

@@ -228,6 +228,8 @@ def _test_repeats(test: NimTest, settings: Settings) -> bool:
 
 
 def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
+    """This test's mock. Its streams go out in one write at speed 0: the client under test runs in
+    this process, and a write per event would make it and the server take turns on the GIL."""
     from nim_mock.app import create_app
     from nim_mock.cassette import CassetteError
 
@@ -235,7 +237,14 @@ def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
     faults = marker_rules(test.marker.faults, config.rootpath)
     identity = test.marker.identity or settings.identity
     if synthesize and not test.path.is_file():  # every request is made up: no recording needed
-        return create_app([], speed=settings.speed, on_miss="synthesize", faults=faults, identity=identity)
+        return create_app(
+            [],
+            speed=settings.speed,
+            on_miss="synthesize",
+            faults=faults,
+            identity=identity,
+            stream_in_one_write=True,
+        )
     if not test.path.is_file():
         command = record_command(
             test.nodeid, settings, rootdir=config.rootpath, invocation_dir=config.invocation_params.dir
@@ -257,6 +266,7 @@ def _mock_app(test: NimTest, settings: Settings, config: pytest.Config) -> Any:
         repeats=_test_repeats(test, settings),
         match_on=test.config.match_on,
         identity=identity,
+        stream_in_one_write=True,
     )
 
 

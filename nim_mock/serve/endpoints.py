@@ -87,6 +87,8 @@ class MockSettings:
     """Set when the server answers a miss by synthesizing (``on_miss="synthesize"``) rather than a 404."""
     identity: Identity = NIM1
     """The server the mock answers as: its headers, state endpoints, listing, errors and bodies."""
+    stream_in_one_write: bool = False
+    """At speed 0, send a stream's events as one body message rather than one message each."""
 
 
 class _Endpoints:
@@ -434,6 +436,7 @@ class _Endpoints:
             clock=self._clock,
             on_lag=self._metrics.observe_lag,
             outcome=note.outcome,
+            in_one_write=self._settings.stream_in_one_write,
         )
 
 

@@ -105,6 +105,9 @@ class ReplayResponse(Response):
 
     ``on_lag`` receives how late each event left (seconds; only when pacing, speed > 0);
     ``outcome`` is filled in as the stream goes, for the request log and the metrics.
+    ``in_one_write``: at speed 0, send every event in one body message. Byte for byte the same
+    stream (TCP keeps no message borders), for a client in the server's own process: there a write
+    per event makes the client's thread and the server's take turns on the GIL once per event.
     """
 
     def __init__(
@@ -117,6 +120,7 @@ class ReplayResponse(Response):
         on_lag: Callable[[float], None] | None = None,
         outcome: StreamOutcome | None = None,
         headers: list[tuple[bytes, bytes]] | None = None,
+        in_one_write: bool = False,
     ) -> None:
         self.recorded = recorded
         self.status_code = recorded.status
@@ -127,6 +131,7 @@ class ReplayResponse(Response):
         self._speed = speed
         self._clock: Clock = clock or MonotonicClock()
         self._on_lag = on_lag
+        self._in_one_write = in_one_write
         self.outcome = outcome if outcome is not None else StreamOutcome()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -153,6 +158,14 @@ class ReplayResponse(Response):
     async def _stream(self, events: tuple[Event, ...], receive: Receive, send: Send) -> None:
         outcome = self.outcome
         outcome.total = len(events)
+        if self._in_one_write and self._speed == 0:  # one write: no disconnect to watch for meanwhile
+            try:
+                body = b"".join(event.raw for event in events)
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                outcome.sent = outcome.total
+            except OSError:
+                outcome.disconnected = True
+            return
         async with anyio.create_task_group() as group:
 
             async def watch_for_disconnect() -> None:

@@ -244,3 +244,52 @@ def test_the_header_names_where_the_mode_came_from(project: pytest.Pytester) -> 
     run(project).stdout.fnmatch_lines(
         ["nim-harness: mode=mock (--nim-mode), cassettes=*cassettes (--nim-harness-cassettes)*"]
     )
+
+
+_CHUNKS_OF_A_STREAM = (
+    SHARED_TEST
+    + """
+import socket
+from urllib.parse import urlsplit
+
+
+def chunks_of(base_url, body):
+    '''The chunked-encoding data chunks of a streamed answer, read on a raw socket.'''
+    url = urlsplit(base_url)
+    payload = json.dumps(body).encode()
+    head = (
+        f"POST {url.path}/chat/completions HTTP/1.1\\r\\nhost: x\\r\\nconnection: close\\r\\n"
+        f"content-type: application/json\\r\\ncontent-length: {len(payload)}\\r\\n\\r\\n"
+    )
+    with socket.create_connection((url.hostname, url.port), timeout=5) as sock:
+        sock.sendall(head.encode() + payload)
+        received = b""
+        while piece := sock.recv(65536):
+            received += piece
+    rest = received.partition(b"\\r\\n\\r\\n")[2]
+    chunks = []
+    while True:
+        size, _, rest = rest.partition(b"\\r\\n")
+        if int(size, 16) == 0:
+            return chunks
+        chunks.append(rest[: int(size, 16)])
+        rest = rest[int(size, 16) + 2 :]
+
+
+@pytest.mark.nim(cassette="bundled:chat/stream_usage")
+def test_chunks(nim_harness_base_url, nim_harness_cassette, nim_harness_settings):
+    interaction = json.loads(nim_harness_cassette.read_text())["interactions"][0]
+    chunks = chunks_of(nim_harness_base_url, interaction["request"]["json"])
+    events = interaction["response"]["events"]
+    assert len(chunks) == (1 if nim_harness_settings.speed == 0 else len(events))
+"""
+)
+
+
+@pytest.mark.parametrize("speed", ["0", "0.01"])
+def test_at_speed_0_a_stream_reaches_the_test_in_one_write_and_else_event_by_event(
+    project: pytest.Pytester, speed: str
+) -> None:
+    """The client under test shares the server's process: one write spares a GIL hand-over per event."""
+    project.makepyfile(_CHUNKS_OF_A_STREAM)
+    run(project, f"--nim-harness-speed={speed}").assert_outcomes(passed=1)
