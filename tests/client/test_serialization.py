@@ -51,4 +51,9 @@ def test_load_restores_every_setting_and_the_key_from_the_secrets_map() -> None:
 @pytest.mark.filterwarnings("ignore::langchain_core._api.beta_decorator.LangChainBetaWarning")
 def test_load_refuses_the_class_unless_it_is_allowed() -> None:
     with pytest.raises(ValueError, match="not allowed"):
-        load(dumpd(_model()), valid_namespaces=["nim_harness"], secrets_map={"NVIDIA_API_KEY": KEY})
+        load(
+            dumpd(_model()),
+            allowed_objects="core",
+            valid_namespaces=["nim_harness"],
+            secrets_map={"NVIDIA_API_KEY": KEY},
+        )

@@ -62,7 +62,7 @@ class TestChatNVIDIAStandard(ToolsStructuredUsage, ChatModelUnitTests):
             secrets_map={"NVIDIA_API_KEY": "test"},
         )
         assert isinstance(restored, ChatNVIDIA)
-        assert model.dict() == restored.dict()
+        assert model.asdict() == restored.asdict()
 
     @property
     def has_tool_calling(self) -> bool:
