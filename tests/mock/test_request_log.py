@@ -175,3 +175,37 @@ def test_ascii_and_other_lines_are_cut_alike_and_as_few_pieces_as_fit(lines: lis
     for size, following in zip(sizes, pieces[1:], strict=False):
         next_line = len(following.split("\n", 1)[0].encode("utf-8")) + 1
         assert size + next_line > limit
+
+
+_ENTRIES = st.builds(
+    RequestEntry,
+    st.sampled_from(["GET", "POST"]),
+    st.sampled_from(["/v1/chat/completions", "/v1/models"]),
+    st.sampled_from([200, 404, 503]),
+    st.sampled_from(["", "chat/plain#1", "miss: no recording"]),
+    st.booleans(),
+    st.integers(0, 5),
+    st.integers(0, 5),
+)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.floats(1.7e9, 1.7e9 + 3, allow_nan=False), _ENTRIES),
+            st.just("2026-12-04 10:00:00,000 WARNING a record's own line"),
+        ),
+        max_size=60,
+    ),
+    st.sampled_from([None, 1]),
+)
+def test_a_batch_reads_line_for_line_as_each_entry_made_alone(queued: list[Any], worker: int | None) -> None:
+    """Messages are made once per batch and the time once a millisecond: the lines must not show it."""
+    handler = RequestLogHandler(io.StringIO())
+    handler.set_worker(worker)
+    tag = f"[worker {worker}] " if worker is not None else ""
+    alone = [
+        item if isinstance(item, str) else f"{handler._clock.text(item[0])} INFO {tag}{item[1]}"
+        for item in queued
+    ]
+    assert handler._lines(queued) == alone
