@@ -32,9 +32,9 @@ import math
 import threading
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -100,6 +100,21 @@ _Finished = tuple[str, str, int, int, int, float, Usage | None, float]
 the answer's usage (chat and completions) and the time to its first byte."""
 _Pending = _Finished | str
 """What the queue holds: finished requests, and the marks above."""
+_Key = TypeVar("_Key", bound=Hashable)
+
+
+def _in_order_by(keys: Sequence[_Key], values: Sequence[float]) -> dict[_Key, Sequence[float]]:
+    """``values`` grouped by the key at the same place in ``keys``, each group in order. A batch
+    with one key throughout (a load test's usual one) is passed through without a Python loop."""
+    if not keys:
+        return {}
+    first = keys[0]
+    if keys.count(first) == len(keys):
+        return {first: values}
+    grouped: defaultdict[_Key, list[float]] = defaultdict(list)
+    for key, value in zip(keys, values, strict=True):
+        grouped[key].append(value)
+    return dict(grouped)
 
 
 def _handler(route: str) -> str:
@@ -224,45 +239,51 @@ class Metrics:
         return self._marks[_STARTED] - self._marks[_FINISHED]
 
     def _fold(self) -> None:
-        """Count what is queued into the tables a scrape reads (under the lock)."""
+        """Count what is queued into the tables a scrape reads (under the lock).
+
+        The batch is split and transposed with C-level calls (``zip``, ``Counter``, ``tuple.count``):
+        a Python loop over each queued item cost the server ~2 µs a request, as much as a bare
+        route's whole answer spends in Starlette's routing."""
         pending = self._pending
         if not pending:
             return
-        marks = self._marks
-        request_shapes: Counter[tuple[str, str, int, int, int]] = Counter()
-        answer_shapes: Counter[Usage] = Counter()
-        durations: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
-        first_token: defaultdict[str, list[float]] = defaultdict(list)
-        end_to_end: defaultdict[str, list[float]] = defaultdict(list)
         popleft = pending.popleft
         # What is queued now: what other threads append meanwhile waits for the next fold.
-        for _ in range(len(pending)):
-            item = popleft()
-            if isinstance(item, str):
-                marks[item] += 1
-                continue
-            method, route, status, request_bytes, response_bytes, seconds, answer, first_token_s = item
-            request_shapes[(method, route, status, request_bytes, response_bytes)] += 1
-            durations[(route, method)].append(seconds)
-            if answer is not None:
-                answer_shapes[answer] += 1
-                first_token[answer.model].append(first_token_s)
-                end_to_end[answer.model].append(seconds)
-        for (method, route, status, request_bytes, response_bytes), n in request_shapes.items():
+        batch = [popleft() for _ in range(len(pending))]
+        done: list[_Finished] = [item for item in batch if type(item) is tuple]
+        if len(done) < len(batch):
+            self._marks.update([item for item in batch if type(item) is str])
+        if not done:
+            return
+        methods, routes, statuses, request_sizes, response_sizes, seconds, answers, first_token = zip(
+            *done, strict=True
+        )
+        shapes = Counter(zip(methods, routes, statuses, request_sizes, response_sizes, strict=True))
+        for (method, route, status, request_bytes, response_bytes), n in shapes.items():
             handler = _handler(route)
             self._requests[(method, route, status)] += n
             self._http[(handler, method, f"{status // 100}xx")] += n
             for sizes, size in ((self._http_in, request_bytes), (self._http_out, response_bytes)):
                 count, total = sizes.get(handler, (0, 0))
                 sizes[handler] = (count + n, total + size * n)
-        for (route, method), values in durations.items():
+        for (route, method), values in _in_order_by(
+            tuple(zip(routes, methods, strict=True)), seconds
+        ).items():
             self._http_s[(_handler(route), method)].add_each(values)
+        if None in answers:
+            answered = [
+                (a, t, s) for a, t, s in zip(answers, first_token, seconds, strict=True) if a is not None
+            ]
+            if not answered:
+                return
+            answers, first_token, seconds = zip(*answered, strict=True)
         engine = self._engine
-        for model, values in first_token.items():
+        models = tuple(answer.model for answer in answers)
+        for model, values in _in_order_by(models, first_token).items():
             engine.first_token_s[model].add_each(values)
-        for model, values in end_to_end.items():
+        for model, values in _in_order_by(models, seconds).items():
             engine.e2e_s[model].add_each(values)
-        for (model, prompt_tokens, completion_tokens, finish_reason), n in answer_shapes.items():
+        for (model, prompt_tokens, completion_tokens, finish_reason), n in Counter(answers).items():
             engine.prompt_tokens[model] += prompt_tokens * n
             engine.generation_tokens[model] += completion_tokens * n
             engine.success[(model, finish_reason)] += n

@@ -247,8 +247,10 @@ _requests_done = st.lists(
         st.sampled_from([200, 404, 429]),
         st.integers(0, 3),
         st.integers(0, 3),
-        st.sampled_from(["m", "other"]),
+        st.sampled_from(["m", "other", None]),  # None: a request with no answer (a 404, a health check)
         st.sampled_from(["stop", "length"]),
+        st.floats(0.0, 30.0),
+        st.sampled_from(["", "matched", "unmatched"]),
     ),
     max_size=40,
 )
@@ -267,30 +269,37 @@ def _server_lines(text: str) -> list[str]:
 @settings(max_examples=60)
 @given(_requests_done, st.sampled_from([NIM1_NAMES, VLLM_NAMES]))
 def test_metrics_counted_by_shape_scrape_as_metrics_counted_one_by_one(
-    done: list[tuple[str, str, int, int, int, str, str]], engine: EngineNames
+    done: list[tuple[str, str, int, int, int, str | None, str, float, str]], engine: EngineNames
 ) -> None:
+    """A fold of the whole queue, whose values it groups and transposes, gives the very numbers (sums
+    to the last bit included) of folds of one request each."""
     at_once, scraped_each_time = Metrics(engine=engine), Metrics(engine=engine)
     for metrics in (at_once, scraped_each_time):
-        for method, route, status, size, tokens, model, finish in done:
+        for method, route, status, size, tokens, model, finish, seconds, mark in done:
+            if mark == "matched":
+                metrics.matched()
+            elif mark == "unmatched":
+                metrics.unmatched()
             metrics.request_done(
                 method,
                 route,
                 status,
                 request_bytes=size,
                 response_bytes=size,
-                seconds=0.2,
-                answer=Usage(model, tokens, 3 * tokens, finish),
-                first_token_s=0.01,
+                seconds=seconds,
+                answer=Usage(model, tokens, 3 * tokens, finish) if model is not None else None,
+                first_token_s=seconds / 3,
             )
             if metrics is scraped_each_time:
                 metrics.render()  # folds what was counted so far
+    assert at_once.counts == scraped_each_time.counts
     assert _server_lines(at_once.render()) == _server_lines(scraped_each_time.render())
     assert _server_lines(at_once.render(mock=False)) == _server_lines(scraped_each_time.render(mock=False))
     samples = [line.rsplit(" ", 1) for line in _server_lines(at_once.render()) if not line.startswith("#")]
     requests = sum(float(value) for name, value in samples if name.startswith("nim_mock_requests_total{"))
     prompt = "vllm:prompt_tokens_total{" if engine is VLLM_NAMES else "prompt_tokens_total{"
     tokens = sum(float(value) for name, value in samples if name.startswith(prompt))
-    assert (requests, tokens) == (len(done), sum(entry[4] for entry in done))
+    assert (requests, tokens) == (len(done), sum(entry[4] for entry in done if entry[5] is not None))
 
 
 def test_requests_counted_on_one_thread_while_another_scrapes_are_all_counted(build: Any) -> None:
