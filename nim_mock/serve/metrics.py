@@ -242,8 +242,8 @@ class Metrics:
         """Count what is queued into the tables a scrape reads (under the lock).
 
         The batch is split and transposed with C-level calls (``zip``, ``Counter``, ``tuple.count``):
-        a Python loop over each queued item cost the server ~2 µs a request, as much as a bare
-        route's whole answer spends in Starlette's routing."""
+        a Python loop over each queued item cost ~1.5 µs a request, a few percent of what a chat
+        answer costs the whole server, and this ~0.9 µs."""
         pending = self._pending
         if not pending:
             return
