@@ -269,11 +269,12 @@ def chunks_of(base_url, body):
     rest = received.partition(b"\\r\\n\\r\\n")[2]
     chunks = []
     while True:
-        size, _, rest = rest.partition(b"\\r\\n")
-        if int(size, 16) == 0:
+        size_line, _, rest = rest.partition(b"\\r\\n")
+        size = int(size_line, 16)
+        if size == 0:
             return chunks
-        chunks.append(rest[: int(size, 16)])
-        rest = rest[int(size, 16) + 2 :]
+        chunks.append(rest[:size])
+        rest = rest[size + 2 :]
 
 
 @pytest.mark.nim(cassette="bundled:chat/stream_usage")
